@@ -1,0 +1,101 @@
+// Polled price sources and the book of their latest observations.
+//
+// Each source is polled on its own thread with its own connect/read timeouts, so a slow or hung
+// venue never delays another source or a publish round: rounds read the ObservationBook, which
+// always holds the latest good observation per (source, symbol). A failed poll (timeout, HTTP
+// error, malformed body, bad price) is counted, logged and skipped; it never removes or changes
+// the last good observation.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "plumbline/clock.h"
+#include "plumbline/feeds/venue_formats.h"
+#include "plumbline/market.h"
+#include "plumbline/status.h"
+
+namespace plumbline::feeds {
+
+struct SourceConfig {
+  std::string name;                          // unique, e.g. "kraken"
+  VenueFormat format = VenueFormat::kKraken;
+  std::string base_url;                      // "http://127.0.0.1:18421" (scheme://host:port)
+  int64_t poll_interval_ms = 1000;
+  int64_t connect_timeout_ms = 1000;
+  int64_t read_timeout_ms = 2000;
+  int64_t max_age_ms = 10000;                // observations older than this are not fresh
+  std::map<std::string, std::string> symbols;  // Plumbline symbol -> venue symbol
+};
+
+struct SourceHealth {
+  std::string source;
+  int64_t last_success_unix_nanos = 0;  // 0 = never
+  uint64_t successes = 0;
+  uint64_t errors = 0;
+  std::string last_error;               // empty if none
+};
+
+// Latest observation per (source, symbol). Thread-safe.
+class ObservationBook {
+ public:
+  // Replaces the entry for (obs.source, obs.symbol) unless the stored one is newer.
+  void Put(Observation obs);
+  // All sources' latest observations of `symbol`, sorted by source name.
+  std::vector<Observation> ForSymbol(const std::string& symbol) const;
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::pair<std::string, std::string>, Observation> latest_;  // (symbol, source)
+};
+
+// Fetches every configured symbol of `source` once over HTTP and stores the good observations in
+// `book`. Returns the first error (all symbols are still attempted). Used by Poller and tests.
+Status PollOnce(const SourceConfig& source, ObservationBook* book, const Clock& clock);
+
+// Runs one polling thread per source until Stop(). Not copyable.
+class Poller {
+ public:
+  Poller(std::vector<SourceConfig> sources, ObservationBook* book, const Clock& clock);
+  ~Poller();  // calls Stop()
+  void Start();
+  // Signals all threads and joins them; returns within about the longest configured timeout.
+  void Stop();
+  std::vector<SourceHealth> Health() const;  // by source name
+
+ private:
+  struct State;
+  std::vector<SourceConfig> sources_;
+  ObservationBook* book_;
+  const Clock& clock_;
+  std::unique_ptr<State> state_;
+  std::vector<std::thread> threads_;
+};
+
+// Recorded observations, one JSON object per line:
+//   {"source":"kraken","symbol":"BTC/USD","price":"65432.1","bid":"..","ask":"..",
+//    "observed_time":"<unix ns>"}
+// (bid/ask optional). Blank lines and lines starting with '#' are ignored. Errors name the line.
+Result<std::vector<Observation>> LoadRecording(const std::string& path);
+
+// Feeds a recording into a book as a clock passes each observation's time, so a recorded day
+// replays through the same aggregator deterministically. Thread-compatible (one caller).
+class ReplaySource {
+ public:
+  explicit ReplaySource(std::vector<Observation> recording);  // sorted by observed time inside
+  // Puts every not-yet-released observation with observed time <= now into the book
+  // (received time = observed time). Returns how many were released.
+  size_t ReleaseUntil(int64_t now_unix_nanos, ObservationBook* book);
+
+ private:
+  std::vector<Observation> recording_;
+  size_t next_ = 0;
+};
+
+}  // namespace plumbline::feeds
