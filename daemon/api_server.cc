@@ -1,0 +1,235 @@
+#include "plumbline/daemon/api_server.h"
+
+#include <charconv>
+
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include "plumbline/attest/canonical_json.h"
+
+namespace plumbline::daemon {
+namespace {
+
+constexpr char kJson[] = "application/json";
+constexpr char kProblemJson[] = "application/problem+json";
+
+const char* Title(int status) {
+  switch (status) {
+    case 400: return "Bad Request";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    default: return "Error";
+  }
+}
+
+// Problem types are relative URIs documented in docs/http-api.md ("Errors").
+void Problem(httplib::Response& res, int status, const std::string& type, const std::string& detail,
+             const std::string& instance) {
+  nlohmann::json body = {{"type", "/problems/" + type},
+                         {"title", Title(status)},
+                         {"status", status},
+                         {"detail", detail},
+                         {"instance", instance}};
+  res.status = status;
+  res.set_content(body.dump(), kProblemJson);
+}
+
+void NoStore(httplib::Response& res) { res.set_header("Cache-Control", "no-store"); }
+
+// Symbols contain '/', which cannot appear raw in one path segment: accept "BTC-USD", "BTC_USD"
+// and the percent-encoded "BTC%2FUSD" (httplib decodes the path before matching).
+std::string SymbolFromPath(std::string segment) {
+  for (char& c : segment) {
+    if (c == '-' || c == '_') c = '/';
+  }
+  return segment;
+}
+
+void ServeMark(const Published& latest, const std::string& symbol, const httplib::Request& req,
+               httplib::Response& res) {
+  nlohmann::json view = nlohmann::json::parse(latest.marks_json);
+  for (auto& mark : view["marks"]) {
+    if (mark["symbol"] == symbol) {
+      nlohmann::json one = {{"snapshot", view["snapshot"]}, {"mark", mark}};
+      NoStore(res);
+      return res.set_content(one.dump(), kJson);
+    }
+  }
+  Problem(res, 404, "unknown-symbol", "symbol \"" + symbol + "\" is not configured", req.path);
+}
+
+}  // namespace
+
+struct ApiServer::Impl {
+  httplib::Server server;
+};
+
+ApiServer::ApiServer(const Config& config, const Publisher& publisher, const storage::SnapshotStore& store,
+                     const attest::PublicKey& public_key, const Clock& clock,
+                     std::function<std::vector<feeds::SourceHealth>()> source_health)
+    : impl_(std::make_unique<Impl>()),
+      config_(config),
+      publisher_(publisher),
+      store_(store),
+      public_key_(public_key),
+      clock_(clock),
+      source_health_(std::move(source_health)) {
+  httplib::Server& s = impl_->server;
+  const HttpConfig& h = config_.http;
+  const int threads = h.threads;
+  s.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+  s.set_read_timeout(h.read_timeout_ms / 1000, (h.read_timeout_ms % 1000) * 1000);
+  s.set_write_timeout(h.write_timeout_ms / 1000, (h.write_timeout_ms % 1000) * 1000);
+  s.set_keep_alive_timeout(std::max<time_t>(1, h.idle_timeout_ms / 1000));
+  s.set_keep_alive_max_count(1000);
+  s.set_payload_max_length(h.max_body_bytes);
+  Routes();
+}
+
+ApiServer::~ApiServer() { Stop(); }
+
+void ApiServer::Routes() {
+  httplib::Server& s = impl_->server;
+
+  s.Get("/v1/snapshots/latest", [this](const httplib::Request& req, httplib::Response& res) {
+    auto latest = publisher_.Latest();
+    if (!latest) return Problem(res, 503, "no-snapshot-yet", "no snapshot has been published yet", req.path);
+    NoStore(res);
+    res.set_header("Plumbline-Sequence", std::to_string(latest->signed_snapshot.snapshot.sequence));
+    res.set_content(latest->signed_snapshot.envelope_json, kJson);
+  });
+
+  s.Get(R"(/v1/snapshots/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
+    const std::string text = req.matches[1];
+    uint64_t seq = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seq);
+    if (ec != std::errc() || end != text.data() + text.size() || seq == 0) {
+      return Problem(res, 400, "invalid-sequence",
+                     "snapshot sequence must be a positive integer or \"latest\", got \"" + text + "\"", req.path);
+    }
+    auto envelope = store_.Get(seq);
+    if (!envelope.ok()) {
+      if (envelope.status().code() == Code::kNotFound) {
+        auto last = store_.LastSequence();
+        return Problem(res, 404, "unknown-snapshot",
+                       "no snapshot with sequence " + text + "; the latest is " +
+                           (last ? std::to_string(*last) : std::string("none yet")),
+                       req.path);
+      }
+      return Problem(res, 500, "storage-error", "could not read the snapshot from storage", req.path);
+    }
+    // Stored snapshots never change: clients and proxies may cache them forever.
+    res.set_header("Cache-Control", "public, max-age=31536000, immutable");
+    res.set_content(*envelope, kJson);
+  });
+
+  s.Get("/v1/marks", [this](const httplib::Request& req, httplib::Response& res) {
+    auto latest = publisher_.Latest();
+    if (!latest) return Problem(res, 503, "no-snapshot-yet", "no snapshot has been published yet", req.path);
+    // ?symbol=X is the query form of /v1/marks/{symbol}.
+    if (req.has_param("symbol")) return ServeMark(*latest, req.get_param_value("symbol"), req, res);
+    NoStore(res);
+    res.set_content(latest->marks_json, kJson);
+  });
+
+  s.Get(R"(/v1/marks/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
+    auto latest = publisher_.Latest();
+    if (!latest) return Problem(res, 503, "no-snapshot-yet", "no snapshot has been published yet", req.path);
+    ServeMark(*latest, SymbolFromPath(req.matches[1]), req, res);
+  });
+
+  s.Get("/v1/keys", [this](const httplib::Request&, httplib::Response& res) {
+    const auto& raw = public_key_.raw();
+    nlohmann::json key = {
+        {"key_id", public_key_.KeyId()},
+        {"algorithm", "ed25519"},
+        {"public_key_pem", public_key_.ToPem()},
+        {"public_key", attest::Base64Encode(std::string_view(reinterpret_cast<const char*>(raw.data()), raw.size()))},
+        {"status", "active"}};
+    nlohmann::json body = {{"keys", nlohmann::json::array({key})}};
+    res.set_content(body.dump(), kJson);
+  });
+
+  s.Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {
+    auto latest = publisher_.Latest();
+    const int64_t now = clock_.NowUnixNanos();
+    nlohmann::json body;
+    bool healthy = false;
+    if (latest) {
+      const int64_t age_ms = (now - latest->signed_snapshot.snapshot.time_unix_nanos) / kNanosPerMilli;
+      // Healthy while rounds keep coming: three missed intervals is an outage worth paging for.
+      healthy = age_ms <= 3 * config_.publish_interval_ms + 1000;
+      body["last_sequence"] = latest->signed_snapshot.snapshot.sequence;
+      body["last_publish_age_ms"] = age_ms;
+    } else {
+      body["last_sequence"] = nullptr;
+    }
+    nlohmann::json sources = nlohmann::json::array();
+    for (const auto& h : source_health_()) {
+      sources.push_back({{"source", h.source},
+                         {"successes", h.successes},
+                         {"errors", h.errors},
+                         {"last_success_time", h.last_success_unix_nanos ? nlohmann::json(std::to_string(h.last_success_unix_nanos)) : nlohmann::json(nullptr)},
+                         {"last_error", h.last_error}});
+    }
+    body["sources"] = std::move(sources);
+    body["status"] = healthy ? "ok" : "unavailable";
+    NoStore(res);
+    res.status = healthy ? 200 : 503;
+    res.set_content(body.dump(), kJson);
+  });
+
+  // Every other method on a known resource is 405 with Allow, not a misleading 404.
+  auto not_allowed = [](const httplib::Request& req, httplib::Response& res) {
+    res.set_header("Allow", "GET, HEAD");
+    Problem(res, 405, "method-not-allowed", "method " + req.method + " is not allowed on " + req.path, req.path);
+  };
+  for (const char* pattern : {R"(/v1/.*)", R"(/healthz)"}) {
+    s.Post(pattern, not_allowed);
+    s.Put(pattern, not_allowed);
+    s.Delete(pattern, not_allowed);
+    s.Patch(pattern, not_allowed);
+  }
+
+  s.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+    if (!res.body.empty()) return;  // a handler already wrote a problem document
+    switch (res.status) {
+      case 404: return Problem(res, 404, "not-found", "no such resource: " + req.path, req.path);
+      case 413: return Problem(res, 413, "body-too-large", "request body exceeds the configured limit", req.path);
+      case 414: return Problem(res, 414, "uri-too-long", "request URI is too long", req.path);
+      case 400: return Problem(res, 400, "bad-request", "malformed HTTP request", req.path);
+      default: return Problem(res, res.status, "error", "request failed", req.path);
+    }
+  });
+  s.set_exception_handler([](const httplib::Request& req, httplib::Response& res, std::exception_ptr) {
+    Problem(res, 500, "internal-error", "internal error while handling the request", req.path);
+  });
+}
+
+Status ApiServer::Bind() {
+  httplib::Server& s = impl_->server;
+  const std::string address = config_.listen_host + ":" + std::to_string(config_.listen_port);
+  if (config_.listen_port == 0) {
+    port_ = s.bind_to_any_port(config_.listen_host);
+    if (port_ < 0) return Status::Unavailable("cannot listen on " + address);
+  } else {
+    if (!s.bind_to_port(config_.listen_host, config_.listen_port)) {
+      return Status::Unavailable("cannot listen on " + address + " (address in use or not local?)");
+    }
+    port_ = config_.listen_port;
+  }
+  return Status::Ok();
+}
+
+void ApiServer::Run() { impl_->server.listen_after_bind(); }
+
+void ApiServer::Stop() {
+  if (impl_ && impl_->server.is_running()) impl_->server.stop();
+}
+
+}  // namespace plumbline::daemon

@@ -1,0 +1,236 @@
+#include "plumbline/daemon/config.h"
+
+#include <charconv>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <toml++/toml.h>
+
+#include "plumbline/attest/keys.h"
+
+namespace plumbline::daemon {
+namespace {
+
+// Walks one TOML table, remembering which keys were read so unknown ones can be reported.
+class TableReader {
+ public:
+  TableReader(const toml::table& table, std::string file, std::string prefix)
+      : table_(table), file_(std::move(file)), prefix_(std::move(prefix)) {}
+
+  std::string KeyPath(std::string_view key) const {
+    return prefix_.empty() ? std::string(key) : prefix_ + "." + std::string(key);
+  }
+  Status Error(std::string_view key, const std::string& what) const {
+    return Status::InvalidArgument("config " + file_ + ": key '" + KeyPath(key) + "': " + what);
+  }
+  static std::string TypeName(const toml::node& node) {
+    std::ostringstream os;
+    os << node.type();
+    return os.str();
+  }
+
+  const toml::node* Find(std::string_view key) {
+    seen_.insert(std::string(key));
+    return table_.get(key);
+  }
+
+  Status String(std::string_view key, bool required, std::string* out) {
+    const toml::node* n = Find(key);
+    if (n == nullptr) return required ? Error(key, "missing; expected a string") : Status::Ok();
+    if (!n->is_string()) return Error(key, "expected a string, got " + TypeName(*n));
+    *out = n->as_string()->get();
+    if (out->empty()) return Error(key, "must not be empty");
+    return Status::Ok();
+  }
+
+  Status Integer(std::string_view key, bool required, int64_t min, int64_t max, int64_t* out) {
+    const toml::node* n = Find(key);
+    if (n == nullptr) return required ? Error(key, "missing; expected an integer") : Status::Ok();
+    if (!n->is_integer()) return Error(key, "expected an integer, got " + TypeName(*n));
+    int64_t v = n->as_integer()->get();
+    if (v < min || v > max) {
+      return Error(key, "expected an integer in [" + std::to_string(min) + ", " + std::to_string(max) +
+                            "], got " + std::to_string(v));
+    }
+    *out = v;
+    return Status::Ok();
+  }
+
+  Status CheckNoUnknownKeys() const {
+    for (const auto& [k, v] : table_) {
+      if (!seen_.count(std::string(k.str()))) return Error(k.str(), "unknown key");
+    }
+    return Status::Ok();
+  }
+
+ private:
+  const toml::table& table_;
+  std::string file_;
+  std::string prefix_;
+  std::set<std::string> seen_;
+};
+
+Status ParseHttp(const toml::table& t, const std::string& file, HttpConfig* http) {
+  TableReader r(t, file, "http");
+  int64_t v = http->threads;
+  PLUMBLINE_RETURN_IF_ERROR(r.Integer("threads", false, 1, 1024, &v));
+  http->threads = static_cast<int>(v);
+  PLUMBLINE_RETURN_IF_ERROR(r.Integer("read_timeout_ms", false, 10, 600000, &http->read_timeout_ms));
+  PLUMBLINE_RETURN_IF_ERROR(r.Integer("write_timeout_ms", false, 10, 600000, &http->write_timeout_ms));
+  PLUMBLINE_RETURN_IF_ERROR(r.Integer("idle_timeout_ms", false, 10, 600000, &http->idle_timeout_ms));
+  int64_t body = static_cast<int64_t>(http->max_body_bytes);
+  PLUMBLINE_RETURN_IF_ERROR(r.Integer("max_body_bytes", false, 1, 64 << 20, &body));
+  http->max_body_bytes = static_cast<uint64_t>(body);
+  return r.CheckNoUnknownKeys();
+}
+
+Status ParseSymbol(const toml::table& t, const std::string& file, const std::string& prefix,
+                   feeds::SymbolPolicy* out) {
+  TableReader r(t, file, prefix);
+  PLUMBLINE_RETURN_IF_ERROR(r.String("symbol", true, &out->symbol));
+  int64_t quorum = out->quorum;
+  PLUMBLINE_RETURN_IF_ERROR(r.Integer("quorum", false, 1, 1000, &quorum));
+  out->quorum = static_cast<uint32_t>(quorum);
+  return r.CheckNoUnknownKeys();
+}
+
+Status ParseSource(const toml::table& t, const std::string& file, const std::string& prefix,
+                   feeds::SourceConfig* out) {
+  TableReader r(t, file, prefix);
+  PLUMBLINE_RETURN_IF_ERROR(r.String("name", true, &out->name));
+  std::string format;
+  PLUMBLINE_RETURN_IF_ERROR(r.String("format", true, &format));
+  auto parsed = feeds::ParseVenueFormat(format);
+  if (!parsed.ok()) return r.Error("format", "expected one of \"kraken\", \"coinbase\", \"bitstamp\", got \"" + format + "\"");
+  out->format = *parsed;
+  PLUMBLINE_RETURN_IF_ERROR(r.String("base_url", true, &out->base_url));
+  if (out->base_url.rfind("http://", 0) != 0 && out->base_url.rfind("https://", 0) != 0) {
+    return r.Error("base_url", "expected an http:// or https:// URL, got \"" + out->base_url + "\"");
+  }
+  PLUMBLINE_RETURN_IF_ERROR(r.Integer("poll_interval_ms", false, 10, 3600000, &out->poll_interval_ms));
+  PLUMBLINE_RETURN_IF_ERROR(r.Integer("connect_timeout_ms", false, 10, 60000, &out->connect_timeout_ms));
+  PLUMBLINE_RETURN_IF_ERROR(r.Integer("read_timeout_ms", false, 10, 60000, &out->read_timeout_ms));
+  PLUMBLINE_RETURN_IF_ERROR(r.Integer("max_age_ms", false, 1, 86400000, &out->max_age_ms));
+  const toml::node* symbols = r.Find("symbols");
+  if (symbols == nullptr) return r.Error("symbols", "missing; expected a table of symbol = \"VENUE-SYMBOL\"");
+  if (!symbols->is_table()) return r.Error("symbols", "expected a table, got " + TableReader::TypeName(*symbols));
+  for (const auto& [k, v] : *symbols->as_table()) {
+    if (!v.is_string()) {
+      return r.Error("symbols." + std::string(k.str()), "expected a string (the venue's symbol), got " + TableReader::TypeName(v));
+    }
+    out->symbols[std::string(k.str())] = v.as_string()->get();
+  }
+  if (out->symbols.empty()) return r.Error("symbols", "must list at least one symbol");
+  return r.CheckNoUnknownKeys();
+}
+
+}  // namespace
+
+Status SetListenAddress(std::string_view address, Config* config) {
+  auto bad = [&](const std::string& why) {
+    return Status::InvalidArgument("listen address \"" + std::string(address) + "\": " + why +
+                                   " (expected HOST:PORT, e.g. 127.0.0.1:8420)");
+  };
+  size_t colon = address.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) return bad("no port");
+  std::string_view host = address.substr(0, colon);
+  std::string_view port = address.substr(colon + 1);
+  if (host.front() == '[') {
+    if (host.back() != ']') return bad("unterminated IPv6 literal");
+    host = host.substr(1, host.size() - 2);
+  }
+  unsigned value = 0;
+  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+  if (ec != std::errc() || end != port.data() + port.size() || value > 65535) return bad("port is not 0..65535");
+  config->listen_host = std::string(host);
+  config->listen_port = static_cast<uint16_t>(value);
+  return Status::Ok();
+}
+
+Result<Config> ParseConfig(std::string_view toml_text, const std::string& path) {
+  Config config;
+  config.path = path;
+  config.digest = attest::Sha256Hex(toml_text);
+  const std::string file = path.empty() ? "<text>" : path;
+  toml::table root;
+  try {
+    root = toml::parse(toml_text, path);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream os;
+    os << "config " << file << ": line " << e.source().begin.line << ", column "
+       << e.source().begin.column << ": " << e.description();
+    return Status::InvalidArgument(os.str());
+  }
+  TableReader r(root, file, "");
+  PLUMBLINE_RETURN_IF_ERROR(r.String("origin", false, &config.origin));
+  std::string listen;
+  PLUMBLINE_RETURN_IF_ERROR(r.String("listen", false, &listen));
+  if (!listen.empty()) {
+    Status s = SetListenAddress(listen, &config);
+    if (!s.ok()) return r.Error("listen", s.message());
+  }
+  PLUMBLINE_RETURN_IF_ERROR(r.String("data_dir", false, &config.data_dir));
+  PLUMBLINE_RETURN_IF_ERROR(r.String("key_file", true, &config.key_file));
+  PLUMBLINE_RETURN_IF_ERROR(r.Integer("publish_interval_ms", false, 50, 3600000, &config.publish_interval_ms));
+
+  if (const toml::node* http = r.Find("http")) {
+    if (!http->is_table()) return r.Error("http", "expected a table, got " + TableReader::TypeName(*http));
+    PLUMBLINE_RETURN_IF_ERROR(ParseHttp(*http->as_table(), file, &config.http));
+  }
+
+  auto array_of_tables = [&](std::string_view key, const toml::array** out) -> Status {
+    const toml::node* n = r.Find(key);
+    if (n == nullptr) return r.Error(key, "missing; expected an array of tables ([[" + std::string(key) + "]])");
+    if (!n->is_array_of_tables()) {
+      return r.Error(key, "expected an array of tables ([[" + std::string(key) + "]]), got " + TableReader::TypeName(*n));
+    }
+    *out = n->as_array();
+    if ((*out)->empty()) return r.Error(key, "must have at least one entry");
+    return Status::Ok();
+  };
+
+  const toml::array* symbols = nullptr;
+  PLUMBLINE_RETURN_IF_ERROR(array_of_tables("symbols", &symbols));
+  std::set<std::string> symbol_names;
+  for (size_t i = 0; i < symbols->size(); ++i) {
+    feeds::SymbolPolicy policy;
+    std::string prefix = "symbols[" + std::to_string(i) + "]";
+    PLUMBLINE_RETURN_IF_ERROR(ParseSymbol(*symbols->get(i)->as_table(), file, prefix, &policy));
+    if (!symbol_names.insert(policy.symbol).second) {
+      return Status::InvalidArgument("config " + file + ": key '" + prefix + ".symbol': duplicate symbol \"" + policy.symbol + "\"");
+    }
+    config.symbols.push_back(std::move(policy));
+  }
+
+  const toml::array* sources = nullptr;
+  PLUMBLINE_RETURN_IF_ERROR(array_of_tables("sources", &sources));
+  std::set<std::string> source_names;
+  for (size_t i = 0; i < sources->size(); ++i) {
+    feeds::SourceConfig source;
+    std::string prefix = "sources[" + std::to_string(i) + "]";
+    PLUMBLINE_RETURN_IF_ERROR(ParseSource(*sources->get(i)->as_table(), file, prefix, &source));
+    if (!source_names.insert(source.name).second) {
+      return Status::InvalidArgument("config " + file + ": key '" + prefix + ".name': duplicate source \"" + source.name + "\"");
+    }
+    for (const auto& [symbol, venue_symbol] : source.symbols) {
+      if (!symbol_names.count(symbol)) {
+        return Status::InvalidArgument("config " + file + ": key '" + prefix + ".symbols." + symbol +
+                                       "': symbol is not listed in [[symbols]]");
+      }
+    }
+    config.sources.push_back(std::move(source));
+  }
+  PLUMBLINE_RETURN_IF_ERROR(r.CheckNoUnknownKeys());
+  return config;
+}
+
+Result<Config> LoadConfig(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::IOError("config " + path + ": cannot be read");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return ParseConfig(text.str(), path);
+}
+
+}  // namespace plumbline::daemon

@@ -1,0 +1,133 @@
+#include "plumbline/daemon/config.h"
+
+#include <gtest/gtest.h>
+
+namespace plumbline::daemon {
+namespace {
+
+constexpr char kGood[] = R"(
+origin = "plumbline.test/unit"
+listen = "127.0.0.1:9000"
+data_dir = "var/test"
+key_file = "var/test/signing.key"
+publish_interval_ms = 500
+
+[http]
+threads = 4
+max_body_bytes = 1024
+
+[[symbols]]
+symbol = "BTC/USD"
+
+[[symbols]]
+symbol = "ETH/USD"
+quorum = 2
+
+[[sources]]
+name = "kraken"
+format = "kraken"
+base_url = "http://127.0.0.1:18421"
+max_age_ms = 3000
+[sources.symbols]
+"BTC/USD" = "XBTUSD"
+"ETH/USD" = "ETHUSD"
+)";
+
+std::string Replace(std::string text, const std::string& from, const std::string& to) {
+  size_t at = text.find(from);
+  EXPECT_NE(at, std::string::npos) << from;
+  if (at != std::string::npos) text.replace(at, from.size(), to);
+  return text;
+}
+
+std::string ErrorOf(const std::string& text) {
+  auto c = ParseConfig(text, "test.toml");
+  EXPECT_FALSE(c.ok());
+  if (c.ok()) return "";
+  EXPECT_EQ(c.status().code(), Code::kInvalidArgument);
+  return c.status().message();
+}
+
+TEST(ConfigTest, ParsesEveryKey) {
+  auto c = ParseConfig(kGood, "test.toml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->origin, "plumbline.test/unit");
+  EXPECT_EQ(c->listen_host, "127.0.0.1");
+  EXPECT_EQ(c->listen_port, 9000);
+  EXPECT_EQ(c->publish_interval_ms, 500);
+  EXPECT_EQ(c->http.threads, 4);
+  EXPECT_EQ(c->http.max_body_bytes, 1024u);
+  ASSERT_EQ(c->symbols.size(), 2u);
+  EXPECT_EQ(c->symbols[0].quorum, 3u);  // the documented default
+  EXPECT_EQ(c->symbols[1].quorum, 2u);
+  ASSERT_EQ(c->sources.size(), 1u);
+  EXPECT_EQ(c->sources[0].max_age_ms, 3000);
+  EXPECT_EQ(c->sources[0].symbols.at("BTC/USD"), "XBTUSD");
+  EXPECT_EQ(c->digest.size(), 64u);
+}
+
+TEST(ConfigTest, DigestCoversTheBytes) {
+  auto a = ParseConfig(kGood, "a.toml");
+  auto b = ParseConfig(std::string(kGood) + "\n# comment\n", "a.toml");
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_NE(a->digest, b->digest);
+}
+
+TEST(ConfigTest, MissingRequiredKeyIsNamed) {
+  std::string m = ErrorOf(Replace(kGood, "key_file = \"var/test/signing.key\"", ""));
+  EXPECT_NE(m.find("test.toml"), std::string::npos) << m;
+  EXPECT_NE(m.find("'key_file'"), std::string::npos) << m;
+  EXPECT_NE(m.find("missing"), std::string::npos) << m;
+}
+
+TEST(ConfigTest, MistypedKeyNamesKeyAndExpectedType) {
+  std::string m = ErrorOf(Replace(kGood, "max_age_ms = 3000", "max_age_ms = \"3000\""));
+  EXPECT_NE(m.find("'sources[0].max_age_ms'"), std::string::npos) << m;
+  EXPECT_NE(m.find("expected an integer, got string"), std::string::npos) << m;
+  m = ErrorOf(Replace(kGood, "quorum = 2", "quorum = 2.5"));
+  EXPECT_NE(m.find("'symbols[1].quorum'"), std::string::npos) << m;
+  m = ErrorOf(Replace(kGood, "publish_interval_ms = 500", "publish_interval_ms = 0"));
+  EXPECT_NE(m.find("'publish_interval_ms'"), std::string::npos) << m;
+  EXPECT_NE(m.find("[50, "), std::string::npos) << m;
+}
+
+TEST(ConfigTest, UnknownKeysAreTyposNotIgnored) {
+  std::string m = ErrorOf(Replace(kGood, "max_age_ms = 3000", "max_age_msec = 3000"));
+  EXPECT_NE(m.find("'sources[0].max_age_msec': unknown key"), std::string::npos) << m;
+}
+
+TEST(ConfigTest, RejectsBadValues) {
+  EXPECT_NE(ErrorOf(Replace(kGood, "format = \"kraken\"", "format = \"ftx\"")).find("expected one of"), std::string::npos);
+  EXPECT_NE(ErrorOf(Replace(kGood, "\"ETH/USD\" = \"ETHUSD\"", "\"DOGE/USD\" = \"XDGUSD\"")).find("not listed in [[symbols]]"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(Replace(kGood, "127.0.0.1:9000", "127.0.0.1")).find("'listen'"), std::string::npos);
+  EXPECT_NE(ErrorOf(Replace(kGood, "symbol = \"ETH/USD\"", "symbol = \"BTC/USD\"")).find("duplicate symbol"),
+            std::string::npos);
+}
+
+TEST(ConfigTest, SyntaxErrorsGiveLine) {
+  std::string m = ErrorOf("origin = \"x\"\nlisten = \n");
+  EXPECT_NE(m.find("line 2"), std::string::npos) << m;
+}
+
+TEST(ConfigTest, ListenOverride) {
+  auto c = ParseConfig(kGood, "test.toml");
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE(SetListenAddress("0.0.0.0:1234", &c.value()).ok());
+  EXPECT_EQ(c->listen_host, "0.0.0.0");
+  EXPECT_EQ(c->listen_port, 1234);
+  ASSERT_TRUE(SetListenAddress("[::1]:80", &c.value()).ok());
+  EXPECT_EQ(c->listen_host, "::1");
+  EXPECT_FALSE(SetListenAddress("host:99999", &c.value()).ok());
+  EXPECT_FALSE(SetListenAddress("justahost", &c.value()).ok());
+}
+
+TEST(ConfigTest, MissingFileIsNamed) {
+  auto c = LoadConfig("/nonexistent/plumbline.toml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().code(), Code::kIOError);
+  EXPECT_NE(c.status().message().find("/nonexistent/plumbline.toml"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace plumbline::daemon
