@@ -8,7 +8,7 @@ packages=(
   libssl-dev openssl libsodium-dev libcpp-httplib-dev nlohmann-json3-dev librocksdb-dev
   libgtest-dev libgmock-dev libhowardhinnant-date-dev libtomlplusplus-dev libcli11-dev
   libspdlog-dev libfmt-dev libsystemd-dev libbenchmark-dev tzdata
-  curl python3 python3-cryptography
+  curl jq python3 python3-cryptography
 )
 
 missing=()

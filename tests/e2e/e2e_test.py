@@ -201,6 +201,23 @@ class EndToEnd(unittest.TestCase):
         self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
         self.assertEqual(self.d.stop(), 0)
 
+    def test_readme_openssl_recipe_verifies(self):
+        """Runs the README's auditor recipe verbatim (curl, jq, base64, openssl)."""
+        self.d.start()
+        seq = self.d.wait_for_sequence(2)
+        readme = open(os.path.join(os.path.dirname(__file__), "..", "..", "README.md")).read()
+        block = readme.split("curl -s http://HOST:8420/v1/snapshots/42 > env.json", 1)[1].split("```", 1)[0]
+        script = f"set -e\ncd {self.d.dir}\ncp {self.d.pub} signing.pub\n" \
+                 f"curl -s {self.d.base}/v1/snapshots/{seq} > env.json" + block
+        r = subprocess.run(["bash", "-c", script], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("Signature Verified Successfully", r.stdout)
+        # The same recipe must fail on a tampered payload.
+        tampered = script.replace("base64 -d > payload.bin", "base64 -d | sed 's/\"sequence\"/\"sequencf\"/' > payload.bin", 1)
+        r = subprocess.run(["bash", "-c", tampered], capture_output=True, text=True)
+        self.assertNotEqual(r.returncode, 0, r.stdout)
+        self.assertEqual(self.d.stop(), 0)
+
     def test_sigkill_then_restart_continues_sequence_and_chain(self):
         self.d.start()
         before_kill = self.d.wait_for_sequence(3)
