@@ -283,8 +283,8 @@ Result<SigningKey> SigningKey::LoadFile(const std::string& path) {
   PLUMBLINE_RETURN_IF_ERROR(read);
 
   const std::string expected =
-      ": expected one unencrypted Ed25519 PKCS#8 PEM key (\"-----BEGIN PRIVATE KEY-----\", as "
-      "written by `openssl genpkey -algorithm ed25519` or `attest keygen`)";
+      ": expected one unencrypted Ed25519 key in PKCS#8 PEM form, as written by "
+      "`openssl genpkey -algorithm ed25519` or `attest keygen`";
   BioPtr bio(BIO_new_mem_buf(text.s.data(), static_cast<int>(text.s.size())));
   if (!bio) return Status::Internal("BIO_new_mem_buf failed");
   char* name = nullptr;
