@@ -1,0 +1,198 @@
+#include "plumbline/feeds/sources.h"
+
+#include <httplib.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <exception>
+
+namespace plumbline::feeds {
+namespace {
+
+// A ticker is a few hundred bytes; anything this large is not one, and must not fill our memory.
+constexpr size_t kMaxBodyBytes = 1 << 20;
+
+Status FetchAndParse(httplib::Client& cli, const SourceConfig& source, const std::string& venue_symbol,
+                     const Clock& clock, Observation* out) {
+  const std::string path = TickerPath(source.format, venue_symbol);
+  std::string body;
+  bool too_large = false;
+  const auto started = std::chrono::steady_clock::now();
+  httplib::Result res = cli.Get(path, [&](const char* data, size_t len) {
+    if (body.size() + len > kMaxBodyBytes) {
+      too_large = true;
+      return false;
+    }
+    body.append(data, len);
+    return true;
+  });
+  if (!res) {
+    const httplib::Error err = res.error();
+    const auto elapsed_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::steady_clock::now() - started).count();
+    if (too_large) return Status::Unavailable("response larger than " + std::to_string(kMaxBodyBytes) + " bytes");
+    if (err == httplib::Error::ConnectionTimeout) {
+      return Status::DeadlineExceeded("connect timed out after " + std::to_string(source.connect_timeout_ms) + " ms");
+    }
+    // httplib 0.11 reports a read timeout as a plain read error; the elapsed time tells them apart.
+    if ((err == httplib::Error::Read || err == httplib::Error::Write) &&
+        elapsed_ms * 10 >= source.read_timeout_ms * 9) {
+      return Status::DeadlineExceeded("no response within " + std::to_string(source.read_timeout_ms) + " ms");
+    }
+    return Status::Unavailable("GET " + path + " failed: " + httplib::to_string(err));
+  }
+  if (res->status != 200) return Status::Unavailable("GET " + path + ": HTTP " + std::to_string(res->status));
+  Result<Observation> obs = ParseTicker(source.format, body, clock.NowUnixNanos());
+  if (!obs.ok()) return obs.status();
+  *out = std::move(obs).value();
+  return Status::Ok();
+}
+
+}  // namespace
+
+void ObservationBook::Put(Observation obs) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto key = std::make_pair(obs.symbol, obs.source);
+  auto it = latest_.find(key);
+  if (it != latest_.end() && it->second.observed_unix_nanos > obs.observed_unix_nanos) return;
+  latest_.insert_or_assign(std::move(key), std::move(obs));
+}
+
+std::vector<Observation> ObservationBook::ForSymbol(const std::string& symbol) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<Observation> out;
+  // Keys are (symbol, source), so one symbol's entries are contiguous and sorted by source.
+  for (auto it = latest_.lower_bound({symbol, std::string()}); it != latest_.end() && it->first.first == symbol;
+       ++it) {
+    out.push_back(it->second);
+  }
+  return out;
+}
+
+// httplib::Client takes anything as a host name, so check the scheme://host[:port] shape first.
+bool LooksLikeBaseUrl(const std::string& url) {
+  size_t rest = 0;
+  if (url.rfind("http://", 0) == 0) {
+    rest = 7;
+  } else if (url.rfind("https://", 0) == 0) {
+    rest = 8;
+  } else {
+    return false;
+  }
+  std::string hostport = url.substr(rest);
+  if (!hostport.empty() && hostport.back() == '/') hostport.pop_back();
+  return !hostport.empty() && hostport.find_first_of(" /?#@\t") == std::string::npos;
+}
+
+Status PollOnce(const SourceConfig& source, ObservationBook* book, const Clock& clock) {
+  Status first;
+  try {
+    httplib::Client cli(source.base_url);
+    if (!LooksLikeBaseUrl(source.base_url) || !cli.is_valid()) {
+      return Status::InvalidArgument("source " + source.name + ": base_url '" + source.base_url +
+                                     "' is not scheme://host[:port] (http or https)");
+    }
+    const auto ms = [](int64_t v) { return std::chrono::milliseconds(v); };
+    cli.set_connection_timeout(ms(source.connect_timeout_ms));
+    cli.set_read_timeout(ms(source.read_timeout_ms));
+    cli.set_write_timeout(ms(source.read_timeout_ms));
+    for (const auto& [symbol, venue_symbol] : source.symbols) {
+      Observation obs;
+      Status st = FetchAndParse(cli, source, venue_symbol, clock, &obs);
+      if (!st.ok()) {
+        if (first.ok()) first = st.WithContext("source " + source.name + ", symbol " + symbol + " (" + venue_symbol + ")");
+        continue;
+      }
+      obs.source = source.name;
+      obs.symbol = symbol;
+      book->Put(std::move(obs));
+    }
+  } catch (const std::exception& e) {  // httplib allocates and may spawn; nothing may escape
+    return Status::Internal("source " + source.name + ": " + e.what());
+  }
+  return first;
+}
+
+struct Poller::State {
+  mutable std::mutex mu;
+  std::condition_variable cv;
+  bool stop = false;
+  std::vector<SourceHealth> health;  // same order as sources_
+  struct LogState {
+    std::string last_message;
+    std::chrono::steady_clock::time_point last_time;
+  };
+  std::vector<LogState> log;
+};
+
+Poller::Poller(std::vector<SourceConfig> sources, ObservationBook* book, const Clock& clock)
+    : sources_(std::move(sources)), book_(book), clock_(clock), state_(std::make_unique<State>()) {
+  for (const SourceConfig& s : sources_) {
+    SourceHealth h;
+    h.source = s.name;
+    state_->health.push_back(std::move(h));
+  }
+  state_->log.resize(sources_.size());
+}
+
+Poller::~Poller() { Stop(); }
+
+void Poller::Start() {
+  if (!threads_.empty()) return;
+  {
+    std::lock_guard<std::mutex> lock(state_->mu);
+    state_->stop = false;
+  }
+  for (size_t i = 0; i < sources_.size(); ++i) {
+    threads_.emplace_back([this, i] {
+      const SourceConfig& src = sources_[i];
+      State& s = *state_;
+      for (;;) {
+        Status st = PollOnce(src, book_, clock_);
+        const int64_t now = clock_.NowUnixNanos();
+        std::unique_lock<std::mutex> lock(s.mu);
+        SourceHealth& h = s.health[i];
+        State::LogState& log = s.log[i];
+        // Log on a change of error or every 30 s of operator time (the injected clock may be
+        // frozen in tests), so a dead venue cannot flood the journal.
+        const auto wall = std::chrono::steady_clock::now();
+        if (st.ok()) {
+          ++h.successes;
+          h.last_success_unix_nanos = now;
+          if (!h.last_error.empty()) std::fprintf(stderr, "plumbline: source %s: recovered\n", src.name.c_str());
+          h.last_error.clear();
+          log.last_message.clear();
+        } else {
+          ++h.errors;
+          h.last_error = st.ToString();
+          if (h.last_error != log.last_message || wall - log.last_time >= std::chrono::seconds(30)) {
+            std::fprintf(stderr, "plumbline: source %s: %s\n", src.name.c_str(), h.last_error.c_str());
+            log.last_message = h.last_error;
+            log.last_time = wall;
+          }
+        }
+        if (s.cv.wait_for(lock, std::chrono::milliseconds(src.poll_interval_ms), [&] { return s.stop; })) return;
+      }
+    });
+  }
+}
+
+void Poller::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(state_->mu);
+    state_->stop = true;
+  }
+  state_->cv.notify_all();
+  for (std::thread& t : threads_) t.join();
+  threads_.clear();
+}
+
+std::vector<SourceHealth> Poller::Health() const {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  std::vector<SourceHealth> out = state_->health;
+  std::sort(out.begin(), out.end(), [](const SourceHealth& a, const SourceHealth& b) { return a.source < b.source; });
+  return out;
+}
+
+}  // namespace plumbline::feeds

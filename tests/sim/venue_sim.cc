@@ -1,0 +1,402 @@
+#include "venue_sim.h"
+
+#include <httplib.h>
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <fstream>
+#include <mutex>
+#include <thread>
+
+#include <date/date.h>
+#include <nlohmann/json.hpp>
+
+namespace plumbline::sim {
+namespace {
+
+constexpr std::array<VenueFormat, 3> kVenues = {VenueFormat::kKraken, VenueFormat::kCoinbase,
+                                                VenueFormat::kBitstamp};
+
+struct SymbolNames {
+  const char* symbol;
+  const char* kraken_pair;    // what the client asks for
+  const char* kraken_key;     // what Kraken answers with
+  const char* coinbase;
+  const char* bitstamp;
+};
+constexpr std::array<SymbolNames, 3> kSymbols = {{
+    {"BTC/USD", "XBTUSD", "XXBTZUSD", "BTC-USD", "btcusd"},
+    {"ETH/USD", "ETHUSD", "XETHZUSD", "ETH-USD", "ethusd"},
+    {"SOL/USD", "SOLUSD", "SOLUSD", "SOL-USD", "solusd"},
+}};
+
+const SymbolNames* FindByVenueSymbol(VenueFormat venue, const std::string& s) {
+  for (const SymbolNames& n : kSymbols) {
+    const char* v = venue == VenueFormat::kKraken ? n.kraken_pair
+                    : venue == VenueFormat::kCoinbase ? n.coinbase : n.bitstamp;
+    if (s == v) return &n;
+  }
+  return nullptr;
+}
+
+uint64_t SplitMix64(uint64_t x) {
+  x += 0x9E3779B97F4A7C15ULL;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+  return x ^ (x >> 31);
+}
+
+int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+int64_t Mod(int64_t a, int64_t b) { return ((a % b) + b) % b; }
+
+Decimal BasisPointFactor(int64_t tenths_of_bp) {  // 1 + tenths/100000, exact
+  return Decimal::Div(Decimal::FromInt(100000 + tenths_of_bp), Decimal::FromInt(100000), 5,
+                      Rounding::kHalfEven).value();
+}
+
+struct Quote {
+  Decimal price, bid, ask;
+  int64_t time_unix_nanos;
+};
+
+std::string Q(const std::string& s) { return "\"" + s + "\""; }
+
+}  // namespace
+
+const char* VenueModeName(VenueMode mode) {
+  switch (mode) {
+    case VenueMode::kNormal: return "normal";
+    case VenueMode::kHttp500: return "http500";
+    case VenueMode::kHang: return "hang";
+    case VenueMode::kTruncated: return "truncated";
+    case VenueMode::kNotANumber: return "nan";
+    case VenueMode::kNegative: return "negative";
+    case VenueMode::kNumberInsteadOfString: return "number";
+  }
+  return "unknown";
+}
+
+Result<VenueMode> ParseVenueMode(std::string_view name) {
+  for (VenueMode m : {VenueMode::kNormal, VenueMode::kHttp500, VenueMode::kHang, VenueMode::kTruncated,
+                      VenueMode::kNotANumber, VenueMode::kNegative, VenueMode::kNumberInsteadOfString}) {
+    if (name == VenueModeName(m)) return m;
+  }
+  return Status::InvalidArgument("unknown venue mode '" + std::string(name) +
+                                 "' (expected normal, http500, hang, truncated, nan, negative or number)");
+}
+
+Result<PriceTape> LoadPriceTape(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Status::IOError("price tape " + path + ": cannot open");
+  std::map<std::string, std::map<int64_t, Decimal>> raw;
+  std::string line;
+  for (int line_no = 1; std::getline(in, line); ++line_no) {
+    if (line.empty() || line[0] == '#') continue;
+    const std::string where = "price tape " + path + " line " + std::to_string(line_no) + ": ";
+    auto doc = nlohmann::json::parse(line, nullptr, false);
+    if (doc.is_discarded() || !doc.is_object()) return Status::InvalidArgument(where + "not a JSON object");
+    auto t = doc.find("t");
+    auto sym = doc.find("symbol");
+    auto price = doc.find("price");
+    if (t == doc.end() || !t->is_number_integer() || t->get<int64_t>() < 0) {
+      return Status::InvalidArgument(where + "'t' must be a non-negative integer");
+    }
+    if (sym == doc.end() || !sym->is_string()) return Status::InvalidArgument(where + "'symbol' must be a string");
+    if (price == doc.end() || !price->is_string()) {
+      return Status::InvalidArgument(where + "'price' must be a decimal string");
+    }
+    Result<Decimal> p = Decimal::Parse(price->get<std::string>());
+    if (!p.ok() || !p->is_positive()) return Status::InvalidArgument(where + "'price' must be a positive decimal");
+    if (!raw[sym->get<std::string>()].emplace(t->get<int64_t>(), *p).second) {
+      return Status::InvalidArgument(where + "duplicate offset");
+    }
+  }
+  PriceTape tape;
+  for (auto& [symbol, by_t] : raw) {
+    const int64_t n = static_cast<int64_t>(by_t.size());
+    if (by_t.rbegin()->first != n - 1) {
+      return Status::InvalidArgument("price tape " + path + ": symbol " + symbol + " has gaps");
+    }
+    if (tape.duration_seconds != 0 && tape.duration_seconds != n) {
+      return Status::InvalidArgument("price tape " + path + ": symbols have different lengths");
+    }
+    tape.duration_seconds = n;
+    for (auto& [t, p] : by_t) tape.prices[symbol].push_back(p);
+  }
+  if (tape.duration_seconds == 0) return Status::InvalidArgument("price tape " + path + ": empty");
+  return tape;
+}
+
+struct VenueSim::Impl {
+  PriceTape tape;
+  VenueSimOptions options;
+  const Clock& clock;
+  int64_t start_unix_nanos;
+
+  struct Venue {
+    VenueFormat format;
+    httplib::Server server;
+    std::thread thread;
+    int port = 0;
+    std::atomic<VenueMode> mode{VenueMode::kNormal};
+    std::atomic<int64_t> lag_seconds{0};
+    std::atomic<uint32_t> glitch_percent{0};
+    std::atomic<uint64_t> requests{0};
+  };
+  std::array<Venue, 3> venues;
+
+  std::mutex stop_mu;
+  std::condition_variable stop_cv;
+  bool stopping = false;
+
+  Impl(PriceTape t, VenueSimOptions o, const Clock& c)
+      : tape(std::move(t)), options(std::move(o)), clock(c), start_unix_nanos(c.NowUnixNanos()) {}
+
+  Venue& V(VenueFormat f) { return venues[static_cast<size_t>(f)]; }
+  const Venue& V(VenueFormat f) const { return venues[static_cast<size_t>(f)]; }
+
+  Result<Quote> QuoteAt(VenueFormat venue, const std::string& symbol, int64_t now) const {
+    auto it = tape.prices.find(symbol);
+    if (it == tape.prices.end()) return Status::NotFound("no tape for " + symbol);
+    const int64_t time = now - V(venue).lag_seconds.load() * kNanosPerSecond;
+    const int64_t second = FloorDiv(time - start_unix_nanos, kNanosPerSecond);
+    const int64_t offset = Mod(second, tape.duration_seconds);
+    const Decimal& base = it->second[static_cast<size_t>(offset)];
+    // Venue-specific wobble of -3..+3 bp, a pure function of (venue, offset).
+    const int64_t v = static_cast<int64_t>(venue);
+    const int64_t tenths_bp = (Mod(offset * 7 + v * 11, 7) - 3) * 10;
+    const int scale = base.scale();
+    Result<Decimal> price = Decimal::Mul(base, BasisPointFactor(tenths_bp), scale, Rounding::kHalfEven);
+    if (!price.ok()) return price.status();
+    Result<Decimal> bid = Decimal::Mul(*price, BasisPointFactor(-5), scale, Rounding::kFloor);
+    Result<Decimal> ask = Decimal::Mul(*price, BasisPointFactor(5), scale, Rounding::kCeiling);
+    if (!bid.ok() || !ask.ok()) return Status::Internal("bid/ask overflow");
+    return Quote{*price, *bid, *ask, time};
+  }
+
+  VenueMode ModeFor(Venue& venue, uint64_t request_no) const {
+    VenueMode forced = venue.mode.load();
+    if (forced != VenueMode::kNormal) return forced;
+    const uint64_t r = SplitMix64(options.seed ^ (static_cast<uint64_t>(venue.format) << 56) ^ request_no);
+    if (r % 100 >= venue.glitch_percent.load()) return VenueMode::kNormal;
+    constexpr std::array<VenueMode, 4> kGlitches = {VenueMode::kHttp500, VenueMode::kTruncated,
+                                                    VenueMode::kNotANumber, VenueMode::kNegative};
+    return kGlitches[(r >> 32) % kGlitches.size()];
+  }
+
+  // Kraken prints prices with 5 decimals whatever the pair's tick.
+  static std::string KrakenPrice(const Decimal& d) {
+    Result<Decimal> r = d.scale() < 5 ? d.Rescale(5, Rounding::kHalfEven) : Result<Decimal>(d);
+    return r.ok() ? r->ToString() : d.ToString();
+  }
+
+  std::string Body(VenueFormat venue, const SymbolNames& names, const Quote& q, VenueMode mode) const {
+    const bool kraken = venue == VenueFormat::kKraken;
+    std::string price = kraken ? KrakenPrice(q.price) : q.price.ToString();
+    std::string price_json = Q(price);
+    if (mode == VenueMode::kNotANumber) price_json = Q("abc");
+    if (mode == VenueMode::kNegative) price_json = Q("-" + price);
+    if (mode == VenueMode::kNumberInsteadOfString) price_json = price;
+    std::string body;
+    switch (venue) {
+      case VenueFormat::kKraken: {
+        const std::string a = KrakenPrice(q.ask), b = KrakenPrice(q.bid);
+        body = std::string("{\"error\":[],\"result\":{\"") + names.kraken_key + "\":{" +
+               "\"a\":[" + Q(a) + ",\"1\",\"1.000\"],\"b\":[" + Q(b) + ",\"2\",\"2.000\"]," +
+               "\"c\":[" + price_json + ",\"0.00150000\"],\"v\":[\"1021.41437318\",\"2310.93512460\"]," +
+               "\"p\":[" + Q(price) + "," + Q(price) + "],\"t\":[13217,29843]," +
+               "\"l\":[" + Q(b) + "," + Q(b) + "],\"h\":[" + Q(a) + "," + Q(a) + "],\"o\":" + Q(price) + "}}}";
+        break;
+      }
+      case VenueFormat::kCoinbase: {
+        using namespace std::chrono;
+        const auto tp = date::sys_time<microseconds>(duration_cast<microseconds>(nanoseconds(q.time_unix_nanos)));
+        body = "{\"ask\":" + Q(q.ask.ToString()) + ",\"bid\":" + Q(q.bid.ToString()) +
+               ",\"volume\":\"8125.33812077\",\"trade_id\":" +
+               std::to_string(q.time_unix_nanos / kNanosPerSecond) + ",\"price\":" + price_json +
+               ",\"size\":\"0.00215\",\"time\":" + Q(date::format("%FT%TZ", tp)) +
+               ",\"rfq_volume\":\"12.504531\"}";
+        break;
+      }
+      case VenueFormat::kBitstamp: {
+        const std::string secs = std::to_string(FloorDiv(q.time_unix_nanos, kNanosPerSecond));
+        body = "{\"timestamp\":" + Q(secs) + ",\"open\":" + Q(q.price.ToString()) +
+               ",\"high\":" + Q(q.ask.ToString()) + ",\"low\":" + Q(q.bid.ToString()) +
+               ",\"last\":" + price_json + ",\"volume\":\"1432.61820754\",\"vwap\":" +
+               Q(q.price.ToString()) + ",\"bid\":" + Q(q.bid.ToString()) + ",\"ask\":" +
+               Q(q.ask.ToString()) + ",\"side\":\"0\",\"open_24\":" + Q(q.price.ToString()) +
+               ",\"percent_change_24\":\"0.12\"}";
+        break;
+      }
+    }
+    if (mode == VenueMode::kTruncated) body.resize(body.size() / 2);
+    return body;
+  }
+
+  void Serve(VenueFormat venue, const std::string& venue_symbol, httplib::Response& res) {
+    Venue& v = V(venue);
+    const uint64_t n = v.requests.fetch_add(1);
+    const SymbolNames* names = FindByVenueSymbol(venue, venue_symbol);
+    if (names == nullptr) {
+      switch (venue) {
+        case VenueFormat::kKraken:
+          res.set_content("{\"error\":[\"EQuery:Unknown asset pair\"]}", "application/json");
+          break;
+        case VenueFormat::kCoinbase:
+          res.status = 404;
+          res.set_content("{\"message\":\"NotFound\"}", "application/json");
+          break;
+        case VenueFormat::kBitstamp:
+          res.status = 404;
+          res.set_content("Not Found", "text/html");
+          break;
+      }
+      return;
+    }
+    VenueMode mode = ModeFor(v, n);
+    if (mode == VenueMode::kHttp500) {
+      res.status = 500;
+      res.set_content("Internal Server Error", "text/plain");
+      return;
+    }
+    if (mode == VenueMode::kHang) {
+      std::unique_lock<std::mutex> lock(stop_mu);
+      stop_cv.wait_for(lock, std::chrono::milliseconds(options.hang_ms), [&] { return stopping; });
+    }
+    Result<Quote> q = QuoteAt(venue, names->symbol, clock.NowUnixNanos());
+    if (!q.ok()) {
+      res.status = 500;
+      res.set_content(q.status().ToString(), "text/plain");
+      return;
+    }
+    res.set_content(Body(venue, *names, *q, mode), "application/json");
+  }
+
+  void Route(Venue& v) {
+    const VenueFormat f = v.format;
+    auto wrap = [this, f](std::string sym, httplib::Response& res) {
+      try {
+        Serve(f, sym, res);
+      } catch (const std::exception& e) {
+        res.status = 500;
+        res.set_content(e.what(), "text/plain");
+      }
+    };
+    switch (f) {
+      case VenueFormat::kKraken:
+        v.server.Get("/0/public/Ticker", [this, wrap](const httplib::Request& req, httplib::Response& res) {
+          if (!req.has_param("pair")) {
+            res.set_content("{\"error\":[\"EGeneral:Invalid arguments\"]}", "application/json");
+            V(VenueFormat::kKraken).requests.fetch_add(1);
+            return;
+          }
+          wrap(req.get_param_value("pair"), res);
+        });
+        break;
+      case VenueFormat::kCoinbase:
+        v.server.Get(R"(/products/([^/]+)/ticker)", [wrap](const httplib::Request& req, httplib::Response& res) {
+          wrap(req.matches[1].str(), res);
+        });
+        break;
+      case VenueFormat::kBitstamp:
+        v.server.Get(R"(/api/v2/ticker/([^/]+)/?)", [wrap](const httplib::Request& req, httplib::Response& res) {
+          wrap(req.matches[1].str(), res);
+        });
+        break;
+    }
+  }
+};
+
+VenueSim::VenueSim(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Result<std::unique_ptr<VenueSim>> VenueSim::Start(PriceTape tape, VenueSimOptions options, const Clock& clock) {
+  if (tape.duration_seconds <= 0) return Status::InvalidArgument("venue sim: empty price tape");
+  for (const auto& [symbol, prices] : tape.prices) {
+    if (static_cast<int64_t>(prices.size()) != tape.duration_seconds) {
+      return Status::InvalidArgument("venue sim: tape for " + symbol + " has the wrong length");
+    }
+  }
+  auto impl = std::make_unique<Impl>(std::move(tape), options, clock);
+  const std::array<const VenueBehavior*, 3> behaviors = {&options.kraken, &options.coinbase, &options.bitstamp};
+  std::unique_ptr<VenueSim> sim(new VenueSim(std::move(impl)));
+  Impl& im = *sim->impl_;
+  for (size_t i = 0; i < kVenues.size(); ++i) {
+    Impl::Venue& v = im.venues[i];
+    const VenueBehavior& b = *behaviors[i];
+    v.format = kVenues[i];
+    v.mode = b.mode;
+    v.lag_seconds = b.lag_seconds;
+    v.glitch_percent = b.glitch_percent;
+    const int threads = std::max(1, options.threads_per_venue);
+    v.server.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+    v.server.set_read_timeout(std::chrono::seconds(5));
+    v.server.set_write_timeout(std::chrono::seconds(5));
+    v.server.set_keep_alive_timeout(1);  // a waiting keep-alive connection must not delay Stop()
+    v.server.set_payload_max_length(64 * 1024);
+    // httplib's default adds SO_REUSEPORT, which would let a second simulator share the port silently.
+    v.server.set_socket_options([](socket_t sock) {
+      int yes = 1;
+      setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    });
+    im.Route(v);
+    if (b.port == 0) {
+      v.port = v.server.bind_to_any_port(options.host);
+    } else {
+      v.port = v.server.bind_to_port(options.host, b.port) ? b.port : -1;
+    }
+    if (v.port <= 0) {
+      sim->Stop();
+      return Status::Unavailable(std::string("venue sim: cannot bind ") + feeds::VenueFormatName(v.format) +
+                                 " to " + options.host + ":" + std::to_string(b.port));
+    }
+    v.thread = std::thread([&v] { v.server.listen_after_bind(); });
+  }
+  return sim;
+}
+
+VenueSim::~VenueSim() { Stop(); }
+
+void VenueSim::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(impl_->stop_mu);
+    impl_->stopping = true;
+  }
+  impl_->stop_cv.notify_all();
+  for (Impl::Venue& v : impl_->venues) {
+    v.server.stop();
+    if (v.thread.joinable()) v.thread.join();
+  }
+}
+
+int VenueSim::port(VenueFormat venue) const { return impl_->V(venue).port; }
+
+std::string VenueSim::base_url(VenueFormat venue) const {
+  return "http://" + impl_->options.host + ":" + std::to_string(port(venue));
+}
+
+void VenueSim::SetMode(VenueFormat venue, VenueMode mode) { impl_->V(venue).mode = mode; }
+void VenueSim::SetLagSeconds(VenueFormat venue, int64_t lag) { impl_->V(venue).lag_seconds = lag; }
+void VenueSim::SetGlitchPercent(VenueFormat venue, uint32_t percent) {
+  impl_->V(venue).glitch_percent = std::min<uint32_t>(percent, 100);
+}
+uint64_t VenueSim::requests(VenueFormat venue) const { return impl_->V(venue).requests.load(); }
+
+std::map<std::string, std::string> VenueSim::VenueSymbols(VenueFormat venue) {
+  std::map<std::string, std::string> out;
+  for (const SymbolNames& n : kSymbols) {
+    out[n.symbol] = venue == VenueFormat::kKraken ? n.kraken_pair
+                    : venue == VenueFormat::kCoinbase ? n.coinbase : n.bitstamp;
+  }
+  return out;
+}
+
+Result<Decimal> VenueSim::ServedPrice(VenueFormat venue, const std::string& symbol, int64_t now) const {
+  Result<Quote> q = impl_->QuoteAt(venue, symbol, now);
+  if (!q.ok()) return q.status();
+  if (venue == VenueFormat::kKraken) return Decimal::Parse(Impl::KrakenPrice(q->price));
+  return q->price;
+}
+
+}  // namespace plumbline::sim
