@@ -41,8 +41,8 @@ void Problem(httplib::Response& res, int status, const std::string& type, const 
 
 void NoStore(httplib::Response& res) { res.set_header("Cache-Control", "no-store"); }
 
-// Symbols contain '/', which cannot appear raw in one path segment: accept "BTC-USD", "BTC_USD"
-// and the percent-encoded "BTC%2FUSD" (httplib decodes the path before matching).
+// Symbols contain '/': accept "BTC-USD", "BTC_USD" and the percent-encoded "BTC%2FUSD" (which
+// httplib decodes to "BTC/USD" before routing, hence the route matches the rest of the path).
 std::string SymbolFromPath(std::string segment) {
   for (char& c : segment) {
     if (c == '-' || c == '_') c = '/';
@@ -137,7 +137,7 @@ void ApiServer::Routes() {
     res.set_content(latest->marks_json, kJson);
   });
 
-  s.Get(R"(/v1/marks/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
+  s.Get(R"(/v1/marks/(.+))", [this](const httplib::Request& req, httplib::Response& res) {
     auto latest = publisher_.Latest();
     if (!latest) return Problem(res, 503, "no-snapshot-yet", "no snapshot has been published yet", req.path);
     ServeMark(*latest, SymbolFromPath(req.matches[1]), req, res);

@@ -98,6 +98,9 @@ int Run(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
 
+  // Block SIGTERM/SIGINT before any thread exists (RocksDB starts its own in Open), so every
+  // thread inherits the mask and only the watcher's sigwait ever receives them.
+  ShutdownSignal shutdown;
   // Keep the signing key out of core dumps and away from ptrace by other users.
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 
@@ -126,7 +129,6 @@ int Run(int argc, char** argv) {
     return 3;
   }
 
-  ShutdownSignal shutdown;  // blocks the signals in this thread; threads created below inherit
   const Clock& clock = SystemClock::Instance();
   feeds::ObservationBook book;
   daemon::Publisher publisher(*config, &book, store->get(), *key, clock);

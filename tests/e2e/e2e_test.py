@@ -43,6 +43,16 @@ def http_get(url, timeout=5):
         return e.code, e.read()
 
 
+def read_bytes(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def write_bytes(path, data):
+    with open(path, "wb") as f:
+        f.write(data)
+
+
 def pae(payload_type: bytes, body: bytes) -> bytes:
     return b"DSSEv1 %d %s %d %s" % (len(payload_type), payload_type, len(body), body)
 
@@ -73,12 +83,16 @@ class Deployment:
     def __init__(self):
         self.dir = tempfile.mkdtemp(prefix="plumbline-e2e-")
         self.ports = {v: free_port() for v in ("kraken", "coinbase", "bitstamp")}
+        # The simulator's output goes to a file (a pipe nobody drains could fill up and block it).
+        self.sim_log = open(os.path.join(self.dir, "sim.log"), "wb")
         self.sim = subprocess.Popen(
             [SIM, "--recording", RECORDING, "--kraken-port", str(self.ports["kraken"]),
              "--coinbase-port", str(self.ports["coinbase"]), "--bitstamp-port", str(self.ports["bitstamp"])],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        line = self.sim.stdout.readline().decode()
-        assert line.startswith("venue-sim:"), line
+            stdout=self.sim_log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 10
+        while b"venue-sim:" not in read_bytes(self.sim_log.name):
+            assert time.time() < deadline and self.sim.poll() is None, read_bytes(self.sim_log.name)
+            time.sleep(0.02)
         self.key_prefix = os.path.join(self.dir, "signing")
         subprocess.run([ATTEST, "keygen", "--out", self.key_prefix], check=True, capture_output=True)
         self.pub = self.key_prefix + ".pub"
@@ -154,6 +168,7 @@ symbols = {{ "BTC/USD" = "{btc}", "ETH/USD" = "{eth}" }}
                 p.kill()
                 p.wait()
         self.log.close()
+        self.sim_log.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
@@ -169,11 +184,11 @@ class EndToEnd(unittest.TestCase):
         seq = self.d.wait_for_sequence(3)
         status, body = http_get(f"{self.d.base}/v1/snapshots/{seq}")
         self.assertEqual(status, 200)
-        pub_pem = open(self.d.pub, "rb").read()
+        pub_pem = read_bytes(self.d.pub)
         # 1. An independent verifier (Python cryptography).
         doc, payload = independent_verify(body, pub_pem)
         self.assertEqual(doc["sequence"], seq)
-        self.assertEqual(doc["config_digest"], hashlib.sha256(open(self.d.config, "rb").read()).hexdigest())
+        self.assertEqual(doc["config_digest"], hashlib.sha256(read_bytes(self.d.config)).hexdigest())
         btc = next(m for m in doc["marks"] if m["symbol"] == "BTC/USD")
         self.assertEqual(btc["status"], "ok", btc)
         self.assertEqual(len(btc["sources"]), 3)
@@ -182,8 +197,8 @@ class EndToEnd(unittest.TestCase):
         # 2. openssl, per the README's auditor recipe.
         env = json.loads(body)
         work = self.d.dir
-        open(os.path.join(work, "pae.bin"), "wb").write(pae(env["payloadType"].encode(), payload))
-        open(os.path.join(work, "sig.bin"), "wb").write(base64.b64decode(env["signatures"][0]["sig"]))
+        write_bytes(os.path.join(work, "pae.bin"), pae(env["payloadType"].encode(), payload))
+        write_bytes(os.path.join(work, "sig.bin"), base64.b64decode(env["signatures"][0]["sig"]))
         r = subprocess.run(["openssl", "pkeyutl", "-verify", "-pubin", "-inkey", self.d.pub, "-rawin",
                             "-in", os.path.join(work, "pae.bin"), "-sigfile", os.path.join(work, "sig.bin")],
                            capture_output=True, text=True)
@@ -205,9 +220,11 @@ class EndToEnd(unittest.TestCase):
         """Runs the README's auditor recipe verbatim (curl, jq, base64, openssl)."""
         self.d.start()
         seq = self.d.wait_for_sequence(2)
-        readme = open(os.path.join(os.path.dirname(__file__), "..", "..", "README.md")).read()
+        readme = read_bytes(os.path.join(os.path.dirname(__file__), "..", "..", "README.md")).decode()
         block = readme.split("curl -s http://HOST:8420/v1/snapshots/42 > env.json", 1)[1].split("```", 1)[0]
-        script = f"set -e\ncd {self.d.dir}\ncp {self.d.pub} signing.pub\n" \
+        audit = os.path.join(self.d.dir, "audit")
+        os.mkdir(audit)
+        script = f"set -e\ncd {audit}\ncp {self.d.pub} signing.pub\n" \
                  f"curl -s {self.d.base}/v1/snapshots/{seq} > env.json" + block
         r = subprocess.run(["bash", "-c", script], capture_output=True, text=True)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
@@ -234,7 +251,7 @@ class EndToEnd(unittest.TestCase):
         r = subprocess.run([ATTEST, "verify-chain", self.d.base, "--from", "1", "--to", str(last), "--key", self.d.pub],
                            capture_output=True, text=True)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-        pub_pem = open(self.d.pub, "rb").read()
+        pub_pem = read_bytes(self.d.pub)
         prev = "0" * 64
         for s in range(1, last + 1):
             status, body = http_get(f"{self.d.base}/v1/snapshots/{s}")
@@ -255,7 +272,7 @@ class EndToEnd(unittest.TestCase):
         seq = self.d.wait_for_sequence(1)
         # The restarted daemon found a complete, verifiable last snapshot.
         status, body = http_get(f"{self.d.base}/v1/snapshots/{seq}")
-        independent_verify(body, open(self.d.pub, "rb").read())
+        independent_verify(body, read_bytes(self.d.pub))
         self.assertEqual(self.d.stop(), 0)
 
     def test_refuses_world_readable_key(self):
@@ -282,7 +299,7 @@ class EndToEnd(unittest.TestCase):
         self.assertEqual(self.d.stop(), 0)
         for name in os.listdir(self.d.data):
             if name.startswith("MANIFEST-"):
-                open(os.path.join(self.d.data, name), "wb").write(b"\x5a" * 100)
+                write_bytes(os.path.join(self.d.data, name), b"\x5a" * 100)
         r = self.d.run_to_exit()
         self.assertEqual(r.returncode, 3, r.stderr)
         self.assertIn(self.d.data.encode(), r.stderr)
