@@ -89,7 +89,7 @@ TEST_F(SourcesTest, LaggingVenueServesOlderPriceWithOlderTimestamp) {
   sim_->SetLagSeconds(VenueFormat::kBitstamp, 2);
   clock_.Advance(10 * kNanosPerSecond);
   ASSERT_TRUE(PollOnce(Config(VenueFormat::kBitstamp), &book_, clock_).ok());
-  const Observation& o = book_.ForSymbol("BTC/USD").at(0);
+  const Observation o = book_.ForSymbol("BTC/USD").at(0);
   EXPECT_EQ(o.observed_unix_nanos, 1714564808'000000000);
   EXPECT_EQ(o.price, sim_->ServedPrice(VenueFormat::kBitstamp, "BTC/USD", clock_.NowUnixNanos()).value());
 }

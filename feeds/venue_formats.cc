@@ -87,15 +87,47 @@ Status ParseKraken(const json& doc, Observation* obs) {
 }
 
 Result<int64_t> ParseRfc3339(const std::string& text) {
-  // Coinbase always writes UTC with a 'Z'; the fraction (up to nanoseconds) is optional.
-  std::istringstream in(text);
-  date::sys_time<std::chrono::nanoseconds> tp;
-  in >> date::parse("%FT%TZ", tp);
-  if (in.fail() || in.peek() != std::char_traits<char>::eof()) {
+  // Coinbase writes UTC with a 'Z' and an optional fraction of up to nanoseconds. Parsed by hand
+  // with integers only: date::parse reads seconds through long double, which can round the
+  // fraction (and trips -Wmaybe-uninitialized at -O2).
+  auto bad = [&] {
     return Status::InvalidArgument("field 'time': '" + text +
                                    "' is not an RFC 3339 UTC time like 2024-05-01T12:00:00.123456Z");
+  };
+  auto digits = [&](size_t pos, size_t n, int* out) {
+    if (pos + n > text.size()) return false;
+    int v = 0;
+    for (size_t i = pos; i < pos + n; ++i) {
+      if (text[i] < '0' || text[i] > '9') return false;
+      v = v * 10 + (text[i] - '0');
+    }
+    *out = v;
+    return true;
+  };
+  int year, month, day, hour, minute, second;
+  if (!digits(0, 4, &year) || text.size() < 20 || text[4] != '-' || !digits(5, 2, &month) ||
+      text[7] != '-' || !digits(8, 2, &day) || (text[10] != 'T' && text[10] != 't') ||
+      !digits(11, 2, &hour) || text[13] != ':' || !digits(14, 2, &minute) || text[16] != ':' ||
+      !digits(17, 2, &second)) {
+    return bad();
   }
-  return static_cast<int64_t>(tp.time_since_epoch().count());
+  size_t pos = 19;
+  int64_t nanos = 0;
+  if (text[pos] == '.') {
+    size_t n = 0;
+    for (++pos; pos < text.size() && text[pos] >= '0' && text[pos] <= '9'; ++pos, ++n) {
+      if (n >= 9) return bad();  // finer than a nanosecond cannot be represented exactly
+      nanos = nanos * 10 + (text[pos] - '0');
+    }
+    if (n == 0) return bad();
+    for (; n < 9; ++n) nanos *= 10;
+  }
+  if (pos + 1 != text.size() || (text[pos] != 'Z' && text[pos] != 'z')) return bad();
+  const date::year_month_day ymd{date::year{year}, date::month{static_cast<unsigned>(month)},
+                                 date::day{static_cast<unsigned>(day)}};
+  if (!ymd.ok() || hour > 23 || minute > 59 || second > 59) return bad();
+  const int64_t days = date::sys_days{ymd}.time_since_epoch().count();
+  return ((days * 86400 + hour * 3600 + minute * 60 + second) * kNanosPerSecond) + nanos;
 }
 
 Status ParseCoinbase(const json& doc, Observation* obs) {

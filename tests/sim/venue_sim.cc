@@ -352,6 +352,16 @@ Result<std::unique_ptr<VenueSim>> VenueSim::Start(PriceTape tape, VenueSimOption
                                  " to " + options.host + ":" + std::to_string(b.port));
     }
     v.thread = std::thread([&v] { v.server.listen_after_bind(); });
+    // Server::stop() is a no-op until the listen loop runs, so a Stop() racing ahead of it would
+    // leave join() waiting forever; wait here instead.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (!v.server.is_running() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    if (!v.server.is_running()) {
+      sim->Stop();
+      return Status::Internal(std::string("venue sim: ") + feeds::VenueFormatName(v.format) + " did not start");
+    }
   }
   return sim;
 }
