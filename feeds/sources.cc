@@ -85,7 +85,12 @@ bool LooksLikeBaseUrl(const std::string& url) {
   return !hostport.empty() && hostport.find_first_of(" /?#@\t") == std::string::npos;
 }
 
-Status PollOnce(const SourceConfig& source, ObservationBook* book, const Clock& clock) {
+namespace {
+
+// `stop` lets the Poller skip the remaining symbols once Stop() is called, so a hung venue delays
+// Stop() by one read timeout, not one per symbol.
+Status PollSymbols(const SourceConfig& source, ObservationBook* book, const Clock& clock,
+                   const std::atomic<bool>* stop) {
   Status first;
   try {
     httplib::Client cli(source.base_url);
@@ -98,6 +103,7 @@ Status PollOnce(const SourceConfig& source, ObservationBook* book, const Clock& 
     cli.set_read_timeout(ms(source.read_timeout_ms));
     cli.set_write_timeout(ms(source.read_timeout_ms));
     for (const auto& [symbol, venue_symbol] : source.symbols) {
+      if (stop != nullptr && stop->load()) break;
       Observation obs;
       Status st = FetchAndParse(cli, source, venue_symbol, clock, &obs);
       if (!st.ok()) {
@@ -114,10 +120,17 @@ Status PollOnce(const SourceConfig& source, ObservationBook* book, const Clock& 
   return first;
 }
 
+}  // namespace
+
+Status PollOnce(const SourceConfig& source, ObservationBook* book, const Clock& clock) {
+  return PollSymbols(source, book, clock, nullptr);
+}
+
 struct Poller::State {
   mutable std::mutex mu;
   std::condition_variable cv;
   bool stop = false;
+  std::atomic<bool> stop_flag{false};  // mirrors `stop` for reads without the lock
   std::vector<SourceHealth> health;  // same order as sources_
   struct LogState {
     std::string last_message;
@@ -143,13 +156,14 @@ void Poller::Start() {
   {
     std::lock_guard<std::mutex> lock(state_->mu);
     state_->stop = false;
+    state_->stop_flag = false;
   }
   for (size_t i = 0; i < sources_.size(); ++i) {
     threads_.emplace_back([this, i] {
       const SourceConfig& src = sources_[i];
       State& s = *state_;
       for (;;) {
-        Status st = PollOnce(src, book_, clock_);
+        Status st = PollSymbols(src, book_, clock_, &s.stop_flag);
         const int64_t now = clock_.NowUnixNanos();
         std::unique_lock<std::mutex> lock(s.mu);
         SourceHealth& h = s.health[i];
@@ -182,6 +196,7 @@ void Poller::Stop() {
   {
     std::lock_guard<std::mutex> lock(state_->mu);
     state_->stop = true;
+    state_->stop_flag = true;
   }
   state_->cv.notify_all();
   for (std::thread& t : threads_) t.join();
