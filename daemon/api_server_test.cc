@@ -136,6 +136,16 @@ TEST_F(ApiServerTest, UnknownPathsMethodsAndOversizeBodies) {
   EXPECT_EQ(latest->body, *store_->Get(1));
 }
 
+TEST_F(ApiServerTest, ASecondServerCannotShareThePort) {
+  Config taken = *config_;
+  taken.listen_port = static_cast<uint16_t>(server_->port());
+  ApiServer second(taken, *publisher_, *store_, key_->public_key(), clock_,
+                   [] { return std::vector<feeds::SourceHealth>{}; });
+  Status s = second.Bind();
+  EXPECT_EQ(s.code(), Code::kUnavailable);
+  EXPECT_NE(s.message().find("127.0.0.1:" + std::to_string(server_->port())), std::string::npos) << s.message();
+}
+
 TEST_F(ApiServerTest, KeysAndHealth) {
   Publish();
   auto keys = client_->Get("/v1/keys");
