@@ -13,11 +13,11 @@ cmake --build build/release --target plumbline attest plumbline-venue-sim >/dev/
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; nginx -c "$work/nginx.conf" -s stop 2>/dev/null || true; rm -rf "$work"' EXIT
 
-build/release/attest/attest keygen --out "$work/key" >/dev/null
+build/release/bin/attest keygen --out "$work/key" >/dev/null
 sed -e "s|var/demo/data|$work/data|" -e "s|var/demo/signing.key|$work/key.key|" \
     -e "s|127.0.0.1:8420|127.0.0.1:18480|" deploy/demo/plumbline.toml >"$work/plumbline.toml"
-build/release/tests/sim/plumbline-venue-sim --recording deploy/demo/recording.jsonl >/dev/null &
-build/release/daemon/plumbline --config "$work/plumbline.toml" 2>"$work/daemon.log" &
+build/release/bin/plumbline-venue-sim --recording deploy/demo/recording.jsonl >/dev/null &
+build/release/bin/plumbline --config "$work/plumbline.toml" 2>"$work/daemon.log" &
 for _ in $(seq 50); do curl -sf http://127.0.0.1:18480/v1/snapshots/latest -o "$work/latest.json" && break; sleep 0.2; done
 
 mkdir -p "$work/www"

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 build=${1:-build/release}
 cmake --build "$build" --target publish_bench >/dev/null
 out=$(mktemp)
-"$build/bench/publish_bench" --benchmark_repetitions=10 --benchmark_report_aggregates_only=true \
+"$build/bin/publish_bench" --benchmark_repetitions=10 --benchmark_report_aggregates_only=true \
   --benchmark_format=json >"$out"
 /usr/bin/python3 - "$out" <<'PY'
 import json, sys

@@ -9,18 +9,18 @@ bash deploy/install-deps.sh
 cmake --preset release >/dev/null
 cmake --build --preset release --target plumbline attest plumbline-venue-sim
 
-bin=build/release
+build=build/release
 mkdir -p var/demo
 if [ ! -f var/demo/signing.key ]; then
-  "$bin/attest/attest" keygen --out var/demo/signing
+  "$build/bin/attest" keygen --out var/demo/signing
 fi
 
-"$bin/tests/sim/plumbline-venue-sim" --recording deploy/demo/recording.jsonl &
+"$build/bin/plumbline-venue-sim" --recording deploy/demo/recording.jsonl &
 sim=$!
 trap 'kill -TERM $sim 2>/dev/null || true; wait $sim 2>/dev/null || true' EXIT
 
 cat <<MSG
 plumbline demo: http://127.0.0.1:8420/v1/snapshots/latest  (also /v1/marks, /v1/keys, /healthz)
-verify it:       $bin/attest/attest verify http://127.0.0.1:8420/v1/snapshots/latest --key var/demo/signing.pub
+verify it:       $build/bin/attest verify http://127.0.0.1:8420/v1/snapshots/latest --key var/demo/signing.pub
 MSG
-"$bin/daemon/plumbline" --config deploy/demo/plumbline.toml "$@"
+"$build/bin/plumbline" --config deploy/demo/plumbline.toml "$@"
