@@ -28,6 +28,7 @@ attest::Snapshot MakeSnapshot(size_t marks) {
   s.time_unix_nanos = 1'763'780'000'000'000'000;
   s.previous_hash = attest::kGenesisPreviousHash;
   s.config_digest = std::string(64, 'c');
+  s.key_id = std::string(64, 'b');  // SignSnapshot overwrites it with the real key id
   for (size_t i = 0; i < marks; ++i) {
     Mark m;
     m.symbol = "SYM" + std::to_string(10000 + i) + "/USD";

@@ -13,7 +13,7 @@ import json, sys
 data = json.load(open(sys.argv[1]))
 med = {b["run_name"]: b["real_time"] for b in data["benchmarks"] if b.get("aggregate_name") == "median"}
 ctx = data["context"]
-print(f"machine: {ctx.get('host_name')} · {ctx.get('num_cpus')} CPUs @ {ctx.get('mhz_per_cpu')} MHz · build {ctx.get('library_build_type')}")
+print(f"machine: {ctx.get('host_name')} · {ctx.get('num_cpus')} CPUs @ {ctx.get('mhz_per_cpu')} MHz · libbenchmark build {ctx.get('library_build_type')} (ours: RelWithDebInfo)")
 base = med["baseline/sodium_sign_sha256/1000/real_time"]
 sync = med["baseline/write_fdatasync/1000/real_time"]
 print(f"{'case (1,000 marks)':40} {'median µs':>12} {'÷ sodium':>10} {'÷ (sodium+fdatasync)':>22}")
