@@ -88,6 +88,8 @@ ApiServer::ApiServer(const Config& config, const Publisher& publisher, const sto
   s.set_keep_alive_timeout(std::max<time_t>(1, h.idle_timeout_ms / 1000));
   s.set_keep_alive_max_count(1000);
   s.set_payload_max_length(h.max_body_bytes);
+  // Without TCP_NODELAY small responses wait for the peer's delayed ACK (~40 ms each).
+  s.set_tcp_nodelay(true);
   // httplib's default adds SO_REUSEPORT, which would let a second daemon share the port silently
   // and split the traffic between two histories; a taken port must be a start-up error.
   s.set_socket_options([](socket_t sock) {
