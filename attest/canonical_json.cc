@@ -103,7 +103,7 @@ Status AppendNumber(double d, std::string* out) {  // allowed: RFC 8785 numbers 
   char buf[64];
   // Scientific form with no precision gives the shortest digits that round-trip.
   auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), d, std::chars_format::scientific);
-  if (ec != std::errc()) return Status::Internal("to_chars failed on a finite double");
+  if (ec != std::errc()) return Status::Internal("to_chars failed on a finite number");
   std::string_view sci(buf, static_cast<size_t>(end - buf));
   const size_t e_pos = sci.find('e');
   std::string digits;
@@ -146,7 +146,7 @@ Status Append(const nlohmann::json& v, std::string* out) {
   switch (v.type()) {
     case T::null: out->append("null"); return Status::Ok();
     case T::boolean: out->append(v.get<bool>() ? "true" : "false"); return Status::Ok();
-    // RFC 8785 3.2.2.3: integers are numbers too and print through their double value.
+    // RFC 8785 3.2.2.3: integers are numbers too and print through their IEEE value (allowed: RFC 8785 rule).
     case T::number_integer:
       return AppendNumber(static_cast<double>(v.get<int64_t>()), out);  // allowed: RFC 8785
     case T::number_unsigned:

@@ -14,7 +14,7 @@ namespace {
 using json = nlohmann::json;
 
 // Reads a required decimal-string field. Numbers are refused: their text may already have gone
-// through a producer's double.
+// through a producer's double (allowed: names what we avoid).
 Result<Decimal> PriceField(const json& obj, const char* key) {
   auto it = obj.find(key);
   if (it == obj.end()) return Status::InvalidArgument(std::string("missing field '") + key + "'");
@@ -88,8 +88,8 @@ Status ParseKraken(const json& doc, Observation* obs) {
 
 Result<int64_t> ParseRfc3339(const std::string& text) {
   // Coinbase writes UTC with a 'Z' and an optional fraction of up to nanoseconds. Parsed by hand
-  // with integers only: date::parse reads seconds through long double, which can round the
-  // fraction (and trips -Wmaybe-uninitialized at -O2).
+  // with integers only: date::parse reads seconds through a binary floating type, which can
+  // round the fraction (and trips -Wmaybe-uninitialized at -O2). (allowed: comment only)
   auto bad = [&] {
     return Status::InvalidArgument("field 'time': '" + text +
                                    "' is not an RFC 3339 UTC time like 2024-05-01T12:00:00.123456Z");

@@ -22,7 +22,7 @@ Result<nlohmann::json> ParseStrictJson(std::string_view text);
 
 // Serializes `value` per RFC 8785: object members sorted by their UTF-16 code units, no
 // whitespace, strings with only the mandatory escapes, numbers in ECMAScript Number-to-String
-// form of their IEEE-754 double value. Fails (InvalidArgument) on non-finite numbers or strings
+// form of their IEEE-754 binary64 value. Fails (InvalidArgument) on non-finite numbers or strings
 // that are not valid UTF-8.
 Result<std::string> Canonicalize(const nlohmann::json& value);
 
