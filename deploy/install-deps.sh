@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs every build, test and benchmark dependency of Plumbline from Debian 12 packages.
 # Idempotent: packages already present are skipped by apt; safe to run on every build.
+# systemd (systemd-analyze), dpkg-dev (dpkg-shlibdeps) and file are for the packaging checks
+# (tests/packaging: the unit, the .deb); nginx, if installed, gets its example config checked.
 set -euo pipefail
 
 packages=(
@@ -9,6 +11,7 @@ packages=(
   libgtest-dev libgmock-dev libhowardhinnant-date-dev libtomlplusplus-dev libcli11-dev
   libspdlog-dev libfmt-dev libsystemd-dev libbenchmark-dev tzdata
   curl jq python3 python3-cryptography
+  systemd dpkg-dev file
 )
 
 missing=()
