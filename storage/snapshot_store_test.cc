@@ -5,23 +5,14 @@
 #include <filesystem>
 #include <fstream>
 
+#include "store_test_support.h"
+
 namespace plumbline::storage {
 namespace {
 
 namespace fs = std::filesystem;
 
-class SnapshotStoreTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("plumbline-store-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  StoreOptions Opts(const std::string& key = std::string(64, 'a')) { return {dir_.string(), key}; }
-  fs::path dir_;
-};
+using SnapshotStoreTest = testing::StoreTest;
 
 TEST_F(SnapshotStoreTest, AppendsInOrderAndReadsBack) {
   auto store = SnapshotStore::Open(Opts());
@@ -100,6 +91,28 @@ TEST_F(SnapshotStoreTest, RefusesACorruptDirectory) {
   EXPECT_TRUE(store.status().code() == Code::kCorruption || store.status().code() == Code::kIOError)
       << store.status().ToString();
   EXPECT_NE(store.status().message().find(dir_.string()), std::string::npos);
+}
+
+TEST_F(SnapshotStoreTest, AFreshDirectoryMustBeBoundToAKey) {
+  auto unbound = SnapshotStore::Open(Opts(""));
+  ASSERT_FALSE(unbound.ok());
+  EXPECT_EQ(unbound.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(unbound.status().message().find("must be bound to a signing key"), std::string::npos)
+      << unbound.status().message();
+  EXPECT_FALSE(fs::exists(dir_)) << "a refused open must not create the directory";
+}
+
+TEST_F(SnapshotStoreTest, AnEmptyKeyIdSkipsTheOwnershipCheck) {
+  {
+    auto store = MustOpen(Opts(std::string(64, 'a')));
+    ASSERT_TRUE(store);
+    ASSERT_TRUE(store->Append(1, "kept").ok());
+  }
+  auto store = MustOpen(Opts(""));
+  ASSERT_TRUE(store);
+  EXPECT_EQ(store->CurrentKeyId(), std::string(64, 'a'));
+  EXPECT_EQ(*store->Get(1), "kept");
+  EXPECT_TRUE(store->Append(2, "more").ok());
 }
 
 }  // namespace
