@@ -14,6 +14,7 @@ namespace plumbline::daemon {
 namespace {
 
 std::atomic<int> g_target{-1};  // -1: not chosen yet
+constexpr char kJournalSocket[] = "/run/systemd/journal/socket";
 
 bool NeedsQuotes(std::string_view v) {
   if (v.empty()) return true;
@@ -80,7 +81,10 @@ LogTarget DetectLogTarget(int fd) {
   struct stat st {};
   if (::fstat(fd, &st) != 0) return LogTarget::kStderr;
   const std::string expected = std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
-  return expected == stream ? LogTarget::kJournal : LogTarget::kStderr;
+  if (expected != stream) return LogTarget::kStderr;
+  // sd_journal_send drops messages silently when journald's socket is missing (a container
+  // that passes the stream on); the stream itself still reaches the journal, with priorities.
+  return ::access(kJournalSocket, W_OK) == 0 ? LogTarget::kJournal : LogTarget::kPrefixedStderr;
 }
 
 void SetLogTarget(LogTarget target) { g_target.store(static_cast<int>(target)); }

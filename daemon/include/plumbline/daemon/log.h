@@ -34,8 +34,8 @@ enum class LogTarget { kJournal, kPrefixedStderr, kStderr };
 
 using LogField = std::pair<std::string_view, std::string_view>;
 
-// kJournal when JOURNAL_STREAM ("DEV:INODE") matches file descriptor `fd` (stderr by default),
-// else kStderr.
+// When JOURNAL_STREAM ("DEV:INODE") matches file descriptor `fd` (stderr by default): kJournal
+// if journald's socket is there, else kPrefixedStderr. Otherwise kStderr.
 LogTarget DetectLogTarget(int fd = 2);
 
 // The process-wide target; DetectLogTarget() until SetLogTarget() is called.
