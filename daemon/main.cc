@@ -243,8 +243,7 @@ int Run(int argc, char** argv) {
     notify(notifier.WatchdogPing());
     notify(notifier.SetStatus("snapshot " + std::to_string(snap.sequence) + ": " + marks_ok + " marks ok"));
     if (snap.sequence % 60 == 1 || published == 1) {
-      Log(LogLevel::kInfo, "published snapshot " + std::to_string(snap.sequence) + ": " + marks_ok + " marks ok",
-          {{"sequence", std::to_string(snap.sequence)}, {"marks_ok", marks_ok}});
+      Log(LogLevel::kInfo, "published snapshot", {{"sequence", std::to_string(snap.sequence)}, {"marks_ok", marks_ok}});
     }
     if (rounds != 0 && published >= rounds) break;
     // Never try to catch up on missed rounds with a burst; skip to the next future tick.
