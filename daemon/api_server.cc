@@ -93,7 +93,7 @@ ApiServer::ApiServer(const Config& config, const Publisher& publisher, const sto
   httplib::Server& s = impl_->server;
   const HttpConfig& h = config_.http;
   const int threads = h.threads;
-  s.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+  s.new_task_queue = [threads] { return NewWorkerPool(threads); };
   s.set_read_timeout(h.read_timeout_ms / 1000, (h.read_timeout_ms % 1000) * 1000);
   s.set_write_timeout(h.write_timeout_ms / 1000, (h.write_timeout_ms % 1000) * 1000);
   s.set_keep_alive_timeout(std::max<time_t>(1, h.idle_timeout_ms / 1000));

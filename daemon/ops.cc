@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,6 +18,7 @@ namespace plumbline::daemon {
 namespace {
 
 constexpr double kNanosPerSecondF = 1e9;
+constexpr int kWorkerNice = 5;
 
 template <typename T>
 T* OrDie(Result<T*> r, Status* first_error) {
@@ -85,7 +87,25 @@ std::string OpenSslError() {
   return buf;
 }
 
+// cpp-httplib's pool, with each worker at a lower CPU priority than the publisher and pollers:
+// under a flood of requests (hundreds of busy workers on a few cores) a round still gets the CPU
+// it needs on time. Raising one's own nice value needs no privilege; if the sandbox refuses it
+// (EPERM) the workers just keep the default priority.
+class WorkerPool : public httplib::ThreadPool {
+ public:
+  using httplib::ThreadPool::ThreadPool;
+  void enqueue(std::function<void()> fn) override {
+    httplib::ThreadPool::enqueue([fn = std::move(fn)] {
+      thread_local const bool niced = ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), kWorkerNice) == 0;
+      (void)niced;
+      fn();
+    });
+  }
+};
+
 }  // namespace
+
+httplib::TaskQueue* NewWorkerPool(int threads) { return new WorkerPool(static_cast<size_t>(threads)); }
 
 Result<std::unique_ptr<DaemonMetrics>> DaemonMetrics::Create(Registry* registry) {
   std::unique_ptr<DaemonMetrics> m(new DaemonMetrics());

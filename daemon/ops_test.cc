@@ -6,6 +6,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -14,6 +15,7 @@
 #include <httplib.h>
 
 #include <fstream>
+#include <future>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -456,6 +458,17 @@ TEST(ReloadRules, BoundKeysAreRefusedByName) {
   refused([](Config& c) { c.http.threads = 64; }, "http.threads");
   refused([](Config& c) { c.tls.cert_file = "/c.pem"; }, "tls.cert_file");
   refused([](Config& c) { c.admin_token_file = "/t"; }, "admin_token_file");
+}
+
+TEST(WorkerPool, WorkersRunBelowThePublishersPriority) {
+  const int base = ::getpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()));
+  std::unique_ptr<httplib::TaskQueue> pool(NewWorkerPool(2));
+  std::promise<int> seen;
+  pool->enqueue([&seen] { seen.set_value(::getpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()))); });
+  const int worker = seen.get_future().get();
+  pool->shutdown();
+  EXPECT_EQ(worker, std::min(base + 5, 19));
+  EXPECT_EQ(::getpriority(PRIO_PROCESS, static_cast<id_t>(::gettid())), base) << "only the workers are niced";
 }
 
 TEST(RouteTemplates, AreBoundedWhateverThePath) {

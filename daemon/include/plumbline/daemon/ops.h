@@ -33,6 +33,7 @@
 
 namespace httplib {
 class Server;
+class TaskQueue;
 }  // namespace httplib
 
 namespace plumbline::daemon {
@@ -103,6 +104,10 @@ std::string RouteTemplate(std::string_view path, int status);
 // header sections (431 beyond http.max_header_bytes) and the request metrics; `hooks` is read at
 // request time and must outlive the server. Called by ApiServer before its catch-all routes.
 void InstallOpsRoutes(httplib::Server& server, const HttpConfig& http, const OpsHooks* hooks);
+
+// The HTTP worker pool (`threads` workers) for Server::new_task_queue; its workers run at nice +5
+// so that publishing rounds are not starved by a flood of requests. Caller owns the result.
+httplib::TaskQueue* NewWorkerPool(int threads);
 
 // A plain httplib::Server, or an httplib::SSLServer with config.tls's certificate and key.
 std::unique_ptr<httplib::Server> NewHttpServer(const Config& config);
