@@ -6,6 +6,8 @@
 #include <nlohmann/json.hpp>
 
 #include "plumbline/attest/canonical_json.h"
+#include "http_problem.h"
+#include "log_routes.h"
 
 namespace plumbline::daemon {
 namespace {
@@ -18,6 +20,7 @@ const char* Title(int status) {
     case 400: return "Bad Request";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
     case 413: return "Content Too Large";
     case 414: return "URI Too Long";
     case 431: return "Request Header Fields Too Large";
@@ -65,6 +68,11 @@ void ServeMark(const Published& latest, const std::string& symbol, const httplib
 
 }  // namespace
 
+void SendProblem(httplib::Response& res, int status, const std::string& type, const std::string& detail,
+                 const std::string& instance) {
+  Problem(res, status, type, detail, instance);
+}
+
 struct ApiServer::Impl {
   httplib::Server server;
 };
@@ -103,6 +111,7 @@ ApiServer::~ApiServer() { Stop(); }
 
 void ApiServer::Routes() {
   httplib::Server& s = impl_->server;
+  RegisterLogRoutes(s, {config_, store_, public_key_, [this] { return writable_store_; }});
 
   s.Get("/v1/snapshots/latest", [this](const httplib::Request& req, httplib::Response& res) {
     auto latest = publisher_.Latest();
