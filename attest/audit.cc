@@ -1,14 +1,28 @@
 #include "plumbline/attest/audit.h"
 
+#include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <limits>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
+#include "canonical_scan.h"
 #include "plumbline/attest/canonical_json.h"
 #include "plumbline/attest/dsse.h"
 
 namespace plumbline::attest::audit {
+
+// What the chain auditor needs from one verified snapshot.
+struct ChainFields {
+  std::string origin;
+  uint64_t sequence = 0;
+  int64_t time = 0;
+  std::string previous_hash;
+  std::string payload_hash;
+};
+
 namespace {
 
 std::string RawToBase64(const PublicKey& key) {
@@ -269,6 +283,90 @@ Result<SignedSnapshot> VerifyWithRing(std::string_view envelope_json, const KeyR
   return out;
 }
 
+// The canonical single-signature envelope EnvelopeToJson writes, field by field without a JSON
+// parser: {"payload":"B64","payloadType":"T","signatures":[{"keyid":"K","sig":"B64"}]}.
+// nullopt for anything else (the caller then uses ParseEnvelope).
+std::optional<Envelope> ScanEnvelope(std::string_view text) {
+  static constexpr std::string_view kParts[] = {R"({"payload":")", R"(","payloadType":")",
+                                                R"(","signatures":[{"keyid":")", R"(","sig":")", R"("}]})"};
+  std::string_view fields[4];
+  size_t pos = 0;
+  for (size_t k = 0; k < 5; ++k) {
+    if (text.substr(pos, kParts[k].size()) != kParts[k]) return std::nullopt;
+    pos += kParts[k].size();
+    if (k == 4) break;
+    const size_t end = text.find('"', pos);
+    if (end == std::string_view::npos) return std::nullopt;
+    fields[k] = text.substr(pos, end - pos);
+    for (char c : fields[k]) {
+      if (c == '\\' || static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x80) return std::nullopt;
+    }
+    pos = end;
+  }
+  if (pos != text.size()) return std::nullopt;
+  auto payload = Base64Decode(fields[0]);
+  auto sig = Base64Decode(fields[3]);
+  if (!payload.ok() || !sig.ok() || sig->size() != 64) return std::nullopt;
+  Envelope env;
+  env.payload = std::move(payload).value();
+  env.payload_type = std::string(fields[1]);
+  env.signatures.push_back({std::string(fields[2]), std::move(sig).value()});
+  return env;
+}
+
+bool LowerHex64(std::string_view s) {
+  if (s.size() != 64) return false;
+  for (char c : s) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+// The auditor's hot path: the envelope and payload checked in one pass each, without building a
+// JSON document (canonical_scan.h), then the signature. Anything outside the fast path's subset
+// goes through VerifyWithRing, which applies the full parsers and reports precise errors. Either
+// way: exact canonical form, the key chosen by id, sequence and time, and the signature verified.
+// The mark schema is not re-checked here (attest verify and VerifyBundle do that).
+Result<ChainFields> VerifyChainFields(std::string_view envelope_json, const KeyRing& ring) {
+  auto slow = [&]() -> Result<ChainFields> {
+    auto full = VerifyWithRing(envelope_json, ring);
+    if (!full.ok()) return full.status();
+    return ChainFields{full->snapshot.origin, full->snapshot.sequence, full->snapshot.time_unix_nanos,
+                       full->snapshot.previous_hash, full->payload_hash};
+  };
+  auto env = ScanEnvelope(envelope_json);
+  if (!env || env->payload_type != kSnapshotPayloadType) return slow();
+  scan::TopLevel top;
+  if (scan::ScanCanonicalObject(env->payload, &top) != scan::Verdict::kCanonical) return slow();
+  auto str = [&](const char* k) -> std::optional<std::string_view> {
+    auto it = top.strings.find(k);
+    return it == top.strings.end() ? std::nullopt : std::optional<std::string_view>(it->second);
+  };
+  auto key_id = str("key_id"), origin = str("origin"), previous = str("previous_hash"), time_text = str("time");
+  auto seq = top.integers.find("sequence");
+  if (!key_id || !origin || !previous || !time_text || seq == top.integers.end() || seq->second < 1 ||
+      !LowerHex64(*key_id) || !LowerHex64(*previous) || origin->empty() || !str("config_digest")) {
+    return slow();
+  }
+  int64_t time = 0;
+  auto [end, ec] = std::from_chars(time_text->data(), time_text->data() + time_text->size(), time);
+  if (ec != std::errc() || end != time_text->data() + time_text->size() || time_text->empty() ||
+      ((*time_text)[0] == '0' && time_text->size() > 1) || (*time_text)[0] == '+') {
+    return slow();
+  }
+  const uint64_t sequence = static_cast<uint64_t>(seq->second);
+  auto key = ring.ForSnapshot(*key_id, sequence, time);
+  if (!key.ok()) return key.status();
+  const EnvelopeSignature& sig = env->signatures[0];
+  if (sig.keyid != *key_id) return Status::Unauthenticated("no envelope signature by key " + std::string(*key_id));
+  if (!key->Verify(Pae(env->payload_type, env->payload),
+                   std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(sig.sig.data()), sig.sig.size()))) {
+    return Status::Unauthenticated("snapshot " + std::to_string(sequence) + ": signature by key " +
+                                   std::string(*key_id) + " does not verify");
+  }
+  return ChainFields{std::string(*origin), sequence, time, std::string(*previous), Sha256Hex(env->payload)};
+}
+
 }  // namespace
 
 Result<VerifiedBundle> VerifyBundle(std::string_view bundle, const KeyRing& ring, std::string_view origin) {
@@ -356,13 +454,34 @@ ChainAuditor::ChainAuditor(const KeyRing& ring, AuditState start) : ring_(ring),
 }
 
 Status ChainAuditor::AddSnapshot(std::string_view envelope_json) {
+  return Append(envelope_json, VerifyChainFields(envelope_json, ring_));
+}
+
+Status ChainAuditor::AddSnapshots(std::span<const std::string> envelopes, unsigned threads) {
+  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  threads = static_cast<unsigned>(std::min<size_t>(threads, envelopes.size()));
+  std::vector<std::optional<Result<ChainFields>>> verified(envelopes.size());
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t i; (i = next.fetch_add(1)) < envelopes.size();) verified[i].emplace(VerifyChainFields(envelopes[i], ring_));
+  };
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work);
+  work();
+  for (auto& t : pool) t.join();
+  for (size_t i = 0; i < envelopes.size(); ++i) {
+    PLUMBLINE_RETURN_IF_ERROR(Append(envelopes[i], std::move(*verified[i])));
+  }
+  return Status::Ok();
+}
+
+Status ChainAuditor::Append(std::string_view envelope_json, const Result<ChainFields>& snap) {
   if (frontier_.size() != state_.tree_size) {
     return Status::Corruption("audit state: the frontier does not match tree size " + std::to_string(state_.tree_size));
   }
   const uint64_t expected = state_.tree_size + 1;
-  auto snap = VerifyWithRing(envelope_json, ring_);
   if (!snap.ok()) return snap.status().WithContext("snapshot " + std::to_string(expected));
-  const Snapshot& s = snap->snapshot;
+  const ChainFields& s = *snap;
   const std::string label = "snapshot " + std::to_string(expected);
   if (s.sequence != expected) {
     return Status::Corruption(label + ": payload says sequence " + std::to_string(s.sequence));
@@ -375,13 +494,13 @@ Status ChainAuditor::AddSnapshot(std::string_view envelope_json) {
                               " is not the payload hash " + state_.next_previous_hash + " of snapshot " +
                               std::to_string(state_.tree_size));
   }
-  if (state_.tree_size > 0 && s.time_unix_nanos < state_.last_time) {
+  if (state_.tree_size > 0 && s.time < state_.last_time) {
     return Status::Corruption(label + ": time goes backwards");
   }
   frontier_.Append(merkle::LeafHash(envelope_json));
   state_.tree_size = expected;
   state_.next_previous_hash = snap->payload_hash;
-  state_.last_time = s.time_unix_nanos;
+  state_.last_time = s.time;
   if (state_.origin.empty()) state_.origin = s.origin;
   return Status::Ok();
 }

@@ -24,6 +24,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -132,15 +133,22 @@ Result<AuditState> ParseAuditState(std::string_view json_text);
 // the last payload hash, and a time not before the last one; its leaf hash is appended to the
 // frontier. On error the state is unchanged. Root() then has to equal a verified checkpoint's
 // root for the same size: that proves every added snapshot is included in the checkpoint.
+struct ChainFields;  // what AddSnapshot takes from a verified snapshot (audit.cc)
+
 class ChainAuditor {
  public:
   ChainAuditor(const KeyRing& ring, AuditState start);  // `ring` is borrowed
   Status AddSnapshot(std::string_view envelope_json);
+  // The same checks for consecutive snapshots, with the signature and payload checks (the
+  // expensive, independent part) spread over `threads` threads (0: one per hardware thread); the
+  // chain checks then run in order. On error the snapshots before the failing one stay added.
+  Status AddSnapshots(std::span<const std::string> envelopes, unsigned threads = 0);
   merkle::Hash Root() const { return frontier_.Root(); }
   // The state including every snapshot added so far (frontier filled in; checkpoint unchanged).
   AuditState state() const;
 
  private:
+  Status Append(std::string_view envelope_json, const Result<ChainFields>& verified);
   const KeyRing& ring_;
   AuditState state_;
   merkle::Frontier frontier_;
