@@ -159,6 +159,33 @@ class LogEndToEnd(unittest.TestCase):
         self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
         self.assertEqual(self.d.stop(), 0)
 
+    def test_docs_recipes_check_checkpoint_and_inclusion(self):
+        """The openssl and Python recipes of docs/log.md, run as written against a live daemon."""
+        with open(os.path.join(ROOT, "docs", "log.md")) as f:
+            doc = f.read()
+
+        def block(after, lang):
+            start = doc.index("```" + lang + "\n", doc.index(after)) + len(lang) + 4
+            return doc[start:doc.index("```", start)]
+
+        self.d.start()
+        self.d.wait_for_sequence(5)
+        shell = block("**Checkpoint signature with OpenSSL**", "sh")
+        shell = shell.replace("ORIGIN=plumbline.example/log", "ORIGIN=" + ORIGIN)
+        shell = shell.replace("http://HOST:8420", self.d.base).replace("signing.pub", self.d.pub)
+        r = subprocess.run(["bash", "-euo", "pipefail", "-c", shell], capture_output=True, text=True, cwd=self.d.dir)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("Signature Verified Successfully", r.stdout)
+        key_ids = [l for l in r.stdout.splitlines() if len(l) == 8]
+        self.assertEqual(len(key_ids), 2, r.stdout)
+        self.assertEqual(key_ids[0], key_ids[1])
+        python = block("**Inclusion proof with Python**", "python").replace("http://HOST:8420", self.d.base)
+        for seq in (1, 2, 3, 5):
+            r = run(sys.executable, "-c", python.replace('", 42\n', '", %d\n' % seq, 1))
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            self.assertIn(f"snapshot {seq} is in the tree", r.stdout)
+        self.assertEqual(self.d.stop(), 0)
+
     def test_audit_fails_loudly_on_a_forked_log(self):
         self.d.start()
         self.d.wait_for_sequence(3)
