@@ -5,8 +5,9 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
-#include "daemon/http_problem.h"
 #include "plumbline/attest/canonical_json.h"
+#include "daemon/http_problem.h"
+#include "daemon/log_routes.h"
 
 namespace plumbline::daemon {
 namespace {
@@ -21,6 +22,7 @@ const char* Title(int status) {
     case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
     case 413: return "Content Too Large";
     case 414: return "URI Too Long";
     case 431: return "Request Header Fields Too Large";
@@ -114,6 +116,7 @@ ApiServer::~ApiServer() { Stop(); }
 
 void ApiServer::Routes() {
   httplib::Server& s = impl_->server;
+  RegisterLogRoutes(s, {config_, store_, public_key_, [this] { return writable_store_; }});
 
   s.Get("/v1/snapshots/latest", [this](const httplib::Request& req, httplib::Response& res) {
     auto latest = publisher_.Latest();

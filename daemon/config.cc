@@ -149,6 +149,19 @@ Status ParseSource(const toml::table& t, const std::string& file, const std::str
   return r.CheckNoUnknownKeys();
 }
 
+Status ParseWitness(const toml::table& t, const std::string& file, const std::string& prefix, WitnessConfig* out) {
+  TableReader r(t, file, prefix);
+  PLUMBLINE_RETURN_IF_ERROR(r.String("name", true, &out->name));
+  for (char c : out->name) {
+    if (c == ' ' || c == '+' || c == '\n' || c == '\t') return r.Error("name", "must not contain spaces or '+'");
+  }
+  PLUMBLINE_RETURN_IF_ERROR(r.String("public_key_file", true, &out->public_key_file));
+  auto key = attest::PublicKey::LoadFile(out->public_key_file);
+  if (!key.ok()) return r.Error("public_key_file", "cannot load an Ed25519 public key: " + key.status().message());
+  out->public_key = *key;
+  return r.CheckNoUnknownKeys();
+}
+
 }  // namespace
 
 Status SetListenAddress(std::string_view address, Config* config) {
@@ -249,6 +262,21 @@ Result<Config> ParseConfig(std::string_view toml_text, const std::string& path) 
       }
     }
     config.sources.push_back(std::move(source));
+  }
+  if (const toml::node* witnesses = r.Find("witnesses")) {
+    if (!witnesses->is_array_of_tables()) {
+      return r.Error("witnesses", "expected an array of tables ([[witnesses]]), got " + TableReader::TypeName(*witnesses));
+    }
+    std::set<std::string> names;
+    for (size_t i = 0; i < witnesses->as_array()->size(); ++i) {
+      WitnessConfig w;
+      std::string prefix = "witnesses[" + std::to_string(i) + "]";
+      PLUMBLINE_RETURN_IF_ERROR(ParseWitness(*witnesses->as_array()->get(i)->as_table(), file, prefix, &w));
+      if (!names.insert(w.name).second) {
+        return Status::InvalidArgument("config " + file + ": key '" + prefix + ".name': duplicate witness \"" + w.name + "\"");
+      }
+      config.witnesses.push_back(std::move(w));
+    }
   }
   PLUMBLINE_RETURN_IF_ERROR(r.CheckNoUnknownKeys());
   return config;

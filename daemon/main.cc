@@ -2,6 +2,8 @@
 // RocksDB and serves them over HTTP.
 //
 //   plumbline --config FILE [--listen ADDR:PORT] [--data-dir DIR] [--key-file FILE] [--rounds N]
+//   plumbline rotate-key --config FILE --new-key KEYFILE [--data-dir DIR]   (daemon stopped;
+//     see docs/log.md "Key rotation"; then point key_file at KEYFILE and start the daemon)
 //
 // Signals: SIGTERM/SIGINT stop after the round in flight; SIGHUP re-reads the config (a bad one is
 // rejected and the running one kept). Under systemd (Type=notify) it reports READY/STATUS/
@@ -29,6 +31,7 @@
 #include "plumbline/daemon/auth.h"
 #include "plumbline/daemon/config.h"
 #include "plumbline/daemon/control.h"
+#include "plumbline/daemon/log_signer.h"
 #include "plumbline/daemon/log.h"
 #include "plumbline/daemon/metrics.h"
 #include "plumbline/daemon/ops.h"
@@ -43,7 +46,48 @@ using namespace plumbline;
 using daemon::Log;
 using daemon::LogLevel;
 
+// `plumbline rotate-key`: exit 0 done, 2 usage/config, 3 keys or data directory refused.
+int RunRotateKey(int argc, char** argv) {
+  CLI::App app{"plumbline rotate-key: make a new signing key current (run while the daemon is stopped)"};
+  std::string config_path, new_key_path, data_dir;
+  app.add_option("--config", config_path, "TOML configuration file (key_file = the current key)")->required();
+  app.add_option("--new-key", new_key_path, "PKCS#8 PEM Ed25519 key to rotate to (mode 0600)")->required();
+  app.add_option("--data-dir", data_dir, "override the RocksDB data directory");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  auto config = daemon::LoadConfig(config_path);
+  if (!config.ok()) {
+    Log(LogLevel::kError, config.status().message());
+    return 2;
+  }
+  if (!data_dir.empty()) config->data_dir = data_dir;
+  auto current = attest::SigningKey::LoadFile(config->key_file);
+  if (!current.ok()) {
+    Log(LogLevel::kError, "current signing key: " + current.status().message());
+    return 3;
+  }
+  auto next = attest::SigningKey::LoadFile(new_key_path);
+  if (!next.ok()) {
+    Log(LogLevel::kError, "new signing key: " + next.status().message());
+    return 3;
+  }
+  auto announcement = daemon::RotateSigningKey(*config, *current, *next, SystemClock::Instance());
+  if (!announcement.ok()) {
+    Log(LogLevel::kError, "rotate-key: " + announcement.status().message());
+    return 3;
+  }
+  Log(LogLevel::kNotice, "rotated the signing key of " + config->data_dir + " from " + current->KeyId() + " to " +
+                             next->KeyId() + "; set key_file = \"" + new_key_path + "\" in " + config_path +
+                             " before starting the daemon");
+  std::printf("%s\n", announcement->c_str());
+  return 0;
+}
+
 int Run(int argc, char** argv) {
+  if (argc >= 2 && std::string(argv[1]) == "rotate-key") return RunRotateKey(argc - 1, argv + 1);
   CLI::App app{"plumbline: signed price snapshots from several sources, stored and served over HTTP"};
   std::string config_path, listen, data_dir, key_file;
   uint64_t rounds = 0;
@@ -152,6 +196,7 @@ int Run(int argc, char** argv) {
     return outcome.get();
   };
   api.SetOps(std::move(ops));
+  api.AcceptCosignatures(store->get());
   if (Status s = api.Bind(); !s.ok()) {
     Log(LogLevel::kError, s.message());
     return 3;

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "plumbline/attest/canonical_json.h"
+#include "plumbline/daemon/log_signer.h"
 #include "plumbline/feeds/aggregator.h"
 
 namespace plumbline::daemon {
@@ -25,10 +26,15 @@ Status Publisher::Resume() {
     return Status::Corruption("stored snapshot under sequence " + std::to_string(*last) +
                               " says sequence " + std::to_string(decoded->snapshot.sequence));
   }
-  if (decoded->snapshot.key_id != key_.KeyId()) {
+  // After `plumbline rotate-key` the newest snapshot is the old key's; the store (opened with our
+  // key id) names us as its current key.
+  if (decoded->snapshot.key_id != key_.KeyId() && store_->CurrentKeyId() != key_.KeyId()) {
     return Status::FailedPrecondition("stored snapshot " + std::to_string(*last) + " was signed by key " +
                                       decoded->snapshot.key_id + ", not the configured key " + key_.KeyId());
   }
+  // A crash between a snapshot's append and its checkpoint: sign the missing checkpoint first.
+  auto checkpoint = SignLatestCheckpoint(store_, key_, config_.load()->origin);
+  if (!checkpoint.ok()) return checkpoint.status().WithContext("signing the checkpoint at start-up");
   next_sequence_ = *last + 1;
   previous_hash_ = decoded->payload_hash;
   auto published = std::make_shared<Published>();
@@ -66,6 +72,10 @@ Result<std::shared_ptr<const Published>> Publisher::PublishRound() {
 
   next_sequence_ += 1;
   previous_hash_ = signed_snapshot->payload_hash;
+  // The snapshot is synced; its checkpoint is signed and stored before either is served. If this
+  // fails the daemon stops, and the next start signs the missing checkpoint.
+  auto checkpoint = SignLatestCheckpoint(store_, key_, config_now->origin);
+  if (!checkpoint.ok()) return checkpoint.status().WithContext("signing the checkpoint");
   auto published = std::make_shared<Published>();
   published->marks_json = BuildMarksJson(*signed_snapshot);
   published->signed_snapshot = std::move(signed_snapshot).value();

@@ -7,6 +7,7 @@
 //   GET /v1/keys               the signing key(s): key id, PEM, raw base64
 //   GET /healthz               liveness and freshness of publishing
 //   GET /metrics, POST /v1/admin/reload   see daemon/ops.h
+//   the log's routes (/v1/log/..., /v1/snapshots/{seq}/bundle, /v1/keys/history): log_routes.h
 // Errors are RFC 9457 application/problem+json with a type, title, status and detail.
 //
 // cpp-httplib is configured explicitly (its defaults are old): fixed worker pool, read/write and
@@ -47,6 +48,9 @@ class ApiServer {
   // Serves until Stop(); blocking.
   void Run();
   void Stop();
+  // Lets POST /v1/log/cosignatures store witness cosignatures in `store` (borrowed; the same
+  // store as the constructor's). Call before Run(). Without it that route answers 503.
+  void AcceptCosignatures(storage::SnapshotStore* store) { writable_store_ = store; }
 
  private:
   void Routes();
@@ -59,6 +63,7 @@ class ApiServer {
   const Clock& clock_;
   std::function<std::vector<feeds::SourceHealth>()> source_health_;
   int port_ = 0;
+  storage::SnapshotStore* writable_store_ = nullptr;
 };
 
 }  // namespace plumbline::daemon

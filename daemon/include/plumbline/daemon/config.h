@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "plumbline/attest/keys.h"
 #include "plumbline/feeds/aggregator.h"
 #include "plumbline/feeds/sources.h"
 #include "plumbline/status.h"
@@ -36,6 +37,14 @@ struct TlsConfig {
   bool enabled() const { return !cert_file.empty(); }
 };
 
+// A witness whose cosignatures (C2SP tlog-cosignature, cosignature/v1) the log accepts on its
+// checkpoints: [[witnesses]] name = "...", public_key_file = "witness.pub" (SPKI PEM Ed25519).
+struct WitnessConfig {
+  std::string name;             // the witness's key name in the cosignature line
+  std::string public_key_file;  // read at config load
+  attest::PublicKey public_key;
+};
+
 struct Config {
   std::string path;                 // the file it was read from ("" if parsed from text)
   std::string digest;               // SHA-256 hex of the file bytes: signed into every snapshot
@@ -50,6 +59,7 @@ struct Config {
   std::string admin_token_file;  // bearer token for admin/write endpoints ("" = admin disabled)
   std::vector<feeds::SymbolPolicy> symbols;     // at least one
   std::vector<feeds::SourceConfig> sources;     // at least one
+  std::vector<WitnessConfig> witnesses;         // optional; names unique
 };
 
 // Parses TOML text; `path` is used in messages and for Config::path. `digest` is computed from

@@ -5,6 +5,10 @@
 // reads the newest stored snapshot so a restarted daemon (even after SIGKILL) continues the
 // sequence and chain exactly where the last synced write left them.
 //
+// Log: after each append the round signs and stores the checkpoint of the new tree
+// (daemon/log_signer.h) before the snapshot is served; Resume() signs a checkpoint missing after a
+// crash.
+//
 // Thread safety: PublishRound() is called by one thread at a time; Latest() and LatestMarksJson()
 // may be called from any thread concurrently with it.
 #pragma once
@@ -43,10 +47,14 @@ class Publisher {
   void SetConfig(std::shared_ptr<const Config> config);
 
   // Loads the newest stored snapshot (if any): checks it decodes and was signed by this key, and
-  // sets the next sequence and previous hash from it. Corruption if it does not decode.
+  // sets the next sequence and previous hash from it, and signs the checkpoint of the stored tree
+  // if it is missing. Corruption if it does not decode or the tree does not extend the latest
+  // checkpoint.
   Status Resume();
 
-  // Runs one round. On error nothing is stored or published and the chain state is unchanged.
+  // Runs one round. On error nothing is published; if the error came after the synced append
+  // (signing or storing the checkpoint) the snapshot is stored and the caller must stop (the next
+  // Resume() signs its checkpoint), otherwise nothing is stored and the chain state is unchanged.
   Result<std::shared_ptr<const Published>> PublishRound();
 
   // Null until the first round (or Resume() found a stored snapshot).
