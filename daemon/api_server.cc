@@ -5,6 +5,8 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include "daemon/push_routes.h"
+#include "plumbline/daemon/stream.h"
 #include "plumbline/attest/canonical_json.h"
 
 namespace plumbline::daemon {
@@ -71,14 +73,15 @@ struct ApiServer::Impl {
 
 ApiServer::ApiServer(const Config& config, const Publisher& publisher, const storage::SnapshotStore& store,
                      const attest::PublicKey& public_key, const Clock& clock,
-                     std::function<std::vector<feeds::SourceHealth>()> source_health)
+                     std::function<std::vector<feeds::SourceHealth>()> source_health, PushApi push)
     : impl_(std::make_unique<Impl>()),
       config_(config),
       publisher_(publisher),
       store_(store),
       public_key_(public_key),
       clock_(clock),
-      source_health_(std::move(source_health)) {
+      source_health_(std::move(source_health)),
+      push_(push) {
   httplib::Server& s = impl_->server;
   const HttpConfig& h = config_.http;
   const int threads = h.threads;
@@ -192,6 +195,10 @@ void ApiServer::Routes() {
     res.set_content(body.dump(), kJson);
   });
 
+  // Push ingestion and the stream; also installs the task queue that keeps streams off the
+  // request workers. Before the catch-all below, so POST /v1/observations is reachable.
+  RegisterPushRoutes(s, push_, config_.http);
+
   // Every other method on a known resource is 405 with Allow, not a misleading 404.
   auto not_allowed = [](const httplib::Request& req, httplib::Response& res) {
     res.set_header("Allow", "GET, HEAD");
@@ -237,6 +244,8 @@ Status ApiServer::Bind() {
 void ApiServer::Run() { impl_->server.listen_after_bind(); }
 
 void ApiServer::Stop() {
+  // Streams hold their threads until they end; end them first so the server's workers can join.
+  if (push_.stream != nullptr) push_.stream->Close();
   if (impl_ && impl_->server.is_running()) impl_->server.stop();
 }
 

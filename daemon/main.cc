@@ -23,6 +23,8 @@
 #include "plumbline/clock.h"
 #include "plumbline/daemon/api_server.h"
 #include "plumbline/daemon/config.h"
+#include "plumbline/daemon/ingest.h"
+#include "plumbline/daemon/stream.h"
 #include "plumbline/daemon/publisher.h"
 #include "plumbline/feeds/sources.h"
 #include "plumbline/storage/snapshot_store.h"
@@ -137,9 +139,16 @@ int Run(int argc, char** argv) {
     return 3;
   }
 
+  auto ingest = daemon::Ingestor::Create(*config, &book, clock);
+  if (!ingest.ok()) {
+    Log(ingest.status().message());
+    return 2;
+  }
+  daemon::SnapshotStream stream(*config, **store, publisher);
+
   feeds::Poller poller(config->sources, &book, clock);
   daemon::ApiServer api(*config, publisher, **store, key->public_key(), clock,
-                        [&poller] { return poller.Health(); });
+                        [&poller] { return poller.Health(); }, {ingest->get(), &stream});
   if (Status s = api.Bind(); !s.ok()) {
     Log(s.message());
     return 3;
@@ -167,6 +176,7 @@ int Run(int argc, char** argv) {
       exit_code = 4;
       break;
     }
+    stream.Notify(*result);  // stored (synced) above: now subscribers may see it
     ++published;
     const auto& snap = (*result)->signed_snapshot.snapshot;
     if (snap.sequence % 60 == 1 || published == 1) {

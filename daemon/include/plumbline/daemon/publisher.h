@@ -48,8 +48,10 @@ class Publisher {
 
   uint64_t next_sequence() const { return next_sequence_; }
 
- private:
+  // The GET /v1/marks view of a snapshot (canonical JSON); also used by the stream's marks events.
   static std::string BuildMarksJson(const attest::SignedSnapshot& s);
+
+ private:
 
   const Config& config_;
   const feeds::ObservationBook* book_;
