@@ -13,9 +13,10 @@
 // a decimal string.
 //
 // Checks, in order (the first failure rejects the whole batch and changes nothing):
-//   envelope shape (400) -> a signature by a registered key (401 unknown-key) -> that signature
-//   verifies (401 bad-signature) -> the publisher's token bucket (429, Retry-After) -> payload
-//   JSON and decimals (400, naming the field) -> payload publisher == key's publisher (403) ->
+//   envelope shape and payload type (400) -> a signature by a registered key (401 unknown-key) ->
+//   payload is canonical JSON (400 malformed-payload) -> the signature verifies (401
+//   bad-signature) -> the publisher's token bucket (429, Retry-After) -> payload fields and
+//   decimals (400 invalid-observations, naming the field) -> payload publisher == key's (403) ->
 //   batch size (422) -> each observation: symbol configured (422 unknown-symbol), allowed for this
 //   publisher (403), observed_time not older than the publisher's max_age_ms (422) and not ahead
 //   of our clock by more than [ingest].max_future_skew_ms (422), symbol not repeated in the batch
