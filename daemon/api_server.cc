@@ -5,9 +5,10 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include "daemon/http_problem.h"
 #include "daemon/push_routes.h"
-#include "plumbline/daemon/stream.h"
 #include "plumbline/attest/canonical_json.h"
+#include "plumbline/daemon/stream.h"
 
 namespace plumbline::daemon {
 namespace {
@@ -18,9 +19,14 @@ constexpr char kProblemJson[] = "application/problem+json";
 const char* Title(int status) {
   switch (status) {
     case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
     case 413: return "Content Too Large";
+    case 422: return "Unprocessable Content";
+    case 429: return "Too Many Requests";
     case 414: return "URI Too Long";
     case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
@@ -67,6 +73,11 @@ void ServeMark(const Published& latest, const std::string& symbol, const httplib
 
 }  // namespace
 
+void WriteProblem(httplib::Response& res, int status, const std::string& type, const std::string& detail,
+                  const std::string& instance) {
+  Problem(res, status, type, detail, instance);
+}
+
 struct ApiServer::Impl {
   httplib::Server server;
 };
@@ -85,7 +96,8 @@ ApiServer::ApiServer(const Config& config, const Publisher& publisher, const sto
   httplib::Server& s = impl_->server;
   const HttpConfig& h = config_.http;
   const int threads = h.threads;
-  s.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+  // Elastic: streams (GET /v1/stream) borrow threads of their own, see daemon/push_routes.h.
+  s.new_task_queue = [threads] { return NewElasticTaskQueue(static_cast<size_t>(threads)); };
   s.set_read_timeout(h.read_timeout_ms / 1000, (h.read_timeout_ms % 1000) * 1000);
   s.set_write_timeout(h.write_timeout_ms / 1000, (h.write_timeout_ms % 1000) * 1000);
   s.set_keep_alive_timeout(std::max<time_t>(1, h.idle_timeout_ms / 1000));
@@ -195,9 +207,8 @@ void ApiServer::Routes() {
     res.set_content(body.dump(), kJson);
   });
 
-  // Push ingestion and the stream; also installs the task queue that keeps streams off the
-  // request workers. Before the catch-all below, so POST /v1/observations is reachable.
-  RegisterPushRoutes(s, push_, config_.http);
+  // Push ingestion and the stream; before the catch-all below, so POST /v1/observations is reachable.
+  RegisterPushRoutes(s, push_);
 
   // Every other method on a known resource is 405 with Allow, not a misleading 404.
   auto not_allowed = [](const httplib::Request& req, httplib::Response& res) {

@@ -9,7 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "daemon/problem.h"
+#include "daemon/http_problem.h"
 #include "plumbline/daemon/ingest.h"
 #include "plumbline/daemon/stream.h"
 
@@ -20,7 +20,8 @@ namespace {
 // push_routes.h for why. Thread-safe.
 class ElasticTaskQueue final : public httplib::TaskQueue {
  public:
-  explicit ElasticTaskQueue(size_t base) {
+  ElasticTaskQueue(size_t base, std::function<void()> on_worker_start)
+      : on_worker_start_(std::move(on_worker_start)) {
     std::lock_guard<std::mutex> lock(mu_);
     for (size_t i = 0; i < base; ++i) SpawnLocked();
   }
@@ -79,6 +80,7 @@ class ElasticTaskQueue final : public httplib::TaskQueue {
 
   void Work() {
     current_ = this;
+    if (on_worker_start_) on_worker_start_();
     for (;;) {
       std::function<void()> job;
       {
@@ -98,6 +100,7 @@ class ElasticTaskQueue final : public httplib::TaskQueue {
   }
 
   static thread_local ElasticTaskQueue* current_;
+  const std::function<void()> on_worker_start_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::function<void()>> jobs_;
@@ -191,10 +194,11 @@ void GetStream(SnapshotStream* stream, const httplib::Request& req, httplib::Res
 
 }  // namespace
 
-void RegisterPushRoutes(httplib::Server& server, const PushApi& push, const HttpConfig& http) {
-  const size_t threads = static_cast<size_t>(http.threads);
-  server.new_task_queue = [threads] { return new ElasticTaskQueue(threads); };
+httplib::TaskQueue* NewElasticTaskQueue(size_t base_threads, std::function<void()> on_worker_start) {
+  return new ElasticTaskQueue(base_threads, std::move(on_worker_start));
+}
 
+void RegisterPushRoutes(httplib::Server& server, const PushApi& push) {
   Ingestor* ingest = push.ingest;
   SnapshotStream* stream = push.stream;
   server.Post("/v1/observations", [ingest](const httplib::Request& req, httplib::Response& res) {

@@ -18,15 +18,20 @@
 // a subscriber that stops reading. When the stream ends the extra worker retires.
 #pragma once
 
+#include <functional>
+
 #include <httplib.h>
 
-#include "plumbline/daemon/config.h"
 #include "plumbline/daemon/push_api.h"
 
 namespace plumbline::daemon {
 
-// Registers the routes above and installs the elastic task queue (http.threads base workers) as
-// the server's task queue. Call before any catch-all route.
-void RegisterPushRoutes(httplib::Server& server, const PushApi& push, const HttpConfig& http);
+// Registers the routes above. Call before any catch-all route. The server's task queue must come
+// from NewElasticTaskQueue(), or every stream pins one of its request workers.
+void RegisterPushRoutes(httplib::Server& server, const PushApi& push);
+
+// The elastic task queue described above: `base_threads` workers, plus one per open stream.
+// `on_worker_start`, if set, runs first on every worker thread (e.g. to set its priority).
+httplib::TaskQueue* NewElasticTaskQueue(size_t base_threads, std::function<void()> on_worker_start = nullptr);
 
 }  // namespace plumbline::daemon
