@@ -220,6 +220,16 @@ TEST_F(IngestTest, AFloodIsBoundedPerPublisherAndOthersAreUnaffected) {
   EXPECT_LE(accepted.load(), 5);
   EXPECT_GE(limited.load(), 95 - 5);
   EXPECT_EQ(other.load(), 0);
+  // The same counters are served to operators.
+  auto served = client_->Get("/v1/publishers");
+  ASSERT_TRUE(served);
+  ASSERT_EQ(served->status, 200);
+  auto doc = nlohmann::json::parse(served->body);
+  ASSERT_EQ(doc["publishers"].size(), 2u);
+  EXPECT_EQ(doc["publishers"][1]["publisher"], "desk2");
+  EXPECT_EQ(doc["publishers"][1]["accepted_batches"], 5);
+  EXPECT_EQ(doc["publishers"][1]["last_sequence"], 5);
+  EXPECT_GE(doc["publishers"][0]["rate_limited"].get<int>(), 90);
   auto stats = ingest_->Stats();
   ASSERT_EQ(stats.size(), 2u);
   EXPECT_EQ(stats[0].publisher, "desk1");

@@ -212,6 +212,23 @@ void RegisterPushRoutes(httplib::Server& server, const PushApi& push) {
   server.Put("/v1/observations", post_only);
   server.Delete("/v1/observations", post_only);
   server.Patch("/v1/observations", post_only);
+  // Operators: each publisher's counters since start (no key material; names and numbers only).
+  server.Get("/v1/publishers", [ingest](const httplib::Request& req, httplib::Response& res) {
+    if (ingest == nullptr) {
+      return WriteProblem(res, 404, "ingest-disabled", "push ingestion is not enabled on this daemon", req.path);
+    }
+    nlohmann::json list = nlohmann::json::array();
+    for (const IngestStats& st : ingest->Stats()) {
+      list.push_back({{"publisher", st.publisher},
+                      {"accepted_batches", st.accepted_batches},
+                      {"accepted_observations", st.accepted_observations},
+                      {"rejected_batches", st.rejected_batches},
+                      {"rate_limited", st.rate_limited},
+                      {"last_sequence", st.last_sequence ? nlohmann::json(st.last_sequence) : nlohmann::json(nullptr)}});
+    }
+    res.set_header("Cache-Control", "no-store");
+    res.set_content(nlohmann::json{{"publishers", list}}.dump(), "application/json");
+  });
   server.Get("/v1/stream", [stream](const httplib::Request& req, httplib::Response& res) {
     GetStream(stream, req, res);
   });

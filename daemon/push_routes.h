@@ -3,6 +3,7 @@
 //
 //   POST /v1/observations   a signed observation batch (docs/ingest.md)       -> 200 / problem+json
 //   GET  /v1/stream         Server-Sent Events of new snapshots (docs/stream.md)
+//   GET  /v1/publishers     each push publisher's counters since start (docs/ingest.md)
 //
 // Why the stream does not starve request threads: cpp-httplib 0.11.4 serves each connection on a
 // worker of a fixed pool for as long as the response lasts, and a streaming response lasts as long
