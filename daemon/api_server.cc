@@ -5,9 +5,11 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
-#include "plumbline/attest/canonical_json.h"
 #include "daemon/http_problem.h"
+#include "daemon/push_routes.h"
+#include "plumbline/attest/canonical_json.h"
 #include "daemon/log_routes.h"
+#include "plumbline/daemon/stream.h"
 
 namespace plumbline::daemon {
 namespace {
@@ -24,6 +26,8 @@ const char* Title(int status) {
     case 405: return "Method Not Allowed";
     case 409: return "Conflict";
     case 413: return "Content Too Large";
+    case 422: return "Unprocessable Content";
+    case 429: return "Too Many Requests";
     case 414: return "URI Too Long";
     case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
@@ -84,18 +88,21 @@ struct ApiServer::Impl {
 
 ApiServer::ApiServer(const Config& config, const Publisher& publisher, const storage::SnapshotStore& store,
                      const attest::PublicKey& public_key, const Clock& clock,
-                     std::function<std::vector<feeds::SourceHealth>()> source_health)
+                     std::function<std::vector<feeds::SourceHealth>()> source_health, PushApi push)
     : impl_(std::make_unique<Impl>(config)),
       config_(config),
       publisher_(publisher),
       store_(store),
       public_key_(public_key),
       clock_(clock),
-      source_health_(std::move(source_health)) {
+      source_health_(std::move(source_health)),
+      push_(push) {
   httplib::Server& s = impl_->server;
   const HttpConfig& h = config_.http;
   const int threads = h.threads;
-  s.new_task_queue = [threads] { return NewWorkerPool(threads); };
+  // Elastic: streams (GET /v1/stream) borrow threads of their own, see daemon/push_routes.h.
+  // Workers run at a lower CPU priority than rounds (LowerHttpWorkerPriority, daemon/ops.h).
+  s.new_task_queue = [threads] { return NewElasticTaskQueue(static_cast<size_t>(threads), LowerHttpWorkerPriority); };
   s.set_read_timeout(h.read_timeout_ms / 1000, (h.read_timeout_ms % 1000) * 1000);
   s.set_write_timeout(h.write_timeout_ms / 1000, (h.write_timeout_ms % 1000) * 1000);
   s.set_keep_alive_timeout(std::max<time_t>(1, h.idle_timeout_ms / 1000));
@@ -207,6 +214,8 @@ void ApiServer::Routes() {
   });
 
   InstallOpsRoutes(s, config_.http, &impl_->ops);
+  // Push ingestion and the stream; before the catch-all below, so POST /v1/observations is reachable.
+  RegisterPushRoutes(s, push_);
 
   // Every other method on a known resource is 405 with Allow, not a misleading 404.
   auto not_allowed = [](const httplib::Request& req, httplib::Response& res) {
@@ -256,6 +265,8 @@ Status ApiServer::Bind() {
 void ApiServer::Run() { impl_->server.listen_after_bind(); }
 
 void ApiServer::Stop() {
+  // Streams hold their threads until they end; end them first so the server's workers can join.
+  if (push_.stream != nullptr) push_.stream->Close();
   if (impl_ && impl_->server.is_running()) impl_->server.stop();
 }
 

@@ -162,6 +162,53 @@ Status ParseWitness(const toml::table& t, const std::string& file, const std::st
   return r.CheckNoUnknownKeys();
 }
 
+// [[publishers]] (push ingestion, docs/ingest.md). Key files are read later by the Ingestor,
+// whose errors name this key path too; the raw base64 form is checked here.
+Status ParsePushPublisher(const toml::table& t, const std::string& file, const std::string& prefix,
+                          PushPublisherConfig* out) {
+  TableReader r(t, file, prefix);
+  PLUMBLINE_RETURN_IF_ERROR(r.String("name", true, &out->name));
+  PLUMBLINE_RETURN_IF_ERROR(r.String("public_key_file", false, &out->public_key_file));
+  PLUMBLINE_RETURN_IF_ERROR(r.String("public_key", false, &out->public_key));
+  if (out->public_key_file.empty() == out->public_key.empty()) {
+    return r.Error("public_key", "set exactly one of public_key_file (PEM) and public_key (raw base64)");
+  }
+  if (!out->public_key.empty()) {
+    auto raw = attest::Base64Decode(out->public_key);
+    if (!raw.ok() || raw->size() != 32) {
+      return r.Error("public_key", "expected the 32-byte Ed25519 public key in standard base64");
+    }
+  }
+  const toml::node* symbols = r.Find("symbols");
+  if (symbols == nullptr || !symbols->is_array() || symbols->as_array()->empty()) {
+    return r.Error("symbols", "expected a non-empty array of symbol strings");
+  }
+  for (const auto& v : *symbols->as_array()) {
+    if (!v.is_string()) return r.Error("symbols", "expected strings, got " + TableReader::TypeName(v));
+    out->symbols.push_back(v.as_string()->get());
+  }
+  PLUMBLINE_RETURN_IF_ERROR(r.Integer("max_age_ms", false, 1, 86400000, &out->max_age_ms));
+  PLUMBLINE_RETURN_IF_ERROR(r.Integer("batches_per_second", false, 1, 1000000, &out->batches_per_second));
+  PLUMBLINE_RETURN_IF_ERROR(r.Integer("burst", false, 1, 1000000, &out->burst));
+  return r.CheckNoUnknownKeys();
+}
+
+Status ParseIngest(const toml::table& t, const std::string& file, IngestConfig* out) {
+  TableReader r(t, file, "ingest");
+  PLUMBLINE_RETURN_IF_ERROR(r.Integer("max_future_skew_ms", false, 0, 3600000, &out->max_future_skew_ms));
+  PLUMBLINE_RETURN_IF_ERROR(r.Integer("max_observations", false, 1, 100000, &out->max_observations));
+  return r.CheckNoUnknownKeys();
+}
+
+Status ParseStream(const toml::table& t, const std::string& file, StreamConfig* out) {
+  TableReader r(t, file, "stream");
+  int64_t subscribers = out->max_subscribers;
+  PLUMBLINE_RETURN_IF_ERROR(r.Integer("max_subscribers", false, 0, 100000, &subscribers));
+  out->max_subscribers = static_cast<int>(subscribers);
+  PLUMBLINE_RETURN_IF_ERROR(r.Integer("heartbeat_ms", false, 10, 3600000, &out->heartbeat_ms));
+  return r.CheckNoUnknownKeys();
+}
+
 }  // namespace
 
 Status SetListenAddress(std::string_view address, Config* config) {
@@ -276,6 +323,37 @@ Result<Config> ParseConfig(std::string_view toml_text, const std::string& path) 
         return Status::InvalidArgument("config " + file + ": key '" + prefix + ".name': duplicate witness \"" + w.name + "\"");
       }
       config.witnesses.push_back(std::move(w));
+    }
+  }
+
+  if (const toml::node* ingest = r.Find("ingest")) {
+    if (!ingest->is_table()) return r.Error("ingest", "expected a table, got " + TableReader::TypeName(*ingest));
+    PLUMBLINE_RETURN_IF_ERROR(ParseIngest(*ingest->as_table(), file, &config.ingest));
+  }
+  if (const toml::node* stream = r.Find("stream")) {
+    if (!stream->is_table()) return r.Error("stream", "expected a table, got " + TableReader::TypeName(*stream));
+    PLUMBLINE_RETURN_IF_ERROR(ParseStream(*stream->as_table(), file, &config.stream));
+  }
+  if (const toml::node* publishers = r.Find("publishers")) {
+    if (!publishers->is_array_of_tables()) {
+      return r.Error("publishers", "expected an array of tables ([[publishers]]), got " + TableReader::TypeName(*publishers));
+    }
+    for (size_t i = 0; i < publishers->as_array()->size(); ++i) {
+      PushPublisherConfig p;
+      const std::string prefix = "publishers[" + std::to_string(i) + "]";
+      PLUMBLINE_RETURN_IF_ERROR(ParsePushPublisher(*publishers->as_array()->get(i)->as_table(), file, prefix, &p));
+      // Publishers share the book's source namespace with [[sources]].
+      if (!source_names.insert(p.name).second) {
+        return Status::InvalidArgument("config " + file + ": key '" + prefix + ".name': \"" + p.name +
+                                       "\" is already a source or publisher name");
+      }
+      for (const std::string& symbol : p.symbols) {
+        if (!symbol_names.count(symbol)) {
+          return Status::InvalidArgument("config " + file + ": key '" + prefix + ".symbols': \"" + symbol +
+                                         "\" is not listed in [[symbols]]");
+        }
+      }
+      config.publishers.push_back(std::move(p));
     }
   }
   PLUMBLINE_RETURN_IF_ERROR(r.CheckNoUnknownKeys());

@@ -35,6 +35,8 @@
 #include "plumbline/daemon/log.h"
 #include "plumbline/daemon/metrics.h"
 #include "plumbline/daemon/ops.h"
+#include "plumbline/daemon/ingest.h"
+#include "plumbline/daemon/stream.h"
 #include "plumbline/daemon/publisher.h"
 #include "plumbline/daemon/sd_notify.h"
 #include "plumbline/feeds/sources.h"
@@ -162,6 +164,13 @@ int Run(int argc, char** argv) {
     return 3;
   }
 
+  auto ingest = daemon::Ingestor::Create(*config, &book, clock);
+  if (!ingest.ok()) {
+    Log(LogLevel::kError, ingest.status().message());
+    return 2;
+  }
+  daemon::SnapshotStream stream(*config, **store, publisher);
+
   // The poller is replaced when a reload changes the sources; the observation book stays.
   std::mutex poller_mu;
   auto poller = std::make_unique<feeds::Poller>(config->sources, &book, clock);
@@ -182,7 +191,8 @@ int Run(int argc, char** argv) {
     metrics.Sources(source_health(), publisher.config()->sources, clock.NowUnixNanos());
   });
 
-  daemon::ApiServer api(*config, publisher, **store, key->public_key(), clock, source_health);
+  daemon::ApiServer api(*config, publisher, **store, key->public_key(), clock, source_health,
+                        {ingest->get(), &stream});
   daemon::OpsHooks ops;
   ops.registry = &registry;
   ops.metrics = &metrics;
@@ -277,6 +287,7 @@ int Run(int argc, char** argv) {
       exit_code = 4;
       break;
     }
+    stream.Notify(*result);  // stored (synced) above: now subscribers may see it
     ++published;
     const auto& snap = (*result)->signed_snapshot.snapshot;
     metrics.RoundPublished(round_time, snap.sequence, snap.time_unix_nanos, snap.marks);

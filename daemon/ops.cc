@@ -105,6 +105,10 @@ class WorkerPool : public httplib::ThreadPool {
 
 }  // namespace
 
+void LowerHttpWorkerPriority() {
+  (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), kWorkerNice);
+}
+
 httplib::TaskQueue* NewWorkerPool(int threads) { return new WorkerPool(static_cast<size_t>(threads)); }
 
 Result<std::unique_ptr<DaemonMetrics>> DaemonMetrics::Create(Registry* registry) {

@@ -55,6 +55,8 @@ Result<std::shared_ptr<const Published>> Publisher::PublishRound() {
   const int64_t now = clock_.NowUnixNanos();
   std::map<std::string, int64_t> max_age;
   for (const auto& source : config.sources) max_age[source.name] = source.max_age_ms * kNanosPerMilli;
+  // Push publishers (/v1/observations) are sources under their own name.
+  for (const auto& p : config.publishers) max_age[p.name] = p.max_age_ms * kNanosPerMilli;
 
   attest::Snapshot snapshot;
   snapshot.origin = config.origin;

@@ -53,10 +53,19 @@ Status FetchAndParse(httplib::Client& cli, const SourceConfig& source, const std
 
 void ObservationBook::Put(Observation obs) {
   std::lock_guard<std::mutex> lock(mu_);
+  PutLocked(std::move(obs));
+}
+
+void ObservationBook::PutLocked(Observation obs) {
   auto key = std::make_pair(obs.symbol, obs.source);
   auto it = latest_.find(key);
   if (it != latest_.end() && it->second.observed_unix_nanos > obs.observed_unix_nanos) return;
   latest_.insert_or_assign(std::move(key), std::move(obs));
+}
+
+void ObservationBook::PutAll(std::vector<Observation> batch) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (Observation& obs : batch) PutLocked(std::move(obs));
 }
 
 std::vector<Observation> ObservationBook::ForSymbol(const std::string& symbol) const {

@@ -8,6 +8,7 @@
 //   GET /healthz               liveness and freshness of publishing
 //   GET /metrics, POST /v1/admin/reload   see daemon/ops.h
 //   the log's routes (/v1/log/..., /v1/snapshots/{seq}/bundle, /v1/keys/history): log_routes.h
+//   POST /v1/observations, GET /v1/stream: see daemon/push_routes.h (optional, PushApi)
 // Errors are RFC 9457 application/problem+json with a type, title, status and detail.
 //
 // cpp-httplib is configured explicitly (its defaults are old): fixed worker pool, read/write and
@@ -25,6 +26,7 @@
 #include "plumbline/clock.h"
 #include "plumbline/daemon/config.h"
 #include "plumbline/daemon/ops.h"
+#include "plumbline/daemon/push_api.h"
 #include "plumbline/daemon/publisher.h"
 #include "plumbline/feeds/sources.h"
 #include "plumbline/storage/snapshot_store.h"
@@ -36,7 +38,7 @@ class ApiServer {
   // Everything is borrowed and must outlive the server.
   ApiServer(const Config& config, const Publisher& publisher, const storage::SnapshotStore& store,
             const attest::PublicKey& public_key, const Clock& clock,
-            std::function<std::vector<feeds::SourceHealth>()> source_health);
+            std::function<std::vector<feeds::SourceHealth>()> source_health, PushApi push = {});
   ~ApiServer();
 
   // Binds config.listen_host:listen_port (port 0 picks a free port). Unavailable names the
@@ -62,6 +64,7 @@ class ApiServer {
   const attest::PublicKey& public_key_;
   const Clock& clock_;
   std::function<std::vector<feeds::SourceHealth>()> source_health_;
+  PushApi push_;  // POST /v1/observations, GET /v1/stream (daemon/push_routes.h)
   int port_ = 0;
   storage::SnapshotStore* writable_store_ = nullptr;
 };

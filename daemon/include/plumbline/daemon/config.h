@@ -45,6 +45,31 @@ struct WitnessConfig {
   attest::PublicKey public_key;
 };
 
+// A push publisher ([[publishers]], docs/ingest.md): an Ed25519 key allowed to POST signed
+// observation batches to /v1/observations for some symbols. Its observations enter the book under
+// source name = `name`, so the aggregator treats it like a polled source with `max_age_ms`.
+struct PushPublisherConfig {
+  std::string name;                   // unique among publishers and [[sources]] names
+  std::string public_key_file;        // SubjectPublicKeyInfo PEM; or
+  std::string public_key;             // raw 32-byte key, standard base64 (exactly one of the two)
+  std::vector<std::string> symbols;   // symbols it may publish (each listed in [[symbols]])
+  int64_t max_age_ms = 10000;         // freshness in the aggregator, and oldest accepted observed_time
+  int64_t batches_per_second = 20;    // token bucket refill rate (batches)
+  int64_t burst = 40;                 // token bucket size (batches)
+};
+
+// [ingest]: limits on POST /v1/observations shared by all publishers.
+struct IngestConfig {
+  int64_t max_future_skew_ms = 2000;  // observed_time may be at most this far ahead of our clock
+  int64_t max_observations = 1000;    // per batch
+};
+
+// [stream]: GET /v1/stream (Server-Sent Events, docs/stream.md).
+struct StreamConfig {
+  int max_subscribers = 256;          // concurrent streams; more get 503 with Retry-After
+  int64_t heartbeat_ms = 15000;       // comment line when no event was sent for this long
+};
+
 struct Config {
   std::string path;                 // the file it was read from ("" if parsed from text)
   std::string digest;               // SHA-256 hex of the file bytes: signed into every snapshot
@@ -60,6 +85,9 @@ struct Config {
   std::vector<feeds::SymbolPolicy> symbols;     // at least one
   std::vector<feeds::SourceConfig> sources;     // at least one
   std::vector<WitnessConfig> witnesses;         // optional; names unique
+  std::vector<PushPublisherConfig> publishers;  // optional [[publishers]]
+  IngestConfig ingest;
+  StreamConfig stream;
 };
 
 // Parses TOML text; `path` is used in messages and for Config::path. `digest` is computed from

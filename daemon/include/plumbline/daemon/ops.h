@@ -109,6 +109,10 @@ void InstallOpsRoutes(httplib::Server& server, const HttpConfig& http, const Ops
 // so that publishing rounds are not starved by a flood of requests. Caller owns the result.
 httplib::TaskQueue* NewWorkerPool(int threads);
 
+// Puts the calling thread at nice +5 (the same as NewWorkerPool's workers); for other HTTP worker
+// pools (the elastic queue of daemon/push_routes.h). EPERM in a sandbox is ignored.
+void LowerHttpWorkerPriority();
+
 // A plain httplib::Server, or an httplib::SSLServer with config.tls's certificate and key.
 std::unique_ptr<httplib::Server> NewHttpServer(const Config& config);
 // Start-up checks of what NewHttpServer made: the TLS key file must not be group/other readable

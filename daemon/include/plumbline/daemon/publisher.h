@@ -62,9 +62,10 @@ class Publisher {
 
   uint64_t next_sequence() const { return next_sequence_; }
 
- private:
+  // The GET /v1/marks view of a snapshot (canonical JSON); also used by the stream's marks events.
   static std::string BuildMarksJson(const attest::SignedSnapshot& s);
 
+ private:
   std::atomic<std::shared_ptr<const Config>> config_;
   const feeds::ObservationBook* book_;
   storage::SnapshotStore* store_;

@@ -48,10 +48,13 @@ class ObservationBook {
  public:
   // Replaces the entry for (obs.source, obs.symbol) unless the stored one is newer.
   void Put(Observation obs);
+  // Put() of every element under one lock: a concurrent ForSymbol() sees all or none of them.
+  void PutAll(std::vector<Observation> batch);
   // All sources' latest observations of `symbol`, sorted by source name.
   std::vector<Observation> ForSymbol(const std::string& symbol) const;
 
  private:
+  void PutLocked(Observation obs);  // mu_ held
   mutable std::mutex mu_;
   std::map<std::pair<std::string, std::string>, Observation> latest_;  // (symbol, source)
 };
