@@ -23,37 +23,6 @@ class Scanner {
     return true;
   }
 
-  // One UTF-8 sequence starting at i_ (first byte >= 0x80); rejects overlong forms, surrogates
-  // and code points above U+10FFFF, as Canonicalize's UTF-8 check does.
-  bool Utf8() {
-    const auto b0 = static_cast<unsigned char>(s_[i_]);
-    size_t len;
-    uint32_t cp;
-    if (b0 >= 0xC2 && b0 <= 0xDF) {
-      len = 2;
-      cp = b0 & 0x1Fu;
-    } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-      len = 3;
-      cp = b0 & 0x0Fu;
-    } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-      len = 4;
-      cp = b0 & 0x07u;
-    } else {
-      return false;
-    }
-    if (i_ + len > s_.size()) return false;
-    for (size_t k = 1; k < len; ++k) {
-      const auto b = static_cast<unsigned char>(s_[i_ + k]);
-      if ((b & 0xC0u) != 0x80u) return false;
-      cp = (cp << 6) | (b & 0x3Fu);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) || (cp >= 0xD800 && cp <= 0xDFFF)) {
-      return false;
-    }
-    i_ += len;
-    return true;
-  }
-
   // A string in canonical form: only '"', '\\' and control characters escaped, each in its one
   // canonical spelling. *raw is the text between the quotes; *escaped says whether it has escapes.
   bool String(std::string_view* raw, bool* escaped) {
@@ -69,7 +38,8 @@ class Scanner {
       }
       if (c < 0x20) return false;
       if (c >= 0x80) {
-        if (!Utf8()) return false;
+        uint32_t cp;
+        if (!DecodeUtf8(s_, &i_, &cp)) return false;
         continue;
       }
       if (c != '\\') {
@@ -189,6 +159,39 @@ class Scanner {
 };
 
 }  // namespace
+
+bool DecodeUtf8(std::string_view s, size_t* pos, uint32_t* cp_out) {
+  const auto b0 = static_cast<unsigned char>(s[*pos]);
+  size_t len;
+  uint32_t cp;
+  if (b0 < 0x80) {
+    len = 1;
+    cp = b0;
+  } else if (b0 >= 0xC2 && b0 <= 0xDF) {
+    len = 2;
+    cp = b0 & 0x1Fu;
+  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+    len = 3;
+    cp = b0 & 0x0Fu;
+  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+    len = 4;
+    cp = b0 & 0x07u;
+  } else {
+    return false;
+  }
+  if (*pos + len > s.size()) return false;
+  for (size_t k = 1; k < len; ++k) {
+    const auto b = static_cast<unsigned char>(s[*pos + k]);
+    if ((b & 0xC0u) != 0x80u) return false;
+    cp = (cp << 6) | (b & 0x3Fu);
+  }
+  if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) || (cp >= 0xD800 && cp <= 0xDFFF)) {
+    return false;
+  }
+  *pos += len;
+  *cp_out = cp;
+  return true;
+}
 
 Verdict ScanCanonicalObject(std::string_view text, TopLevel* top) {
   TopLevel local;

@@ -24,6 +24,10 @@ struct TopLevel {
   std::map<std::string_view, int64_t> integers;
 };
 
+// Decodes the UTF-8 sequence at s[*pos] into *cp and advances *pos; false for malformed, overlong,
+// surrogate or out-of-range sequences (RFC 3629). Shared with canonical_json.cc.
+bool DecodeUtf8(std::string_view s, size_t* pos, uint32_t* cp);
+
 // kCanonical only if `text` is one canonical JSON object inside the subset; fills *top.
 Verdict ScanCanonicalObject(std::string_view text, TopLevel* top);
 
