@@ -1,5 +1,7 @@
 #include "canonical_scan.h"
 
+#include <array>
+
 namespace plumbline::attest::scan {
 namespace {
 
@@ -191,6 +193,41 @@ bool DecodeUtf8(std::string_view s, size_t* pos, uint32_t* cp_out) {
   *pos += len;
   *cp_out = cp;
   return true;
+}
+
+// Strict standard base64 (padded, zero unused bits: one encoding per value), table driven.
+// Base64Decode (libsodium's constant-time decoder) gives the same answers but costs more than
+// the signature check on the audit's hot path; nothing decoded here is secret.
+std::optional<std::string> FastBase64Decode(std::string_view in) {
+  static const auto kTable = [] {
+    std::array<int8_t, 256> t{};
+    t.fill(-1);
+    const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for (int i = 0; i < 64; ++i) t[static_cast<unsigned char>(alphabet[i])] = static_cast<int8_t>(i);
+    return t;
+  }();
+  if (in.size() % 4 != 0) return std::nullopt;
+  size_t pad = 0;
+  if (!in.empty() && in.back() == '=') pad = in.size() >= 2 && in[in.size() - 2] == '=' ? 2 : 1;
+  std::string out;
+  out.resize(in.size() / 4 * 3);
+  size_t o = 0;
+  for (size_t i = 0; i < in.size(); i += 4) {
+    const bool last = i + 4 == in.size();
+    int v[4];
+    for (int k = 0; k < 4; ++k) {
+      const bool padding = last && k >= 4 - static_cast<int>(pad);
+      v[k] = padding ? 0 : kTable[static_cast<unsigned char>(in[i + k])];
+      if (v[k] < 0) return std::nullopt;
+    }
+    const uint32_t n = (uint32_t(v[0]) << 18) | (uint32_t(v[1]) << 12) | (uint32_t(v[2]) << 6) | uint32_t(v[3]);
+    out[o++] = static_cast<char>(n >> 16);
+    out[o++] = static_cast<char>(n >> 8);
+    out[o++] = static_cast<char>(n);
+    if (last && ((pad == 1 && (n & 0xFF)) || (pad == 2 && (n & 0xFFFF)))) return std::nullopt;  // unused bits
+  }
+  out.resize(o - pad);
+  return out;
 }
 
 Verdict ScanCanonicalObject(std::string_view text, TopLevel* top) {
