@@ -1,5 +1,7 @@
 #include "canonical_scan.h"
 
+#include <array>
+
 namespace plumbline::attest::scan {
 namespace {
 
@@ -23,37 +25,6 @@ class Scanner {
     return true;
   }
 
-  // One UTF-8 sequence starting at i_ (first byte >= 0x80); rejects overlong forms, surrogates
-  // and code points above U+10FFFF, as Canonicalize's UTF-8 check does.
-  bool Utf8() {
-    const auto b0 = static_cast<unsigned char>(s_[i_]);
-    size_t len;
-    uint32_t cp;
-    if (b0 >= 0xC2 && b0 <= 0xDF) {
-      len = 2;
-      cp = b0 & 0x1Fu;
-    } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-      len = 3;
-      cp = b0 & 0x0Fu;
-    } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-      len = 4;
-      cp = b0 & 0x07u;
-    } else {
-      return false;
-    }
-    if (i_ + len > s_.size()) return false;
-    for (size_t k = 1; k < len; ++k) {
-      const auto b = static_cast<unsigned char>(s_[i_ + k]);
-      if ((b & 0xC0u) != 0x80u) return false;
-      cp = (cp << 6) | (b & 0x3Fu);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) || (cp >= 0xD800 && cp <= 0xDFFF)) {
-      return false;
-    }
-    i_ += len;
-    return true;
-  }
-
   // A string in canonical form: only '"', '\\' and control characters escaped, each in its one
   // canonical spelling. *raw is the text between the quotes; *escaped says whether it has escapes.
   bool String(std::string_view* raw, bool* escaped) {
@@ -69,7 +40,8 @@ class Scanner {
       }
       if (c < 0x20) return false;
       if (c >= 0x80) {
-        if (!Utf8()) return false;
+        uint32_t cp;
+        if (!DecodeUtf8(s_, &i_, &cp)) return false;
         continue;
       }
       if (c != '\\') {
@@ -189,6 +161,74 @@ class Scanner {
 };
 
 }  // namespace
+
+bool DecodeUtf8(std::string_view s, size_t* pos, uint32_t* cp_out) {
+  const auto b0 = static_cast<unsigned char>(s[*pos]);
+  size_t len;
+  uint32_t cp;
+  if (b0 < 0x80) {
+    len = 1;
+    cp = b0;
+  } else if (b0 >= 0xC2 && b0 <= 0xDF) {
+    len = 2;
+    cp = b0 & 0x1Fu;
+  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+    len = 3;
+    cp = b0 & 0x0Fu;
+  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+    len = 4;
+    cp = b0 & 0x07u;
+  } else {
+    return false;
+  }
+  if (*pos + len > s.size()) return false;
+  for (size_t k = 1; k < len; ++k) {
+    const auto b = static_cast<unsigned char>(s[*pos + k]);
+    if ((b & 0xC0u) != 0x80u) return false;
+    cp = (cp << 6) | (b & 0x3Fu);
+  }
+  if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) || (cp >= 0xD800 && cp <= 0xDFFF)) {
+    return false;
+  }
+  *pos += len;
+  *cp_out = cp;
+  return true;
+}
+
+// Strict standard base64 (padded, zero unused bits: one encoding per value), table driven.
+// Base64Decode (libsodium's constant-time decoder) gives the same answers but costs more than
+// the signature check on the audit's hot path; nothing decoded here is secret.
+std::optional<std::string> FastBase64Decode(std::string_view in) {
+  static const auto kTable = [] {
+    std::array<int8_t, 256> t{};
+    t.fill(-1);
+    const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for (int i = 0; i < 64; ++i) t[static_cast<unsigned char>(alphabet[i])] = static_cast<int8_t>(i);
+    return t;
+  }();
+  if (in.size() % 4 != 0) return std::nullopt;
+  size_t pad = 0;
+  if (!in.empty() && in.back() == '=') pad = in.size() >= 2 && in[in.size() - 2] == '=' ? 2 : 1;
+  std::string out;
+  out.resize(in.size() / 4 * 3);
+  size_t o = 0;
+  for (size_t i = 0; i < in.size(); i += 4) {
+    const bool last = i + 4 == in.size();
+    int v[4];
+    for (int k = 0; k < 4; ++k) {
+      const bool padding = last && k >= 4 - static_cast<int>(pad);
+      v[k] = padding ? 0 : kTable[static_cast<unsigned char>(in[i + k])];
+      if (v[k] < 0) return std::nullopt;
+    }
+    const uint32_t n = (uint32_t(v[0]) << 18) | (uint32_t(v[1]) << 12) | (uint32_t(v[2]) << 6) | uint32_t(v[3]);
+    out[o++] = static_cast<char>(n >> 16);
+    out[o++] = static_cast<char>(n >> 8);
+    out[o++] = static_cast<char>(n);
+    if (last && ((pad == 1 && (n & 0xFF)) || (pad == 2 && (n & 0xFFFF)))) return std::nullopt;  // unused bits
+  }
+  out.resize(o - pad);
+  return out;
+}
 
 Verdict ScanCanonicalObject(std::string_view text, TopLevel* top) {
   TopLevel local;

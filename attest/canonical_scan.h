@@ -11,6 +11,8 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
+#include <string>
 #include <string_view>
 
 namespace plumbline::attest::scan {
@@ -23,6 +25,14 @@ struct TopLevel {
   std::map<std::string_view, std::string_view> strings;
   std::map<std::string_view, int64_t> integers;
 };
+
+// Decodes the UTF-8 sequence at s[*pos] into *cp and advances *pos; false for malformed, overlong,
+// surrogate or out-of-range sequences (RFC 3629). Shared with canonical_json.cc.
+bool DecodeUtf8(std::string_view s, size_t* pos, uint32_t* cp);
+
+// Strict standard base64 as Base64Decode (keys.h) accepts it, decoded with a table instead of
+// libsodium's constant-time decoder; nullopt where Base64Decode fails. For public data only.
+std::optional<std::string> FastBase64Decode(std::string_view in);
 
 // kCanonical only if `text` is one canonical JSON object inside the subset; fills *top.
 Verdict ScanCanonicalObject(std::string_view text, TopLevel* top);

@@ -6,6 +6,7 @@
 #include <random>
 
 #include "plumbline/attest/canonical_json.h"
+#include "plumbline/attest/keys.h"
 
 namespace plumbline::attest::scan {
 namespace {
@@ -81,6 +82,24 @@ TEST(CanonicalScanTest, NeverAcceptsWhatTheFullPathRejects) {
     }
   }
   EXPECT_GT(accepted, 100u);  // the edits do produce canonical documents too
+}
+
+TEST(FastBase64Test, AgreesWithTheStrictDecoder) {
+  std::mt19937 rng(4648);
+  const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=-_ \n";
+  for (int round = 0; round < 20000; ++round) {
+    std::string bytes(rng() % 20, '\0');
+    for (char& c : bytes) c = static_cast<char>(rng());
+    std::string text = Base64Encode(bytes);
+    if (round % 2 == 1 && !text.empty()) text[rng() % text.size()] = alphabet[rng() % alphabet.size()];
+    if (round % 7 == 3) text.push_back(alphabet[rng() % alphabet.size()]);
+    auto strict = Base64Decode(text);
+    auto fast = FastBase64Decode(text);
+    ASSERT_EQ(strict.ok(), fast.has_value()) << "\"" << text << "\"";
+    if (fast) {
+      ASSERT_EQ(*strict, *fast) << text;
+    }
+  }
 }
 
 }  // namespace

@@ -56,6 +56,27 @@ std::optional<uint64_t> PositiveParam(const httplib::Request& req, httplib::Resp
   return v;
 }
 
+// The path segment req.matches[1] as a positive integer; writes a 400 of `type` otherwise.
+std::optional<uint64_t> PositivePath(const httplib::Request& req, httplib::Response& res, const char* type,
+                                     const char* what) {
+  const std::string text = req.matches[1];
+  auto v = ParsePositive(text);
+  if (!v) WriteProblem(res, 400, type, std::string(what) + " must be a positive integer, got \"" + text + "\"", req.path);
+  return v;
+}
+
+// False (after a 404 naming `name`) when `value` is beyond the stored tree.
+bool WithinTree(const storage::SnapshotStore& store, const httplib::Request& req, httplib::Response& res,
+                const char* name, uint64_t value) {
+  const uint64_t tree = store.TreeSize();
+  if (value <= tree) return true;
+  WriteProblem(res, 404, "size-out-of-range",
+              std::string("parameter '") + name + "' = " + std::to_string(value) + " is beyond the log's tree size " +
+                  std::to_string(tree),
+              req.path);
+  return false;
+}
+
 void StorageError(httplib::Response& res, const httplib::Request& req, const Status& s) {
   WriteProblem(res, 500, "storage-error", "could not read the log from storage (" + std::string(CodeName(s.code())) + ")",
               req.path);
@@ -106,13 +127,8 @@ void RegisterLogRoutes(httplib::Server& s, const LogRoutesContext& context) {
   });
 
   s.Get(R"(/v1/log/checkpoints/([^/]+))", [ctx](const httplib::Request& req, httplib::Response& res) {
-    const std::string text = req.matches[1];
-    auto size = ParsePositive(text);
-    if (!size) {
-      return WriteProblem(res, 400, "invalid-parameter",
-                         "checkpoint size must be a positive integer, got \"" + text + "\"", req.path);
-    }
-    ServeCheckpoint(ctx, *size, req, res);
+    auto size = PositivePath(req, res, "invalid-parameter", "checkpoint size");
+    if (size) ServeCheckpoint(ctx, *size, req, res);
   });
 
   s.Get("/v1/log/proof/inclusion", [ctx](const httplib::Request& req, httplib::Response& res) {
@@ -123,13 +139,7 @@ void RegisterLogRoutes(httplib::Server& s, const LogRoutesContext& context) {
       if (res.body.empty()) WriteProblem(res, 503, "no-checkpoint-yet", "no checkpoint has been signed yet", req.path);
       return;
     }
-    const uint64_t tree = ctx.store.TreeSize();
-    if (*size > tree) {
-      return WriteProblem(res, 404, "size-out-of-range",
-                         "parameter 'size' = " + std::to_string(*size) + " is beyond the log's tree size " +
-                             std::to_string(tree),
-                         req.path);
-    }
+    if (!WithinTree(ctx.store, req, res, "size", *size)) return;
     if (*seq > *size) {
       return WriteProblem(res, 400, "seq-out-of-range",
                          "parameter 'seq' = " + std::to_string(*seq) + " is not in the tree of size " +
@@ -160,13 +170,7 @@ void RegisterLogRoutes(httplib::Server& s, const LogRoutesContext& context) {
                              std::to_string(*to),
                          req.path);
     }
-    const uint64_t tree = ctx.store.TreeSize();
-    if (*to > tree) {
-      return WriteProblem(res, 404, "size-out-of-range",
-                         "parameter 'to' = " + std::to_string(*to) + " is beyond the log's tree size " +
-                             std::to_string(tree),
-                         req.path);
-    }
+    if (!WithinTree(ctx.store, req, res, "to", *to)) return;
     auto proof = ctx.store.ConsistencyProof(*from, *to);
     if (!proof.ok()) return StorageError(res, req, proof.status());
     nlohmann::json body = {{"from", *from}, {"to", *to}, {"hashes", HashList(*proof)}};
@@ -175,12 +179,9 @@ void RegisterLogRoutes(httplib::Server& s, const LogRoutesContext& context) {
   });
 
   s.Get(R"(/v1/snapshots/([^/]+)/bundle)", [ctx](const httplib::Request& req, httplib::Response& res) {
-    const std::string text = req.matches[1];
-    auto seq = ParsePositive(text);
-    if (!seq) {
-      return WriteProblem(res, 400, "invalid-sequence",
-                         "snapshot sequence must be a positive integer, got \"" + text + "\"", req.path);
-    }
+    auto seq = PositivePath(req, res, "invalid-sequence", "snapshot sequence");
+    if (!seq) return;
+    const std::string text = std::to_string(*seq);
     auto latest = ctx.store.LatestCheckpointSize();
     if (*seq > ctx.store.TreeSize() || !latest) {
       return WriteProblem(res, 404, "unknown-snapshot",

@@ -126,6 +126,37 @@ class LogRoutesTest : public testing::DaemonFixture {
   std::unique_ptr<httplib::Client> client_;
 };
 
+TEST_F(LogRoutesTest, WitnessConfigNamesTheKeyOnEveryError) {
+  const std::string pub = PubFile(KeyFromSeed(40), "w.pub");
+  auto parse = [&](const std::string& witnesses) {
+    // Tables go after the root keys; a root key (witnesses = 3) before the tables.
+    const bool table = witnesses.rfind("[[", 0) == 0;
+    return ParseConfig(table ? testing::TestConfigText() + witnesses : witnesses + testing::TestConfigText(), "wit.toml");
+  };
+  auto good = parse("[[witnesses]]\nname = \"w.example/1\"\npublic_key_file = \"" + pub + "\"\n");
+  ASSERT_TRUE(good.ok()) << good.status().ToString();
+  ASSERT_EQ(good->witnesses.size(), 1u);
+  EXPECT_EQ(good->witnesses[0].public_key.KeyId(), KeyFromSeed(40).KeyId());
+  struct Case {
+    std::string text, expected;
+  } cases[] = {
+      {"[[witnesses]]\nname = \"w\"\npublic_key_file = \"/nonexistent.pub\"\n", "'witnesses[0].public_key_file'"},
+      {"[[witnesses]]\npublic_key_file = \"" + pub + "\"\n", "'witnesses[0].name'"},
+      {"[[witnesses]]\nname = \"a b\"\npublic_key_file = \"" + pub + "\"\n", "'witnesses[0].name'"},
+      {"[[witnesses]]\nname = \"w\"\npublic_key_file = \"" + pub + "\"\nkey = 1\n", "'witnesses[0].key'"},
+      {"[[witnesses]]\nname = \"w\"\npublic_key_file = \"" + pub + "\"\n[[witnesses]]\nname = \"w\"\npublic_key_file = \"" +
+           pub + "\"\n",
+       "duplicate witness"},
+      {"witnesses = 3\n", "'witnesses'"},
+  };
+  for (const auto& c : cases) {
+    auto r = parse(c.text);
+    ASSERT_FALSE(r.ok()) << c.text;
+    EXPECT_NE(r.status().message().find(c.expected), std::string::npos) << r.status().message();
+    EXPECT_NE(r.status().message().find("wit.toml"), std::string::npos) << r.status().message();
+  }
+}
+
 TEST_F(LogRoutesTest, EveryPublishedSnapshotHasASignedCheckpointOfItsTree) {
   Get("/v1/log/checkpoint", 503);
   Publish(3);

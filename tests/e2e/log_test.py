@@ -19,7 +19,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from e2e_test import ATTEST, Deployment, http_get, read_bytes, write_bytes  # noqa: E402
+from e2e_test import ATTEST, PLUMBLINE, Deployment, http_get, read_bytes, write_bytes  # noqa: E402
 
 from cryptography.hazmat.primitives.serialization import load_pem_public_key, Encoding, PublicFormat  # noqa: E402
 
@@ -184,6 +184,43 @@ class LogEndToEnd(unittest.TestCase):
             r = run(sys.executable, "-c", python.replace('", 42\n', '", %d\n' % seq, 1))
             self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
             self.assertIn(f"snapshot {seq} is in the tree", r.stdout)
+        self.assertEqual(self.d.stop(), 0)
+
+    def test_rotate_key_command_keeps_old_proofs_and_audits_green(self):
+        self.d.start()
+        self.d.wait_for_sequence(3)
+        state = os.path.join(self.d.dir, "audit-state")
+        r = self.audit(state)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        status, old_bundle = http_get(f"{self.d.base}/v1/snapshots/2/bundle")
+        self.assertEqual(status, 200)
+        # rotate-key refuses while the daemon holds the directory.
+        new = os.path.join(self.d.dir, "signing-2")
+        run(ATTEST, "keygen", "--out", new)
+        r = run(PLUMBLINE, "rotate-key", "--config", self.d.config, "--new-key", new + ".key")
+        self.assertEqual(r.returncode, 3, r.stdout + r.stderr)
+        self.assertEqual(self.d.stop(), 0)
+        r = run(PLUMBLINE, "rotate-key", "--config", self.d.config, "--new-key", new + ".key")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        announcement = json.loads(r.stdout)
+        self.assertEqual(announcement["payloadType"], "application/vnd.plumbline.key-announcement.v1+json")
+        # The old key no longer opens the directory; the new one does and continues the chain.
+        self.d.start()
+        self.assertNotEqual(self.d.daemon.wait(timeout=20), 0)
+        self.d.write_config(key_file=new + ".key")
+        self.d.start()
+        top = self.d.wait_for_sequence(int(json.loads(base64.b64decode(announcement["payload"]))["tree_size"]) + 3)
+        # The auditor pinned the old key: the signed history carries it over to the new one.
+        r = self.audit(state)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        path = os.path.join(self.d.dir, "old.tlog-proof")
+        write_bytes(path, old_bundle)
+        r = run(ATTEST, "verify-bundle", path, "--key", self.d.pub)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        status, history = http_get(f"{self.d.base}/v1/keys/history")
+        keys = json.loads(history)["keys"]
+        self.assertEqual([k["first_sequence"] for k in keys][1], keys[0]["last_sequence"] + 1)
+        self.assertGreaterEqual(top, keys[1]["first_sequence"])
         self.assertEqual(self.d.stop(), 0)
 
     def test_audit_fails_loudly_on_a_forked_log(self):
