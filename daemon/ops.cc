@@ -4,6 +4,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -104,6 +105,10 @@ class WorkerPool : public httplib::ThreadPool {
 };
 
 }  // namespace
+
+void WidenListenBacklog(int fd) {
+  if (fd >= 0) ::listen(fd, SOMAXCONN);
+}
 
 httplib::TaskQueue* NewWorkerPool(int threads) { return new WorkerPool(static_cast<size_t>(threads)); }
 

@@ -16,6 +16,7 @@
 
 #include <fstream>
 #include <future>
+#include <sstream>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -359,6 +360,25 @@ TEST_F(OpsServerTest, StalledClientsAreCutOffAndOthersServed) {
   ASSERT_TRUE(late);
   EXPECT_EQ(late->status, 200);
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2));
+}
+
+// Bursts of new connections must not wait for SYN retransmits: the listen backlog (Send-Q of a
+// listening socket in `ss`) is raised from cpp-httplib's 5 to SOMAXCONN.
+TEST_F(OpsServerTest, ListenBacklogIsWidened) {
+  StartServer();
+  const std::string cmd = "ss -ltnH 'sport = :" + std::to_string(server_->port()) + "' 2>/dev/null";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  char line[512] = {};
+  const bool got = std::fgets(line, sizeof(line), p) != nullptr;
+  ::pclose(p);
+  if (!got) GTEST_SKIP() << "ss (iproute2) not available";
+  std::istringstream fields(line);
+  std::string state;
+  int recv_q = -1, send_q = -1;
+  fields >> state >> recv_q >> send_q;
+  EXPECT_EQ(state, "LISTEN") << line;
+  EXPECT_GE(send_q, 128) << line;
 }
 
 // --- HTTPS -------------------------------------------------------------------------------------

@@ -109,6 +109,11 @@ void InstallOpsRoutes(httplib::Server& server, const HttpConfig& http, const Ops
 // so that publishing rounds are not starved by a flood of requests. Caller owns the result.
 httplib::TaskQueue* NewWorkerPool(int threads);
 
+// cpp-httplib 0.11.4 listens with a backlog of 5, so a burst of new connections overflows the
+// accept queue and clients wait for SYN retransmits (1 s, 3 s, ...). Calling listen(2) again on
+// the bound socket raises the backlog to SOMAXCONN (Linux updates it in place). No-op for fd < 0.
+void WidenListenBacklog(int fd);
+
 // A plain httplib::Server, or an httplib::SSLServer with config.tls's certificate and key.
 std::unique_ptr<httplib::Server> NewHttpServer(const Config& config);
 // Start-up checks of what NewHttpServer made: the TLS key file must not be group/other readable
