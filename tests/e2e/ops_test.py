@@ -221,6 +221,20 @@ class Operations(unittest.TestCase):
         self.assertIn(b"chmod 600", r.stderr)
         self.assertNotIn(TOKEN.encode(), r.stderr)
 
+    def test_key_file_flag_overrides_the_config(self):
+        # As the unit runs it: the config names a path the service cannot read, the flag the credential.
+        key = self.d.key_prefix + ".key"
+        self.d.write_config(key_file=os.path.join(self.d.dir, "not-here.key"))
+        self.start(args=("--key-file", key))
+        self.d.wait_for_sequence(1)
+        self.assertEqual(self.d.stop(), 0)
+        # The same refusal as for key_file: a world-readable credential does not start.
+        os.chmod(key, 0o644)
+        r = self.d.run_to_exit("--key-file", key)
+        self.assertEqual(r.returncode, 3, r.stderr)
+        self.assertIn(b"chmod 600", r.stderr)
+        self.assertNotIn(b"PRIVATE KEY", r.stderr)
+
     def test_metrics(self):
         self.start()
         self.d.wait_for_sequence(3)
