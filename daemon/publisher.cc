@@ -9,7 +9,7 @@ namespace plumbline::daemon {
 
 Publisher::Publisher(const Config& config, const feeds::ObservationBook* book,
                      storage::SnapshotStore* store, const attest::SigningKey& key, const Clock& clock)
-    : config_(std::make_shared<const Config>(config)), book_(book), store_(store), key_(key), clock_(clock) {}
+    : config_(config), live_config_(std::make_shared<const Config>(config)), book_(book), store_(store), key_(key), clock_(clock) {}
 
 Status Publisher::Resume() {
   std::optional<uint64_t> last = store_->LastSequence();
@@ -39,12 +39,12 @@ Status Publisher::Resume() {
   return Status::Ok();
 }
 
-std::shared_ptr<const Config> Publisher::config() const { return config_.load(); }
+std::shared_ptr<const Config> Publisher::config() const { return live_config_.load(); }
 
-void Publisher::SetConfig(std::shared_ptr<const Config> config) { config_.store(std::move(config)); }
+void Publisher::SetConfig(std::shared_ptr<const Config> config) { live_config_.store(std::move(config)); }
 
 Result<std::shared_ptr<const Published>> Publisher::PublishRound() {
-  const std::shared_ptr<const Config> config_now = config_.load();  // one config for the whole round
+  const std::shared_ptr<const Config> config_now = live_config_.load();  // one config for the whole round
   const Config& config = *config_now;
   const int64_t now = clock_.NowUnixNanos();
   std::map<std::string, int64_t> max_age;
