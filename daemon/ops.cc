@@ -209,8 +209,15 @@ std::string RouteTemplate(std::string_view path, int status) {
   for (const RoutePattern& r : RouteTable()) {
     if (std::regex_match(p, r.pattern)) return r.name;
   }
-  // Paths no route knows: one series whatever the path (404s, and 400/414 before routing).
-  (void)status;
+  // A route missing from the table that answered successfully: a handler matched, so its first
+  // two segments are a registered prefix (bounded), e.g. "/v1/log/*". Everything else (404s,
+  // 405s, 400/414 before routing) is one series whatever the path.
+  if (status >= 200 && status < 400 && path.size() > 1 && path[0] == '/') {
+    size_t second = path.find('/', 1);
+    size_t third = second == std::string_view::npos ? second : path.find('/', second + 1);
+    if (third == std::string_view::npos) return std::string(path.substr(0, std::min<size_t>(path.size(), 64)));
+    return std::string(path.substr(0, std::min<size_t>(third, 64))) + "/*";
+  }
   return "unmatched";
 }
 

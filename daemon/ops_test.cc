@@ -496,6 +496,10 @@ TEST(RouteTemplates, AreBoundedWhateverThePath) {
   EXPECT_EQ(RouteTemplate("/v1/snapshots/latest", 200), "/v1/snapshots/latest");
   EXPECT_EQ(RouteTemplate("/v1/marks/BTC/USD", 200), "/v1/marks/{symbol}");
   EXPECT_EQ(RouteTemplate("/wp-admin.php", 404), "unmatched");
+  EXPECT_EQ(RouteTemplate("/v1/nothing/" + std::string(5000, 'x'), 405), "unmatched");
+  // A route another module added without a table line still gets a bounded label.
+  EXPECT_EQ(RouteTemplate("/v1/log/proof/123", 200), "/v1/log/*");
+  EXPECT_EQ(RouteTemplate("/v1/log", 200), "/v1/log");
 }
 
 }  // namespace

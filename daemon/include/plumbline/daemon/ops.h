@@ -96,8 +96,9 @@ struct OpsHooks {
   std::function<Result<std::string>()> reload;
 };
 
-// The route template of a request path for metrics ("unmatched" for 404 outside known routes).
-// Modules adding routes add their template to the table in ops.cc.
+// The route template of a request path for metrics. Known routes (the table in ops.cc, where
+// modules adding routes add theirs) give their template; a successful answer (2xx/3xx) on a path
+// outside the table gives its first two segments ("/v1/log/*"); anything else is "unmatched".
 std::string RouteTemplate(std::string_view path, int status);
 
 // Registers GET /metrics and POST /v1/admin/reload (and their 405s), the request-size limit on
