@@ -9,6 +9,7 @@ import base64
 import hashlib
 import json
 import os
+import shutil
 import signal
 import socket
 import ssl
@@ -272,6 +273,44 @@ class Operations(unittest.TestCase):
             self.assertRegex(line, rb"^<[3-7]>plumbline: ")
         self.assertTrue(any(l.startswith(b"<6>plumbline: started") for l in ours), lines)
         self.assertTrue(any(l.startswith(b"<5>plumbline: received SIGTERM") for l in ours), lines)
+
+    def test_journald_gets_structured_fields(self):
+        # A stand-in journald: a datagram socket at the fixed path libsystemd sends to. Only where
+        # no journald runs and we may create it (root in CI containers); removed afterwards.
+        jdir = "/run/systemd/journal"
+        if os.path.exists(jdir) or os.geteuid() != 0:
+            self.skipTest("journald present or not root: cannot stand in for it")
+        created = "/run/systemd" if not os.path.exists("/run/systemd") else jdir
+        os.makedirs(jdir)
+        try:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            sock.bind(jdir + "/socket")
+            sock.settimeout(0.2)
+            st = os.fstat(self.d.log.fileno())
+            self.start({"JOURNAL_STREAM": f"{st.st_dev}:{st.st_ino}"})
+            self.d.wait_for_sequence(1)
+            self.assertEqual(self.d.stop(), 0)
+            entries = []
+            while True:
+                try:
+                    datagram = sock.recv(65536).decode()
+                except socket.timeout:
+                    break
+                entries.append(dict(l.split("=", 1) for l in datagram.split("\n") if "=" in l))
+            sock.close()
+        finally:
+            shutil.rmtree(created, ignore_errors=True)
+        started = [e for e in entries if e.get("MESSAGE", "").startswith("started ")]
+        self.assertTrue(started, entries)
+        self.assertEqual(started[0]["PRIORITY"], "6")
+        self.assertEqual(started[0]["SYSLOG_IDENTIFIER"], "plumbline")
+        self.assertEqual(started[0]["PLUMBLINE_NEXT_SEQUENCE"], "1")
+        published = [e for e in entries if e.get("MESSAGE", "").startswith("published snapshot")]
+        self.assertTrue(published, entries)
+        self.assertEqual(published[0]["PLUMBLINE_SEQUENCE"], "1")
+        self.assertTrue(any(e.get("PRIORITY") == "5" and "SIGTERM" in e["MESSAGE"] for e in entries), entries)
+        # Nothing of ours went to the stream when journald took it.
+        self.assertNotIn(b"plumbline: started", self.log_text())
 
     def test_https_with_a_self_signed_certificate(self):
         crt, key = os.path.join(self.d.dir, "tls.crt"), os.path.join(self.d.dir, "tls.key")
