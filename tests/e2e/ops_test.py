@@ -122,12 +122,13 @@ class Operations(unittest.TestCase):
             self.assertIn(status, (200, 503))
             n.wait_for(lambda m: m.startswith("STATUS=snapshot ") and "marks ok" in m, start=ready)
             first_ping = n.wait_for(lambda m: m == "WATCHDOG=1", start=ready)
-            seq = self.d.wait_for_sequence(3)
+            self.d.wait_for_sequence(3)
             n.pump()
             pings = sum(1 for m in n.messages if m == "WATCHDOG=1")
+            seq = latest_doc(self.d.base)["sequence"]  # read after the pings: it can only be ahead
             # One ping at READY plus one per stored round: pings prove progress, not a timer.
             self.assertGreaterEqual(pings, 3)
-            self.assertLessEqual(pings, seq + 3)
+            self.assertLessEqual(pings, seq + 1)
             self.d.daemon.send_signal(signal.SIGHUP)
             reloading = n.wait_for(lambda m: "RELOADING=1" in m.split("\n"), start=first_ping)
             self.assertRegex(n.messages[reloading], r"MONOTONIC_USEC=\d+")
