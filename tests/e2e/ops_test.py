@@ -237,6 +237,17 @@ class Operations(unittest.TestCase):
         self.assertIn(b"chmod 600", r.stderr)
         self.assertNotIn(b"PRIVATE KEY", r.stderr)
 
+    def test_check_config_before_a_reload(self):
+        r = self.d.run_to_exit("--check-config")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(b"OK", r.stdout)
+        self.assertIn(b"2 symbols, 3 sources", r.stdout)
+        self.assertFalse(os.path.exists(self.d.data), "checking must not open the data directory")
+        self.d.write_config(extra='origin = ""')
+        r = self.d.run_to_exit("--check-config")
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn(b"key 'origin': must not be empty", r.stderr)
+
     def test_metrics(self):
         self.start()
         self.d.wait_for_sequence(3)
