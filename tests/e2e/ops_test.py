@@ -243,10 +243,10 @@ class Operations(unittest.TestCase):
         self.assertIn(b"OK", r.stdout)
         self.assertIn(b"2 symbols, 3 sources", r.stdout)
         self.assertFalse(os.path.exists(self.d.data), "checking must not open the data directory")
-        self.d.write_config(extra='origin = ""')
+        self.d.write_config(extra="[http]\nthreads = 0")
         r = self.d.run_to_exit("--check-config")
         self.assertEqual(r.returncode, 2, r.stderr)
-        self.assertIn(b"key 'origin': must not be empty", r.stderr)
+        self.assertIn(b"key 'http.threads': expected an integer in [1, 1024], got 0", r.stderr)
 
     def test_metrics(self):
         self.start()
