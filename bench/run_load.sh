@@ -64,6 +64,10 @@ events { worker_connections 4096; }
 http {
   access_log off;
   keepalive_requests 100000;
+  sendfile on;
+  tcp_nodelay on;
+  open_file_cache max=16;
+  open_file_cache_valid 60s;
   server { listen 127.0.0.1:$nginx_port; root $work/www; default_type application/json; }
 }
 NGINX
@@ -82,6 +86,7 @@ run() {
     END {printf "%s %.2f %d\n", rps, p99, fail}'
 }
 
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 rss_before=$(rss_kb)
 seq_before=$(last_seq)
 results=()
@@ -112,6 +117,7 @@ PY
 body_latest=$(wc -c <"$work/www/v1/snapshots/latest")
 body_marks=$(wc -c <"$work/www/v1/marks")
 echo "machine: $(nproc) CPUs, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo), kernel $(uname -r)"
+echo "load average before the run: $load_before (other work on the machine skews both servers alike)"
 echo "plumbline: [http] threads = $threads, publishing every 1000 ms; nginx: worker_processes auto; wrk -t2, ${secs}s per case"
 echo "bodies: /v1/snapshots/latest ${body_latest} bytes, /v1/marks ${body_marks} bytes"
 printf '%-22s %5s | %12s %10s %7s | %12s %10s %7s | %6s\n' endpoint conns "plumbline/s" "p99 ms" failed "nginx/s" "p99 ms" failed ratio

@@ -84,6 +84,7 @@ struct ApiServer::Impl {
   std::unique_ptr<httplib::Server> owned;  // an httplib::SSLServer when [tls] is configured
   httplib::Server& server;
   OpsHooks ops;
+  int listen_socket = -1;  // set by the socket-options callback during Bind()
 };
 
 ApiServer::ApiServer(const Config& config, const Publisher& publisher, const storage::SnapshotStore& store,
@@ -112,9 +113,10 @@ ApiServer::ApiServer(const Config& config, const Publisher& publisher, const sto
   s.set_tcp_nodelay(true);
   // httplib's default adds SO_REUSEPORT, which would let a second daemon share the port silently
   // and split the traffic between two histories; a taken port must be a start-up error.
-  s.set_socket_options([](socket_t sock) {
+  s.set_socket_options([impl = impl_.get()](socket_t sock) {
     int yes = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    impl->listen_socket = sock;
   });
   Routes();
 }
@@ -259,6 +261,7 @@ Status ApiServer::Bind() {
     }
     port_ = config_.listen_port;
   }
+  WidenListenBacklog(impl_->listen_socket);
   return Status::Ok();
 }
 

@@ -84,7 +84,9 @@ LogTarget DetectLogTarget(int fd) {
   if (expected != stream) return LogTarget::kStderr;
   // sd_journal_send drops messages silently when journald's socket is missing (a container
   // that passes the stream on); the stream itself still reaches the journal, with priorities.
-  return ::access(kJournalSocket, W_OK) == 0 ? LogTarget::kJournal : LogTarget::kPrefixedStderr;
+  // F_OK, not W_OK: under ProtectSystem=strict /run is a read-only mount, yet connecting to the
+  // socket works.
+  return ::access(kJournalSocket, F_OK) == 0 ? LogTarget::kJournal : LogTarget::kPrefixedStderr;
 }
 
 void SetLogTarget(LogTarget target) { g_target.store(static_cast<int>(target)); }

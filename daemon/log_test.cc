@@ -58,7 +58,7 @@ TEST(LogTargets, JournalStreamIsDetectedOnlyForOurOwnStderr) {
   ASSERT_EQ(::fstat(fd, &st), 0);
   const std::string mine = std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
   ::setenv("JOURNAL_STREAM", mine.c_str(), 1);
-  const bool journald = ::access("/run/systemd/journal/socket", W_OK) == 0;
+  const bool journald = ::access("/run/systemd/journal/socket", F_OK) == 0;
   EXPECT_EQ(DetectLogTarget(fd), journald ? LogTarget::kJournal : LogTarget::kPrefixedStderr);
   // Inherited from a parent whose stderr went to the journal, but ours was redirected: plain.
   ::setenv("JOURNAL_STREAM", "1:2", 1);

@@ -4,6 +4,7 @@
 //   plumbline --config FILE [--listen ADDR:PORT] [--data-dir DIR] [--key-file FILE] [--rounds N]
 //   plumbline rotate-key --config FILE --new-key KEYFILE [--data-dir DIR]   (daemon stopped;
 //     see docs/log.md "Key rotation"; then point key_file at KEYFILE and start the daemon)
+//   plumbline --config FILE --check-config        (validate only: exit 0 or 2)
 //
 // Signals: SIGTERM/SIGINT stop after the round in flight; SIGHUP re-reads the config (a bad one is
 // rejected and the running one kept). Under systemd (Type=notify) it reports READY/STATUS/
@@ -99,6 +100,9 @@ int Run(int argc, char** argv) {
   app.add_option("--key-file", key_file,
                  "override key_file, the signing key (under systemd: %d/signing.key, a LoadCredential= copy)");
   app.add_option("--rounds", rounds, "publish this many rounds, then exit (0 = run until SIGTERM)");
+  bool check_config = false;
+  app.add_flag("--check-config", check_config,
+               "read and check the configuration (as a reload would), print a summary and exit: 0 valid, 2 not");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -134,6 +138,11 @@ int Run(int argc, char** argv) {
   if (!config.ok()) {
     Log(LogLevel::kError, config.status().message());
     return 2;
+  }
+  if (check_config) {
+    std::printf("config %s OK (sha256 %s): %zu symbols, %zu sources\n", config->path.c_str(), config->digest.c_str(),
+                config->symbols.size(), config->sources.size());
+    return 0;
   }
 
   auto key = attest::SigningKey::LoadFile(config->key_file);

@@ -4,6 +4,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -21,7 +22,7 @@ constexpr double kNanosPerSecondF = 1e9;
 constexpr int kWorkerNice = 5;
 
 template <typename T>
-T* OrDie(Result<T*> r, Status* first_error) {
+T* Registered(Result<T*> r, Status* first_error) {
   if (!r.ok()) {
     if (first_error->ok()) *first_error = r.status();
     return nullptr;
@@ -109,41 +110,45 @@ void LowerHttpWorkerPriority() {
   (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), kWorkerNice);
 }
 
+void WidenListenBacklog(int fd) {
+  if (fd >= 0) ::listen(fd, SOMAXCONN);
+}
+
 httplib::TaskQueue* NewWorkerPool(int threads) { return new WorkerPool(static_cast<size_t>(threads)); }
 
 Result<std::unique_ptr<DaemonMetrics>> DaemonMetrics::Create(Registry* registry) {
   std::unique_ptr<DaemonMetrics> m(new DaemonMetrics());
   Status err;
   const auto latency = LatencyBucketsSeconds();
-  m->round_duration_ = OrDie(registry->AddHistogram("plumbline_round_duration_seconds",
+  m->round_duration_ = Registered(registry->AddHistogram("plumbline_round_duration_seconds",
                                                     "Publish round duration: aggregate, sign, synced write.", {}, latency),
                              &err);
-  m->rounds_ = OrDie(registry->AddCounter("plumbline_rounds_total", "Publish rounds by result.", {"result"}), &err);
-  m->sequence_ = OrDie(registry->AddGauge("plumbline_published_sequence", "Sequence of the latest published snapshot."), &err);
-  m->last_publish_ = OrDie(registry->AddGauge("plumbline_last_publish_timestamp_seconds",
+  m->rounds_ = Registered(registry->AddCounter("plumbline_rounds_total", "Publish rounds by result.", {"result"}), &err);
+  m->sequence_ = Registered(registry->AddGauge("plumbline_published_sequence", "Sequence of the latest published snapshot."), &err);
+  m->last_publish_ = Registered(registry->AddGauge("plumbline_last_publish_timestamp_seconds",
                                               "Time of the latest published snapshot, Unix seconds."),
                            &err);
-  m->marks_ = OrDie(registry->AddGauge("plumbline_marks", "Marks in the latest snapshot by status.", {"status"}), &err);
-  m->tree_size_ = OrDie(registry->AddGauge("plumbline_log_tree_size", "Leaves in the Merkle log (stored snapshots)."), &err);
-  m->source_up_ = OrDie(registry->AddGauge("plumbline_source_up",
+  m->marks_ = Registered(registry->AddGauge("plumbline_marks", "Marks in the latest snapshot by status.", {"status"}), &err);
+  m->tree_size_ = Registered(registry->AddGauge("plumbline_log_tree_size", "Leaves in the Merkle log (stored snapshots)."), &err);
+  m->source_up_ = Registered(registry->AddGauge("plumbline_source_up",
                                            "1 if the source's last poll succeeded within its max_age_ms.", {"source"}),
                         &err);
-  m->source_polls_ = OrDie(registry->AddCounter("plumbline_source_polls_total", "Polls of each source by result.",
+  m->source_polls_ = Registered(registry->AddCounter("plumbline_source_polls_total", "Polls of each source by result.",
                                                 {"source", "result"}),
                            &err);
-  m->source_duration_ = OrDie(registry->AddGauge("plumbline_source_poll_duration_seconds",
+  m->source_duration_ = Registered(registry->AddGauge("plumbline_source_poll_duration_seconds",
                                                  "Wall time of the source's last poll (all its symbols).", {"source"}),
                               &err);
-  m->source_age_ = OrDie(registry->AddGauge("plumbline_source_last_success_age_seconds",
+  m->source_age_ = Registered(registry->AddGauge("plumbline_source_last_success_age_seconds",
                                             "Seconds since the source's last successful poll; -1 if never.", {"source"}),
                          &err);
-  m->http_requests_ = OrDie(registry->AddCounter("plumbline_http_requests_total", "HTTP requests by route template, method and status code.",
+  m->http_requests_ = Registered(registry->AddCounter("plumbline_http_requests_total", "HTTP requests by route template, method and status code.",
                                                  {"route", "method", "code"}),
                             &err);
-  m->http_duration_ = OrDie(registry->AddHistogram("plumbline_http_request_duration_seconds",
+  m->http_duration_ = Registered(registry->AddHistogram("plumbline_http_request_duration_seconds",
                                                    "HTTP request handling time by route template.", {"route"}, latency),
                             &err);
-  m->reloads_ = OrDie(registry->AddCounter("plumbline_config_reloads_total", "Configuration reloads by result.", {"result"}), &err);
+  m->reloads_ = Registered(registry->AddCounter("plumbline_config_reloads_total", "Configuration reloads by result.", {"result"}), &err);
   if (!err.ok()) return err;
   return m;
 }
@@ -208,8 +213,15 @@ std::string RouteTemplate(std::string_view path, int status) {
   for (const RoutePattern& r : RouteTable()) {
     if (std::regex_match(p, r.pattern)) return r.name;
   }
-  // Paths no route knows: one series whatever the path (404s, and 400/414 before routing).
-  (void)status;
+  // A route missing from the table that answered successfully: a handler matched, so its first
+  // two segments are a registered prefix (bounded), e.g. "/v1/log/*". Everything else (404s,
+  // 405s, 400/414 before routing) is one series whatever the path.
+  if (status >= 200 && status < 400 && path.size() > 1 && path[0] == '/') {
+    size_t second = path.find('/', 1);
+    size_t third = second == std::string_view::npos ? second : path.find('/', second + 1);
+    if (third == std::string_view::npos) return std::string(path.substr(0, std::min<size_t>(path.size(), 64)));
+    return std::string(path.substr(0, std::min<size_t>(third, 64))) + "/*";
+  }
   return "unmatched";
 }
 

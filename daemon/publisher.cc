@@ -10,7 +10,7 @@ namespace plumbline::daemon {
 
 Publisher::Publisher(const Config& config, const feeds::ObservationBook* book,
                      storage::SnapshotStore* store, const attest::SigningKey& key, const Clock& clock)
-    : config_(std::make_shared<const Config>(config)), book_(book), store_(store), key_(key), clock_(clock) {}
+    : config_(config), live_config_(std::make_shared<const Config>(config)), book_(book), store_(store), key_(key), clock_(clock) {}
 
 Status Publisher::Resume() {
   std::optional<uint64_t> last = store_->LastSequence();
@@ -33,7 +33,7 @@ Status Publisher::Resume() {
                                       decoded->snapshot.key_id + ", not the configured key " + key_.KeyId());
   }
   // A crash between a snapshot's append and its checkpoint: sign the missing checkpoint first.
-  auto checkpoint = SignLatestCheckpoint(store_, key_, config_.load()->origin);
+  auto checkpoint = SignLatestCheckpoint(store_, key_, config_.origin);
   if (!checkpoint.ok()) return checkpoint.status().WithContext("signing the checkpoint at start-up");
   next_sequence_ = *last + 1;
   previous_hash_ = decoded->payload_hash;
@@ -45,12 +45,12 @@ Status Publisher::Resume() {
   return Status::Ok();
 }
 
-std::shared_ptr<const Config> Publisher::config() const { return config_.load(); }
+std::shared_ptr<const Config> Publisher::config() const { return live_config_.load(); }
 
-void Publisher::SetConfig(std::shared_ptr<const Config> config) { config_.store(std::move(config)); }
+void Publisher::SetConfig(std::shared_ptr<const Config> config) { live_config_.store(std::move(config)); }
 
 Result<std::shared_ptr<const Published>> Publisher::PublishRound() {
-  const std::shared_ptr<const Config> config_now = config_.load();  // one config for the whole round
+  const std::shared_ptr<const Config> config_now = live_config_.load();  // one config for the whole round
   const Config& config = *config_now;
   const int64_t now = clock_.NowUnixNanos();
   std::map<std::string, int64_t> max_age;

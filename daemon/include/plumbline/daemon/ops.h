@@ -96,8 +96,9 @@ struct OpsHooks {
   std::function<Result<std::string>()> reload;
 };
 
-// The route template of a request path for metrics ("unmatched" for 404 outside known routes).
-// Modules adding routes add their template to the table in ops.cc.
+// The route template of a request path for metrics. Known routes (the table in ops.cc, where
+// modules adding routes add theirs) give their template; a successful answer (2xx/3xx) on a path
+// outside the table gives its first two segments ("/v1/log/*"); anything else is "unmatched".
 std::string RouteTemplate(std::string_view path, int status);
 
 // Registers GET /metrics and POST /v1/admin/reload (and their 405s), the request-size limit on
@@ -112,6 +113,10 @@ httplib::TaskQueue* NewWorkerPool(int threads);
 // Puts the calling thread at nice +5 (the same as NewWorkerPool's workers); for other HTTP worker
 // pools (the elastic queue of daemon/push_routes.h). EPERM in a sandbox is ignored.
 void LowerHttpWorkerPriority();
+// cpp-httplib 0.11.4 listens with a backlog of 5, so a burst of new connections overflows the
+// accept queue and clients wait for SYN retransmits (1 s, 3 s, ...). Calling listen(2) again on
+// the bound socket raises the backlog to SOMAXCONN (Linux updates it in place). No-op for fd < 0.
+void WidenListenBacklog(int fd);
 
 // A plain httplib::Server, or an httplib::SSLServer with config.tls's certificate and key.
 std::unique_ptr<httplib::Server> NewHttpServer(const Config& config);

@@ -37,7 +37,7 @@ struct Published {
 
 class Publisher {
  public:
-  // All pointers/references are borrowed and must outlive the Publisher; `config` is copied.
+  // All pointers/references are borrowed and must outlive the Publisher.
   Publisher(const Config& config, const feeds::ObservationBook* book, storage::SnapshotStore* store,
             const attest::SigningKey& key, const Clock& clock);
 
@@ -66,7 +66,8 @@ class Publisher {
   static std::string BuildMarksJson(const attest::SignedSnapshot& s);
 
  private:
-  std::atomic<std::shared_ptr<const Config>> config_;
+  const Config& config_;  // as started: holds the keys a reload cannot change (origin, data_dir, ...)
+  std::atomic<std::shared_ptr<const Config>> live_config_;  // what rounds use; SetConfig swaps it
   const feeds::ObservationBook* book_;
   storage::SnapshotStore* store_;
   const attest::SigningKey& key_;
