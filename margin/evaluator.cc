@@ -1,0 +1,787 @@
+#include "plumbline/margin/evaluator.h"
+
+#include <algorithm>
+#include <array>
+#include <unordered_map>
+
+#include "margin/fixed.h"
+
+namespace plumbline::margin {
+
+using internal::Arith;
+using internal::Fx;
+using internal::FromFx;
+using internal::ToFx;
+
+const char* SessionName(Session s) {
+  switch (s) {
+    case Session::kRegular: return "regular";
+    case Session::kPreMarket: return "pre_market";
+    case Session::kPostMarket: return "post_market";
+    case Session::kOvernight: return "overnight";
+    case Session::kClosed: return "closed";
+    case Session::kUnknown: return "unknown";
+  }
+  return "unknown";
+}
+std::optional<Session> ParseSession(std::string_view name) {
+  for (Session s : {Session::kRegular, Session::kPreMarket, Session::kPostMarket, Session::kOvernight,
+                    Session::kClosed, Session::kUnknown}) {
+    if (name == SessionName(s)) return s;
+  }
+  return std::nullopt;
+}
+const char* ReserveStatusName(ReserveStatus s) {
+  switch (s) {
+    case ReserveStatus::kFullyBacked: return "fully_backed";
+    case ReserveStatus::kUnderBacked: return "under_backed";
+    case ReserveStatus::kStale: return "stale";
+    case ReserveStatus::kUnknown: return "unknown";
+  }
+  return "unknown";
+}
+std::optional<ReserveStatus> ParseReserveStatus(std::string_view name) {
+  for (ReserveStatus s : {ReserveStatus::kFullyBacked, ReserveStatus::kUnderBacked, ReserveStatus::kStale,
+                          ReserveStatus::kUnknown}) {
+    if (name == ReserveStatusName(s)) return s;
+  }
+  return std::nullopt;
+}
+const char* PositionKindName(PositionKind k) {
+  switch (k) {
+    case PositionKind::kSpotMargin: return "spot_margin";
+    case PositionKind::kPerpetual: return "perpetual";
+    case PositionKind::kDated: return "dated";
+  }
+  return "spot_margin";
+}
+const char* AccountStateName(AccountState s) {
+  switch (s) {
+    case AccountState::kHealthy: return "healthy";
+    case AccountState::kNoNewPositions: return "no_new_positions";
+    case AccountState::kMarginCall: return "margin_call";
+    case AccountState::kLiquidation: return "liquidation";
+    case AccountState::kUndetermined: return "undetermined";
+  }
+  return "undetermined";
+}
+std::vector<std::string> ReasonNames(uint32_t reasons) {
+  static constexpr std::array<const char*, 7> kNames = {"tier",          "session",       "reserve_under_backed",
+                                                       "reserve_stale", "reserve_unknown", "mark_degraded",
+                                                       "unpriced"};
+  std::vector<std::string> out;
+  for (size_t i = 0; i < kNames.size(); ++i) {
+    if (reasons & (1u << i)) out.emplace_back(kNames[i]);
+  }
+  return out;
+}
+
+namespace {
+
+constexpr int64_t kNanosPerMs = 1'000'000;
+constexpr int64_t kNanosPer4h = 4LL * 3600 * 1'000'000'000;
+constexpr Rounding kDown = Rounding::kFloor;
+constexpr Rounding kUp = Rounding::kCeiling;
+const Fx kOne = Fx::Int(1);
+
+Fx Must(const Decimal& d) {
+  Fx f;
+  ToFx(d, kDown, &f);  // parameters are checked to <= 12 fractional digits and small ranges
+  return f;
+}
+
+struct FxTier {
+  Fx lo;  // lower bound of the tier (0 for the first)
+  Fx a;   // haircut, or IM rate
+  Fx b;   // MM rate (futures tiers)
+  Fx cum_a, cum_b;  // Binance-style cumulative amounts: amount = V x rate_k - cum_k
+};
+
+// Everything about one risk-file asset that does not depend on the account or on "now".
+struct PAsset {
+  const AssetParams* p = nullptr;
+  const AssetQuote* quote = nullptr;  // null: no quote in the snapshot
+  bool cash = false;
+  bool priced = false;       // a usable price > 0 (cash: always, at 1)
+  Fx price;
+  bool status_degraded = false;  // status other than ok / market_closed
+  bool check_age = true;
+  bool zero_value = false;   // tokenized stock under_backed: counts zero
+  Fx add;                    // haircut add-on from session and reserve status
+  uint32_t reasons = 0;      // reasons from session / reserve
+  std::vector<FxTier> haircut;   // a = haircut rate
+  std::vector<FxTier> futures;   // a = IM rate, b = MM rate, cumulative amounts precomputed
+  std::optional<Fx> spot_cap, futures_cap;
+  Fx opening_fee;
+  std::vector<std::pair<int64_t, Fx>> rollover;  // (last 4h period covered, rate per period)
+  int64_t max_age_nanos = 0;
+  Fx stale_add;
+};
+
+}  // namespace
+
+struct Evaluator::Prepared {
+  std::vector<PAsset> assets;  // index-aligned with params.assets
+  std::unordered_map<std::string, int> index;
+  std::map<std::string, Fx> region_caps;
+  Fx lvl_nn, lvl_call, lvl_liq, fut_call;
+  struct Shock {
+    std::string name;
+    std::vector<Fx> factor;  // 1 + shock per asset index
+  };
+  std::vector<Shock> stress;
+};
+
+Evaluator::Evaluator(std::shared_ptr<const RiskParams> params, std::shared_ptr<const MarketView> view)
+    : params_(std::move(params)), view_(std::move(view)), prepared_(std::make_unique<Prepared>()) {
+  Prepared& pr = *prepared_;
+  Arith ar;
+  std::unordered_map<std::string, const AssetQuote*> quotes;
+  for (const AssetQuote& q : view_->quotes) quotes[q.asset] = &q;
+  pr.assets.resize(params_->assets.size());
+  for (size_t i = 0; i < params_->assets.size(); ++i) {
+    const AssetParams& ap = params_->assets[i];
+    PAsset& a = pr.assets[i];
+    a.p = &ap;
+    pr.index[ap.id] = static_cast<int>(i);
+    a.cash = ap.asset_class == AssetClass::kCash;
+    auto it = quotes.find(ap.id);
+    a.quote = it == quotes.end() ? nullptr : it->second;
+    if (a.cash) {
+      a.priced = true;
+      a.price = kOne;
+      a.check_age = false;
+    } else if (a.quote != nullptr && a.quote->price && a.quote->price->is_positive() &&
+               a.quote->price->scale() <= internal::kFxScale) {
+      a.priced = ToFx(*a.quote->price, kDown, &a.price);
+    }
+    const ClassParams& cp = ap.params;
+    const bool equity_like = ap.asset_class == AssetClass::kEquity || ap.asset_class == AssetClass::kTokenizedStock;
+    if (a.quote != nullptr && !a.cash) {
+      const std::string& st = a.quote->mark_status;
+      // A closed market is not an outage: the last regular price is used with the session haircut.
+      a.status_degraded = st != "ok" && st != "market_closed";
+      if (st == "market_closed") a.check_age = false;
+    }
+    if (equity_like) {
+      Session s = a.quote && a.quote->session ? *a.quote->session : Session::kUnknown;
+      if (a.quote && a.quote->mark_status == "market_closed") s = Session::kClosed;
+      if (s != Session::kRegular && cp.session_haircut.is_positive()) {
+        a.add = ar.Add(a.add, Must(cp.session_haircut));
+        a.reasons |= kReasonSession;
+      }
+    }
+    if (ap.asset_class == AssetClass::kTokenizedStock) {
+      ReserveStatus r = a.quote && a.quote->reserve ? *a.quote->reserve : ReserveStatus::kUnknown;
+      if (r == ReserveStatus::kUnderBacked) {
+        a.zero_value = true;
+        a.reasons |= kReasonReserveUnder;
+      } else if (r == ReserveStatus::kStale) {
+        a.add = ar.Add(a.add, Must(cp.reserve_stale_penalty));
+        a.reasons |= kReasonReserveStale;
+      } else if (r == ReserveStatus::kUnknown) {
+        a.add = ar.Add(a.add, Must(cp.reserve_unknown_penalty));
+        a.reasons |= kReasonReserveUnknown;
+      }
+    }
+    for (const Tier& t : cp.haircut_tiers) {
+      FxTier f;
+      f.lo = a.haircut.empty() ? Fx{} : a.haircut.back().lo;  // fixed below
+      f.a = Must(t.rate);
+      a.haircut.push_back(f);
+    }
+    for (size_t k = 0; k < cp.haircut_tiers.size(); ++k) {
+      a.haircut[k].lo = k == 0 ? Fx{} : Must(*cp.haircut_tiers[k - 1].up_to);
+    }
+    for (size_t k = 0; k < cp.futures_tiers.size(); ++k) {
+      const MarginTier& t = cp.futures_tiers[k];
+      FxTier f;
+      f.lo = k == 0 ? Fx{} : Must(*cp.futures_tiers[k - 1].up_to);
+      f.a = Must(t.im);
+      f.b = Must(t.mm);
+      if (k > 0) {
+        const FxTier& prev = a.futures.back();
+        // Requirement = N x rate_k - cum_k: cum rounds down so the requirement rounds up.
+        f.cum_a = ar.Add(prev.cum_a, ar.Mul(f.lo, ar.Sub(f.a, prev.a), kDown));
+        f.cum_b = ar.Add(prev.cum_b, ar.Mul(f.lo, ar.Sub(f.b, prev.b), kDown));
+      }
+      a.futures.push_back(f);
+    }
+    if (cp.spot_max_leverage) a.spot_cap = Must(*cp.spot_max_leverage);
+    if (cp.futures_max_leverage) a.futures_cap = Must(*cp.futures_max_leverage);
+    a.opening_fee = Must(cp.opening_fee);
+    for (const RolloverTier& t : cp.rollover) a.rollover.emplace_back(t.up_to_hours / 4, Must(t.rate_per_4h));
+    a.max_age_nanos = cp.max_mark_age_ms * kNanosPerMs;
+    a.stale_add = Must(cp.stale_mark_haircut);
+  }
+  for (const auto& [region, cap] : params_->region_max_leverage) pr.region_caps[region] = Must(cap);
+  pr.lvl_nn = Must(params_->levels.no_new_positions);
+  pr.lvl_call = Must(params_->levels.margin_call);
+  pr.lvl_liq = Must(params_->levels.liquidation);
+  pr.fut_call = Must(params_->levels.futures_margin_call);
+  for (const StressScenario& s : params_->stress) {
+    Prepared::Shock sh;
+    sh.name = s.name;
+    for (const AssetParams& ap : params_->assets) {
+      Decimal shock;
+      if (auto it = s.asset_shocks.find(ap.id); it != s.asset_shocks.end()) {
+        shock = it->second;
+      } else if (auto ct = s.class_shocks.find(ap.asset_class); ct != s.class_shocks.end()) {
+        shock = ct->second;
+      }
+      sh.factor.push_back(ar.Add(kOne, Must(shock)));
+    }
+    pr.stress.push_back(std::move(sh));
+  }
+}
+
+Evaluator::~Evaluator() = default;
+Evaluator::Evaluator(Evaluator&&) noexcept = default;
+
+namespace {
+
+// One account, resolved against the prepared view: asset indices and constant amounts.
+struct RC {  // collateral
+  int asset;
+  Fx qty;
+};
+struct RP {  // position
+  int asset;
+  PositionKind kind;
+  bool is_long;
+  Fx qty, entry, cost;
+  Fx lev;        // spot: the position's leverage; futures: effective leverage cap for IM
+  Fx fees;       // spot: opening + rollover fees owed
+  Fx opening, rollover;
+  int64_t periods = 0;
+  Fx funding;
+};
+
+struct Totals {
+  Fx collateral, pnl, fees, funding, equity, um, im, mm;
+};
+
+// Per-evaluation state of an asset.
+struct AState {
+  bool used = false;
+  bool degraded = false;      // status or age
+  Fx add;                     // total haircut add-on
+  uint32_t reasons = 0;
+};
+
+Status FieldError(const std::string& field, const std::string& what) {
+  return Status::InvalidArgument(field + ": " + what);
+}
+
+Status ToFxField(const Decimal& d, const std::string& field, Fx* out) {
+  if (d.scale() > internal::kFxScale) return FieldError(field, "at most 12 fractional digits, got \"" + d.ToString() + "\"");
+  if (!ToFx(d, kDown, out)) return Status::OutOfRange(field + ": value is too large");
+  return Status::Ok();
+}
+
+// The haircut schedule's factor (1 - min(1, haircut + add)) of tier i.
+inline Fx Factor(Arith& ar, const FxTier& t, Fx add) {
+  Fx h = ar.Add(t.a, add);
+  if (h > kOne) h = kOne;
+  return ar.Sub(kOne, h);
+}
+
+// Counted value of a positive balance worth `gross`: Σ portion_i x factor_i = V x f_k - cum_k.
+// Also returns the slope factor f_k and the cum (for the liquidation solver).
+Fx CountedPositive(Arith& ar, const PAsset& a, Fx add, Fx gross, Fx* f_k, Fx* cum_k) {
+  Fx cum{};
+  Fx f = Factor(ar, a.haircut[0], add);
+  for (size_t i = 1; i < a.haircut.size() && gross >= a.haircut[i].lo; ++i) {
+    Fx fi = Factor(ar, a.haircut[i], add);
+    // cum rounds up so the counted value rounds down.
+    cum = ar.Add(cum, ar.Mul(a.haircut[i].lo, ar.Sub(fi, f), kUp));
+    f = fi;
+  }
+  *f_k = f;
+  *cum_k = cum;
+  Fx v = ar.Sub(ar.Mul(gross, f, kDown), cum);
+  return v.negative() ? Fx{} : v;
+}
+
+// Futures tier of notional N: index k.
+inline size_t FuturesTier(const PAsset& a, Fx notional) {
+  size_t k = 0;
+  while (k + 1 < a.futures.size() && notional >= a.futures[k + 1].lo) ++k;
+  return k;
+}
+
+class Run {
+ public:
+  explicit Run(const Evaluator::Prepared& pr) : pr_(pr) {}
+
+  Arith ar;
+  std::vector<RC> coll;
+  std::vector<RP> pos;
+  std::vector<AState> st;  // per asset index
+
+  Status Resolve(const Account& acct, int64_t now) {
+    st.assign(pr_.assets.size(), AState{});
+    std::optional<Fx> region_cap;
+    if (acct.region) {
+      auto it = pr_.region_caps.find(*acct.region);
+      if (it == pr_.region_caps.end()) return FieldError("region", "unknown region \"" + *acct.region + "\"");
+      region_cap = it->second;
+    }
+    coll.clear();
+    for (size_t i = 0; i < acct.collateral.size(); ++i) {
+      const CollateralBalance& c = acct.collateral[i];
+      const std::string f = "collateral[" + std::to_string(i) + "]";
+      auto it = pr_.index.find(c.asset);
+      if (it == pr_.index.end()) return FieldError(f + ".asset", "unknown asset \"" + c.asset + "\"");
+      RC rc{it->second, {}};
+      PLUMBLINE_RETURN_IF_ERROR(ToFxField(c.quantity, f + ".quantity", &rc.qty));
+      coll.push_back(rc);
+      st[rc.asset].used = true;
+    }
+    pos.clear();
+    for (size_t i = 0; i < acct.positions.size(); ++i) {
+      const Position& p = acct.positions[i];
+      const std::string f = "positions[" + std::to_string(i) + "]";
+      auto it = pr_.index.find(p.asset);
+      if (it == pr_.index.end()) return FieldError(f + ".asset", "unknown asset \"" + p.asset + "\"");
+      const PAsset& a = pr_.assets[it->second];
+      if (a.cash) return FieldError(f + ".asset", "\"" + p.asset + "\" is cash and cannot be a position");
+      RP rp{};
+      rp.asset = it->second;
+      rp.kind = p.kind;
+      rp.is_long = p.side == Side::kLong;
+      PLUMBLINE_RETURN_IF_ERROR(ToFxField(p.quantity, f + ".quantity", &rp.qty));
+      if (!rp.qty.positive()) return FieldError(f + ".quantity", "must be positive (use side for shorts), got " + p.quantity.ToString());
+      PLUMBLINE_RETURN_IF_ERROR(ToFxField(p.entry_price, f + ".entry_price", &rp.entry));
+      if (!rp.entry.positive()) return FieldError(f + ".entry_price", "must be positive, got " + p.entry_price.ToString());
+      std::optional<Fx> lev;
+      if (p.leverage) {
+        Fx l;
+        PLUMBLINE_RETURN_IF_ERROR(ToFxField(*p.leverage, f + ".leverage", &l));
+        if (l < kOne) return FieldError(f + ".leverage", "must be at least 1, got " + p.leverage->ToString());
+        lev = l;
+      }
+      const std::optional<Fx>& asset_cap = p.kind == PositionKind::kSpotMargin ? a.spot_cap : a.futures_cap;
+      if (!asset_cap) {
+        return FieldError(f + ".kind", std::string(p.kind == PositionKind::kSpotMargin ? "spot margin" : "futures") +
+                                           " is not offered for \"" + p.asset + "\"");
+      }
+      Fx cap = *asset_cap;
+      bool region_binds = region_cap && *region_cap < cap;
+      if (region_binds) cap = *region_cap;
+      if (lev && *lev > cap) {
+        return FieldError(f + ".leverage", p.leverage->ToString() + " exceeds the cap of " + FromFx(cap).ToString() +
+                                               (region_binds ? " (region " + *acct.region + ")" : " for \"" + p.asset + "\""));
+      }
+      rp.cost = ar.Mul(rp.qty, rp.entry, kUp);
+      if (p.kind == PositionKind::kSpotMargin) {
+        if (!lev) return FieldError(f + ".leverage", "missing; required for spot margin positions");
+        rp.lev = *lev;
+        if (p.opened_unix_nanos <= 0) return FieldError(f + ".opened_time", "missing; required for spot margin positions");
+        if (p.opened_unix_nanos > now) return FieldError(f + ".opened_time", "is in the future");
+        rp.periods = (now - p.opened_unix_nanos) / kNanosPer4h;
+        // Rollover: one fee per completed 4-hour period on the borrowed amount (the cost).
+        const int64_t covered = a.rollover.empty() ? 0 : a.rollover.back().first;
+        if (rp.periods > covered) {
+          return FieldError(f + ".opened_time", "position is " + std::to_string(rp.periods * 4) +
+                                                    " hours old; the rollover table for \"" + p.asset +
+                                                    "\" covers " + std::to_string(covered * 4) + " hours");
+        }
+        Fx rate_sum{};
+        int64_t done = 0;
+        for (const auto& [upto, rate] : a.rollover) {
+          if (done >= rp.periods) break;
+          const int64_t n = std::min(upto, rp.periods) - done;
+          rate_sum = ar.Add(rate_sum, Fx{rate.raw * n});
+          done += n;
+        }
+        rp.opening = ar.Mul(rp.cost, a.opening_fee, kUp);
+        rp.rollover = ar.Mul(rp.cost, rate_sum, kUp);
+        rp.fees = ar.Add(rp.opening, rp.rollover);
+      } else {
+        rp.lev = lev ? *lev : cap;
+        PLUMBLINE_RETURN_IF_ERROR(ToFxField(p.funding_accrued, f + ".funding_accrued", &rp.funding));
+        if (p.kind == PositionKind::kDated) {
+          if (!p.expiry_unix_nanos) return FieldError(f + ".expiry_time", "missing; required for dated futures");
+          if (*p.expiry_unix_nanos <= now) return FieldError(f + ".expiry_time", "the contract has expired");
+        } else if (p.expiry_unix_nanos) {
+          return FieldError(f + ".expiry_time", "perpetual futures have no expiry");
+        }
+      }
+      pos.push_back(rp);
+      st[rp.asset].used = true;
+    }
+    for (size_t i = 0; i < st.size(); ++i) {
+      if (!st[i].used) continue;
+      const PAsset& a = pr_.assets[i];
+      st[i].add = a.add;
+      st[i].reasons = a.reasons;
+      if (a.cash) continue;
+      bool too_old = a.check_age && a.quote != nullptr &&
+                     (!a.quote->newest_observation_unix_nanos ||
+                      now - *a.quote->newest_observation_unix_nanos > a.max_age_nanos);
+      st[i].degraded = a.priced && (a.status_degraded || too_old);
+      if (st[i].degraded) {
+        st[i].add = ar.Add(st[i].add, a.stale_add);
+        st[i].reasons |= kReasonMarkDegraded;
+      }
+      if (!a.priced) st[i].reasons |= kReasonUnpriced;
+    }
+    return Status::Ok();
+  }
+
+  // Totals at the given prices (per asset index). Fills the lines when `v` is non-null.
+  Totals Compute(const std::vector<Fx>& price, Valuation* v) {
+    Totals t{};
+    for (size_t i = 0; i < coll.size(); ++i) {
+      const RC& c = coll[i];
+      const PAsset& a = pr_.assets[c.asset];
+      Fx p = price[c.asset];
+      Fx gross = ar.Mul(c.qty, p, kDown);
+      Fx counted = gross;
+      if (c.qty.positive()) {
+        Fx f, cum;
+        counted = a.zero_value ? Fx{} : CountedPositive(ar, a, st[c.asset].add, gross, &f, &cum);
+      }
+      t.collateral = ar.Add(t.collateral, counted);
+      if (v != nullptr) {
+        CollateralLine& l = v->collateral[i];
+        l.gross_value = FromFx(gross, 2);
+        l.counted_value = FromFx(counted, 2);
+        Fx h{};
+        if (gross.positive()) h = ar.Sub(kOne, ar.Div(counted, gross, kDown));
+        l.haircut = FromFx(h);
+        // Debts take no haircut: only price problems are reasons for them.
+        l.reasons = c.qty.positive() ? st[c.asset].reasons : (st[c.asset].reasons & (kReasonMarkDegraded | kReasonUnpriced));
+        for (size_t k = 0; c.qty.positive() && k < a.haircut.size() && gross > a.haircut[k].lo; ++k) {
+          if (a.haircut[k].a.positive()) l.reasons |= kReasonTier;
+        }
+      }
+    }
+    for (size_t i = 0; i < pos.size(); ++i) {
+      const RP& r = pos[i];
+      const PAsset& a = pr_.assets[r.asset];
+      Fx p = price[r.asset];
+      Fx pnl = ar.Mul(r.qty, r.is_long ? ar.Sub(p, r.entry) : ar.Sub(r.entry, p), kDown);
+      Fx notional = ar.Mul(r.qty, p, kUp);
+      Fx um{}, im{}, mm{};
+      if (r.kind == PositionKind::kSpotMargin) {
+        um = ar.Div(r.is_long ? r.cost : notional, r.lev, kUp);
+      } else {
+        const FxTier& tier = a.futures[FuturesTier(a, notional)];
+        im = ar.Sub(ar.Mul(notional, tier.a, kUp), tier.cum_a);
+        Fx by_lev = ar.Div(notional, r.lev, kUp);
+        if (by_lev > im) im = by_lev;
+        mm = ar.Sub(ar.Mul(notional, tier.b, kUp), tier.cum_b);
+      }
+      t.pnl = ar.Add(t.pnl, pnl);
+      t.fees = ar.Add(t.fees, r.fees);
+      t.funding = ar.Add(t.funding, r.funding);
+      t.um = ar.Add(t.um, um);
+      t.im = ar.Add(t.im, im);
+      t.mm = ar.Add(t.mm, mm);
+      if (v != nullptr) {
+        PositionLine& l = v->positions[i];
+        l.cost = FromFx(r.cost, 2);
+        l.notional = FromFx(notional, 2);
+        l.unrealized_pnl = FromFx(pnl, 2);
+        l.used_margin = FromFx(um, 2);
+        l.opening_fee = FromFx(r.opening, 2);
+        l.rollover_fees = FromFx(r.rollover, 2);
+        l.rollover_periods = r.periods;
+        l.initial_margin = FromFx(im, 2);
+        l.maintenance_margin = FromFx(mm, 2);
+        l.funding_accrued = FromFx(r.funding, 2);
+      }
+    }
+    t.equity = ar.Add(ar.Sub(ar.Add(t.collateral, t.pnl), t.fees), t.funding);
+    return t;
+  }
+
+  struct Reqs {
+    Fx nn, call, liq;
+  };
+  Reqs Requirements(const Totals& t) {
+    return {ar.Add(ar.Mul(pr_.lvl_nn, t.um, kUp), t.im), ar.Add(ar.Mul(pr_.lvl_call, t.um, kUp), ar.Mul(pr_.fut_call, t.mm, kUp)),
+            ar.Add(ar.Mul(pr_.lvl_liq, t.um, kUp), t.mm)};
+  }
+  AccountState State(const Totals& t, const Reqs& q) const {
+    if (pos.empty()) return t.equity.negative() ? AccountState::kLiquidation : AccountState::kHealthy;
+    if (t.equity <= q.liq) return AccountState::kLiquidation;
+    if (t.equity <= q.call) return AccountState::kMarginCall;
+    if (t.equity < q.nn) return AccountState::kNoNewPositions;
+    return AccountState::kHealthy;
+  }
+
+  // ---- Liquidation solver (docs/margin.md, "Liquidation and bankruptcy prices") ----
+  // G(P) = equity(P) - alpha x used_margin(P) - beta x MM(P) with only asset x's price P moving.
+  // Every term is piecewise linear in P (tiers switch at fixed values), so G is solved exactly on
+  // each linear piece: G(P) = c + A + B x P on the piece, root P = -(c + A) / B.
+  void Coeffs(int x, Fx probe, Fx alpha, Fx beta, Fx* A, Fx* B) {
+    Fx a{}, b{};
+    for (const RC& c : coll) {
+      if (c.asset != x) continue;
+      if (!c.qty.positive()) {
+        b = ar.Add(b, c.qty);
+        continue;
+      }
+      const PAsset& pa = pr_.assets[x];
+      if (pa.zero_value) continue;
+      Fx f, cum;
+      CountedPositive(ar, pa, st[x].add, ar.Mul(c.qty, probe, kDown), &f, &cum);
+      b = ar.Add(b, ar.Mul(c.qty, f, kDown));
+      a = ar.Sub(a, cum);
+    }
+    for (const RP& r : pos) {
+      if (r.asset != x) continue;
+      const PAsset& pa = pr_.assets[x];
+      if (r.is_long) {
+        b = ar.Add(b, r.qty);
+        a = ar.Sub(a, ar.Mul(r.qty, r.entry, kUp));
+      } else {
+        b = ar.Sub(b, r.qty);
+        a = ar.Add(a, ar.Mul(r.qty, r.entry, kDown));
+      }
+      if (r.kind == PositionKind::kSpotMargin) {
+        if (!r.is_long) b = ar.Sub(b, ar.Mul(alpha, ar.Div(r.qty, r.lev, kUp), kUp));
+      } else {
+        const FxTier& tier = pa.futures[FuturesTier(pa, ar.Mul(r.qty, probe, kUp))];
+        b = ar.Sub(b, ar.Mul(beta, ar.Mul(r.qty, tier.b, kUp), kUp));
+        a = ar.Add(a, ar.Mul(beta, tier.cum_b, kDown));
+      }
+    }
+    *A = a;
+    *B = b;
+  }
+
+  void Breakpoints(int x, std::vector<Fx>* out) {
+    out->clear();
+    const PAsset& pa = pr_.assets[x];
+    for (const RC& c : coll) {
+      if (c.asset != x || !c.qty.positive()) continue;
+      for (size_t i = 1; i < pa.haircut.size(); ++i) out->push_back(ar.Div(pa.haircut[i].lo, c.qty, kDown));
+    }
+    for (const RP& r : pos) {
+      if (r.asset != x || r.kind == PositionKind::kSpotMargin) continue;
+      for (size_t i = 1; i < pa.futures.size(); ++i) out->push_back(ar.Div(pa.futures[i].lo, r.qty, kDown));
+    }
+    std::sort(out->begin(), out->end());
+  }
+
+  // The first price from `mark` in the given direction where G <= 0; nullopt if none (> 0).
+  std::optional<Fx> Solve(int x, Fx mark, Fx g_at_mark, Fx alpha, Fx beta, bool downward) {
+    if (!g_at_mark.positive()) return mark;
+    Fx A, B;
+    Coeffs(x, mark, alpha, beta, &A, &B);
+    // c = G(mark) - (A + B x mark): the part of G that does not move with P.
+    const Fx c = ar.Sub(g_at_mark, ar.Add(A, ar.Mul(B, mark, kDown)));
+    Breakpoints(x, &bp_);
+    Fx cur = mark;
+    auto root = [&](Fx a, Fx b, Fx lo, Fx hi, Rounding r) -> std::optional<Fx> {
+      if (b.zero()) return downward ? hi : lo;
+      Fx p = ar.Div(ar.Sub(Fx{}, ar.Add(c, a)), b, r);
+      if (p < lo) p = lo;
+      if (p > hi) p = hi;
+      if (!p.positive()) return std::nullopt;
+      return p;
+    };
+    if (downward) {
+      for (size_t n = bp_.size(); ; ) {
+        // next lower breakpoint strictly below cur, else 0
+        Fx lo{};
+        while (n > 0 && !(bp_[n - 1] < cur)) --n;
+        if (n > 0) lo = bp_[--n];
+        Fx probe{internal::FloorDiv(lo.raw + cur.raw, 2)};
+        Coeffs(x, probe, alpha, beta, &A, &B);
+        Fx g_lo = ar.Add(ar.Add(c, A), ar.Mul(B, lo, kDown));
+        if (!g_lo.positive()) return root(A, B, lo, cur, kUp);
+        if (lo.zero()) return std::nullopt;
+        cur = lo;
+      }
+    }
+    for (size_t n = 0; ; ) {
+      while (n < bp_.size() && !(cur < bp_[n])) ++n;
+      if (n == bp_.size()) {
+        Coeffs(x, ar.Add(cur, kOne), alpha, beta, &A, &B);
+        if (!B.negative()) return std::nullopt;
+        return root(A, B, cur, Fx{internal::kFxLimit - 1}, kDown);
+      }
+      Fx hi = bp_[n];
+      Fx probe{internal::FloorDiv(hi.raw + cur.raw, 2)};
+      Coeffs(x, probe, alpha, beta, &A, &B);
+      Fx g_hi = ar.Add(ar.Add(c, A), ar.Mul(B, hi, kDown));
+      if (!g_hi.positive()) return root(A, B, cur, hi, kDown);
+      cur = hi;
+    }
+  }
+
+ private:
+  const Evaluator::Prepared& pr_;
+  std::vector<Fx> bp_;
+};
+
+}  // namespace
+
+Result<Valuation> Evaluator::Evaluate(const Account& account, int64_t now, const EvaluateOptions& options) const {
+  Valuation v;
+  PLUMBLINE_RETURN_IF_ERROR(EvaluateInto(account, now, options, &v));
+  return v;
+}
+
+Status Evaluator::EvaluateInto(const Account& account, int64_t now, const EvaluateOptions& options,
+                               Valuation* v) const {
+  const Prepared& pr = *prepared_;
+  Run run(pr);
+  PLUMBLINE_RETURN_IF_ERROR(run.Resolve(account, now));
+  Arith& ar = run.ar;
+
+  v->account_id = account.id;
+  v->snapshot_sequence = view_->snapshot_sequence;
+  v->snapshot_hash = view_->snapshot_hash;
+  v->snapshot_time_unix_nanos = view_->snapshot_time_unix_nanos;
+  v->risk_digest = params_->digest;
+  v->evaluated_unix_nanos = now;
+  v->refusals.clear();
+  v->stress.clear();
+  v->worst_stress_loss.reset();
+  v->survives_all_stress = true;
+
+  std::vector<Fx> price(pr.assets.size());
+  bool unpriced_long = false, unpriced_short = false;
+  for (size_t i = 0; i < pr.assets.size(); ++i) price[i] = pr.assets[i].priced ? pr.assets[i].price : Fx{};
+  v->collateral.resize(account.collateral.size());
+  for (size_t i = 0; i < account.collateral.size(); ++i) {
+    const RC& c = run.coll[i];
+    CollateralLine& l = v->collateral[i];
+    l.asset = account.collateral[i].asset;
+    l.quantity = account.collateral[i].quantity;
+    const PAsset& a = pr.assets[c.asset];
+    l.mark = a.priced ? std::optional<Decimal>(a.cash ? Decimal::FromInt(1) : *a.quote->price) : std::nullopt;
+    if (!a.priced) (c.qty.positive() ? unpriced_long : unpriced_short) = true;
+  }
+  v->positions.resize(account.positions.size());
+  for (size_t i = 0; i < account.positions.size(); ++i) {
+    const Position& p = account.positions[i];
+    const RP& r = run.pos[i];
+    PositionLine& l = v->positions[i];
+    l.id = p.id;
+    l.asset = p.asset;
+    l.kind = p.kind;
+    l.side = p.side;
+    l.quantity = p.quantity;
+    l.entry_price = p.entry_price;
+    const PAsset& a = pr.assets[r.asset];
+    l.mark = a.priced ? std::optional<Decimal>(*a.quote->price) : std::nullopt;
+    l.margin_call_price.reset();
+    l.liquidation_price.reset();
+    l.bankruptcy_price.reset();
+    if (!a.priced) (r.is_long ? unpriced_long : unpriced_short) = true;
+  }
+
+  Totals t = run.Compute(price, v);
+  auto q = run.Requirements(t);
+  AccountState state = run.State(t, q);
+  const bool any_unpriced = unpriced_long || unpriced_short;
+  if (any_unpriced) {
+    // Unpriced assets were valued at 0. With only debts/shorts unpriced that is the best case for
+    // the account: liquidation then is certain. Otherwise the state cannot be decided.
+    state = (!unpriced_long && state == AccountState::kLiquidation) ? AccountState::kLiquidation
+                                                                     : AccountState::kUndetermined;
+  }
+  v->collateral_value = FromFx(t.collateral, 2);
+  v->unrealized_pnl = FromFx(t.pnl, 2);
+  v->fees = FromFx(t.fees, 2);
+  v->funding = FromFx(t.funding, 2);
+  v->equity = FromFx(t.equity, 2);
+  v->used_margin = FromFx(t.um, 2);
+  v->initial_margin = FromFx(t.im, 2);
+  v->maintenance_margin = FromFx(t.mm, 2);
+  v->margin_level = t.um.positive() ? std::optional<Decimal>(FromFx(ar.Div(t.equity, t.um, kDown))) : std::nullopt;
+  v->requirement_no_new_positions = FromFx(q.nn, 2);
+  v->requirement_margin_call = FromFx(q.call, 2);
+  v->requirement_liquidation = FromFx(q.liq, 2);
+  v->state = state;
+
+  // Refusals of new risk: degraded inputs first, then the account state.
+  const int64_t snap_age = now - view_->snapshot_time_unix_nanos;
+  if (snap_age > params_->max_snapshot_age_ms * kNanosPerMs) {
+    v->refusals.push_back("snapshot " + std::to_string(view_->snapshot_sequence) + " is " +
+                          std::to_string(snap_age / kNanosPerMs) + " ms old (limit " +
+                          std::to_string(params_->max_snapshot_age_ms) + " ms)");
+  }
+  for (size_t i = 0; i < run.st.size(); ++i) {
+    const AState& s = run.st[i];
+    const PAsset& a = pr.assets[i];
+    if (!s.used || a.cash) continue;
+    const std::string name = "asset " + a.p->id + " (mark " + a.p->mark + ")";
+    if (a.quote == nullptr) {
+      v->refusals.push_back(name + ": not in the snapshot");
+    } else if (!a.priced) {
+      v->refusals.push_back(name + ": no usable price (status \"" + a.quote->mark_status + "\")");
+    } else if (a.status_degraded) {
+      v->refusals.push_back(name + ": status \"" + a.quote->mark_status + "\"");
+    } else if (s.degraded) {
+      v->refusals.push_back(name + ": newest observation older than " + std::to_string(a.max_age_nanos / kNanosPerMs) + " ms");
+    }
+  }
+  if (state != AccountState::kHealthy) v->refusals.push_back(std::string("account state is ") + AccountStateName(state));
+  v->new_risk_allowed = v->refusals.empty();
+
+  if (options.liquidation_prices && !any_unpriced && !run.pos.empty()) {
+    // Per (asset, direction): {margin call, liquidation, bankruptcy}.
+    struct Cached {
+      int asset;
+      bool down;
+      std::optional<Fx> call, liq, bankrupt;
+    };
+    std::vector<Cached> cache;
+    const Fx g_call = ar.Sub(t.equity, q.call), g_liq = ar.Sub(t.equity, q.liq);
+    for (size_t i = 0; i < run.pos.size(); ++i) {
+      const RP& r = run.pos[i];
+      const bool down = r.is_long;
+      auto it = std::find_if(cache.begin(), cache.end(), [&](const Cached& c) { return c.asset == r.asset && c.down == down; });
+      if (it == cache.end()) {
+        Cached c{r.asset, down, {}, {}, {}};
+        const Fx mark = price[r.asset];
+        c.call = run.Solve(r.asset, mark, g_call, pr.lvl_call, pr.fut_call, down);
+        c.liq = run.Solve(r.asset, mark, g_liq, pr.lvl_liq, kOne, down);
+        c.bankrupt = run.Solve(r.asset, mark, t.equity, Fx{}, Fx{}, down);
+        cache.push_back(c);
+        it = cache.end() - 1;
+      }
+      PositionLine& l = v->positions[i];
+      if (it->call) l.margin_call_price = FromFx(*it->call);
+      if (it->liq) l.liquidation_price = FromFx(*it->liq);
+      if (it->bankrupt) l.bankruptcy_price = FromFx(*it->bankrupt);
+    }
+  }
+
+  if (options.stress && !any_unpriced) {
+    std::vector<Fx> shocked(price.size());
+    Fx worst{};
+    bool first = true;
+    for (const Prepared::Shock& s : pr.stress) {
+      for (size_t i = 0; i < price.size(); ++i) {
+        shocked[i] = pr.assets[i].cash ? price[i] : ar.Mul(price[i], s.factor[i], kDown);
+      }
+      Totals st = run.Compute(shocked, nullptr);
+      auto sq = run.Requirements(st);
+      StressLine line;
+      line.name = s.name;
+      line.equity = FromFx(st.equity, 2);
+      Fx loss = ar.Sub(t.equity, st.equity);
+      line.loss = FromFx(loss, 2);
+      line.state = run.State(st, sq);
+      line.survives = line.state != AccountState::kLiquidation;
+      v->survives_all_stress = v->survives_all_stress && line.survives;
+      if (first || loss > worst) worst = loss;
+      first = false;
+      v->stress.push_back(std::move(line));
+    }
+    if (!first) v->worst_stress_loss = FromFx(worst, 2);
+  }
+  if (ar.overflow()) return Status::OutOfRange("account amounts exceed the evaluator's range (about 10^24 USD)");
+  return Status::Ok();
+}
+
+}  // namespace plumbline::margin
