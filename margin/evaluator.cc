@@ -110,12 +110,14 @@ struct PAsset {
   Fx add;                    // haircut add-on from session and reserve status
   uint32_t reasons = 0;      // reasons from session / reserve
   std::vector<FxTier> haircut;   // a = haircut rate
+  // Per "mark degraded" (0/1): a = factor 1 - min(1, haircut + add-ons), cum_a = cumulative
+  // amount, so counted = V x a_k - cum_a_k (rounded down).
+  std::array<std::vector<FxTier>, 2> counted;
   std::vector<FxTier> futures;   // a = IM rate, b = MM rate, cumulative amounts precomputed
   std::optional<Fx> spot_cap, futures_cap;
   Fx opening_fee;
   std::vector<std::pair<int64_t, Fx>> rollover;  // (last 4h period covered, rate per period)
   int64_t max_age_nanos = 0;
-  Fx stale_add;
 };
 
 }  // namespace
@@ -193,6 +195,23 @@ Evaluator::Evaluator(std::shared_ptr<const RiskParams> params, std::shared_ptr<c
     for (size_t k = 0; k < cp.haircut_tiers.size(); ++k) {
       a.haircut[k].lo = k == 0 ? Fx{} : Must(*cp.haircut_tiers[k - 1].up_to);
     }
+    for (int deg = 0; deg < 2; ++deg) {
+      Fx add = a.add;
+      if (deg) add = ar.Add(add, Must(cp.stale_mark_haircut));
+      for (size_t k = 0; k < a.haircut.size(); ++k) {
+        FxTier f;
+        f.lo = a.haircut[k].lo;
+        Fx h = ar.Add(a.haircut[k].a, add);
+        if (h > kOne) h = kOne;
+        f.a = ar.Sub(kOne, h);
+        if (k > 0) {
+          const FxTier& prev = a.counted[deg].back();
+          // cum rounds up so the counted value rounds down.
+          f.cum_a = ar.Add(prev.cum_a, ar.Mul(f.lo, ar.Sub(f.a, prev.a), kUp));
+        }
+        a.counted[deg].push_back(f);
+      }
+    }
     for (size_t k = 0; k < cp.futures_tiers.size(); ++k) {
       const MarginTier& t = cp.futures_tiers[k];
       FxTier f;
@@ -212,7 +231,6 @@ Evaluator::Evaluator(std::shared_ptr<const RiskParams> params, std::shared_ptr<c
     a.opening_fee = Must(cp.opening_fee);
     for (const RolloverTier& t : cp.rollover) a.rollover.emplace_back(t.up_to_hours / 4, Must(t.rate_per_4h));
     a.max_age_nanos = cp.max_mark_age_ms * kNanosPerMs;
-    a.stale_add = Must(cp.stale_mark_haircut);
   }
   for (const auto& [region, cap] : params_->region_max_leverage) pr.region_caps[region] = Must(cap);
   pr.lvl_nn = Must(params_->levels.no_new_positions);
@@ -251,6 +269,7 @@ struct RP {  // position
   bool is_long;
   Fx qty, entry, cost;
   Fx lev;        // spot: the position's leverage; futures: effective leverage cap for IM
+  Fx qty_per_lev;  // spot: quantity / leverage (rounded up), the slope of a short's used margin
   Fx fees;       // spot: opening + rollover fees owed
   Fx opening, rollover;
   int64_t periods = 0;
@@ -265,7 +284,6 @@ struct Totals {
 struct AState {
   bool used = false;
   bool degraded = false;      // status or age
-  Fx add;                     // total haircut add-on
   uint32_t reasons = 0;
 };
 
@@ -273,46 +291,44 @@ Status FieldError(const std::string& field, const std::string& what) {
   return Status::InvalidArgument(field + ": " + what);
 }
 
-Status ToFxField(const Decimal& d, const std::string& field, Fx* out) {
-  if (d.scale() > internal::kFxScale) return FieldError(field, "at most 12 fractional digits, got \"" + d.ToString() + "\"");
-  if (!ToFx(d, kDown, out)) return Status::OutOfRange(field + ": value is too large");
+// "positions[3]" + ".leverage", built only when an error is reported.
+struct FieldPath {
+  const char* list;
+  size_t index;
+  std::string operator+(const char* member) const {
+    return std::string(list) + "[" + std::to_string(index) + "]" + member;
+  }
+};
+
+Status ToFxField(const Decimal& d, const FieldPath& f, const char* member, Fx* out) {
+  if (d.scale() > internal::kFxScale) return FieldError(f + member, "at most 12 fractional digits, got \"" + d.ToString() + "\"");
+  if (!ToFx(d, kDown, out)) return Status::OutOfRange(f + member + ": value is too large");
   return Status::Ok();
 }
 
-// The haircut schedule's factor (1 - min(1, haircut + add)) of tier i.
-inline Fx Factor(Arith& ar, const FxTier& t, Fx add) {
-  Fx h = ar.Add(t.a, add);
-  if (h > kOne) h = kOne;
-  return ar.Sub(kOne, h);
-}
-
-// Counted value of a positive balance worth `gross`: Σ portion_i x factor_i = V x f_k - cum_k.
-// Also returns the slope factor f_k and the cum (for the liquidation solver).
-Fx CountedPositive(Arith& ar, const PAsset& a, Fx add, Fx gross, Fx* f_k, Fx* cum_k) {
-  Fx cum{};
-  Fx f = Factor(ar, a.haircut[0], add);
-  for (size_t i = 1; i < a.haircut.size() && gross >= a.haircut[i].lo; ++i) {
-    Fx fi = Factor(ar, a.haircut[i], add);
-    // cum rounds up so the counted value rounds down.
-    cum = ar.Add(cum, ar.Mul(a.haircut[i].lo, ar.Sub(fi, f), kUp));
-    f = fi;
-  }
-  *f_k = f;
-  *cum_k = cum;
-  Fx v = ar.Sub(ar.Mul(gross, f, kDown), cum);
-  return v.negative() ? Fx{} : v;
-}
-
-// Futures tier of notional N: index k.
-inline size_t FuturesTier(const PAsset& a, Fx notional) {
+// Tier index of amount v in a schedule (tiers sorted by lower bound).
+inline size_t TierOf(const std::vector<FxTier>& tiers, Fx v) {
   size_t k = 0;
-  while (k + 1 < a.futures.size() && notional >= a.futures[k + 1].lo) ++k;
+  while (k + 1 < tiers.size() && v >= tiers[k + 1].lo) ++k;
   return k;
 }
 
+// Counted value of a positive balance worth `gross`: Σ portion_i x factor_i = V x f_k - cum_k.
+inline Fx CountedPositive(Arith& ar, const std::vector<FxTier>& t, Fx gross) {
+  const FxTier& k = t[TierOf(t, gross)];
+  Fx v = ar.Sub(ar.Mul(gross, k.a, kDown), k.cum_a);
+  return v.negative() ? Fx{} : v;
+}
+
+// Scratch state of one evaluation; one per thread, reused so that steady-state evaluation does
+// not allocate.
 class Run {
  public:
-  explicit Run(const Evaluator::Prepared& pr) : pr_(pr) {}
+  void Reset(const Evaluator::Prepared& pr) {
+    pr_ = &pr;
+    ar = Arith();
+    pieces_key_ = -1;
+  }
 
   Arith ar;
   std::vector<RC> coll;
@@ -320,44 +336,44 @@ class Run {
   std::vector<AState> st;  // per asset index
 
   Status Resolve(const Account& acct, int64_t now) {
-    st.assign(pr_.assets.size(), AState{});
+    st.assign(pr_->assets.size(), AState{});
     std::optional<Fx> region_cap;
     if (acct.region) {
-      auto it = pr_.region_caps.find(*acct.region);
-      if (it == pr_.region_caps.end()) return FieldError("region", "unknown region \"" + *acct.region + "\"");
+      auto it = pr_->region_caps.find(*acct.region);
+      if (it == pr_->region_caps.end()) return FieldError("region", "unknown region \"" + *acct.region + "\"");
       region_cap = it->second;
     }
     coll.clear();
     for (size_t i = 0; i < acct.collateral.size(); ++i) {
       const CollateralBalance& c = acct.collateral[i];
-      const std::string f = "collateral[" + std::to_string(i) + "]";
-      auto it = pr_.index.find(c.asset);
-      if (it == pr_.index.end()) return FieldError(f + ".asset", "unknown asset \"" + c.asset + "\"");
+      const FieldPath f{"collateral", i};
+      auto it = pr_->index.find(c.asset);
+      if (it == pr_->index.end()) return FieldError(f + ".asset", "unknown asset \"" + c.asset + "\"");
       RC rc{it->second, {}};
-      PLUMBLINE_RETURN_IF_ERROR(ToFxField(c.quantity, f + ".quantity", &rc.qty));
+      PLUMBLINE_RETURN_IF_ERROR(ToFxField(c.quantity, f, ".quantity", &rc.qty));
       coll.push_back(rc);
       st[rc.asset].used = true;
     }
     pos.clear();
     for (size_t i = 0; i < acct.positions.size(); ++i) {
       const Position& p = acct.positions[i];
-      const std::string f = "positions[" + std::to_string(i) + "]";
-      auto it = pr_.index.find(p.asset);
-      if (it == pr_.index.end()) return FieldError(f + ".asset", "unknown asset \"" + p.asset + "\"");
-      const PAsset& a = pr_.assets[it->second];
+      const FieldPath f{"positions", i};
+      auto it = pr_->index.find(p.asset);
+      if (it == pr_->index.end()) return FieldError(f + ".asset", "unknown asset \"" + p.asset + "\"");
+      const PAsset& a = pr_->assets[it->second];
       if (a.cash) return FieldError(f + ".asset", "\"" + p.asset + "\" is cash and cannot be a position");
       RP rp{};
       rp.asset = it->second;
       rp.kind = p.kind;
       rp.is_long = p.side == Side::kLong;
-      PLUMBLINE_RETURN_IF_ERROR(ToFxField(p.quantity, f + ".quantity", &rp.qty));
+      PLUMBLINE_RETURN_IF_ERROR(ToFxField(p.quantity, f, ".quantity", &rp.qty));
       if (!rp.qty.positive()) return FieldError(f + ".quantity", "must be positive (use side for shorts), got " + p.quantity.ToString());
-      PLUMBLINE_RETURN_IF_ERROR(ToFxField(p.entry_price, f + ".entry_price", &rp.entry));
+      PLUMBLINE_RETURN_IF_ERROR(ToFxField(p.entry_price, f, ".entry_price", &rp.entry));
       if (!rp.entry.positive()) return FieldError(f + ".entry_price", "must be positive, got " + p.entry_price.ToString());
       std::optional<Fx> lev;
       if (p.leverage) {
         Fx l;
-        PLUMBLINE_RETURN_IF_ERROR(ToFxField(*p.leverage, f + ".leverage", &l));
+        PLUMBLINE_RETURN_IF_ERROR(ToFxField(*p.leverage, f, ".leverage", &l));
         if (l < kOne) return FieldError(f + ".leverage", "must be at least 1, got " + p.leverage->ToString());
         lev = l;
       }
@@ -370,13 +386,14 @@ class Run {
       bool region_binds = region_cap && *region_cap < cap;
       if (region_binds) cap = *region_cap;
       if (lev && *lev > cap) {
-        return FieldError(f + ".leverage", p.leverage->ToString() + " exceeds the cap of " + FromFx(cap).ToString() +
+        return FieldError(f + ".leverage", p.leverage->ToString() + " exceeds the cap of " + FromFx(cap).Normalized().ToString() +
                                                (region_binds ? " (region " + *acct.region + ")" : " for \"" + p.asset + "\""));
       }
       rp.cost = ar.Mul(rp.qty, rp.entry, kUp);
       if (p.kind == PositionKind::kSpotMargin) {
         if (!lev) return FieldError(f + ".leverage", "missing; required for spot margin positions");
         rp.lev = *lev;
+        rp.qty_per_lev = ar.Div(rp.qty, rp.lev, kUp);
         if (p.opened_unix_nanos <= 0) return FieldError(f + ".opened_time", "missing; required for spot margin positions");
         if (p.opened_unix_nanos > now) return FieldError(f + ".opened_time", "is in the future");
         rp.periods = (now - p.opened_unix_nanos) / kNanosPer4h;
@@ -400,7 +417,7 @@ class Run {
         rp.fees = ar.Add(rp.opening, rp.rollover);
       } else {
         rp.lev = lev ? *lev : cap;
-        PLUMBLINE_RETURN_IF_ERROR(ToFxField(p.funding_accrued, f + ".funding_accrued", &rp.funding));
+        PLUMBLINE_RETURN_IF_ERROR(ToFxField(p.funding_accrued, f, ".funding_accrued", &rp.funding));
         if (p.kind == PositionKind::kDated) {
           if (!p.expiry_unix_nanos) return FieldError(f + ".expiry_time", "missing; required for dated futures");
           if (*p.expiry_unix_nanos <= now) return FieldError(f + ".expiry_time", "the contract has expired");
@@ -413,18 +430,14 @@ class Run {
     }
     for (size_t i = 0; i < st.size(); ++i) {
       if (!st[i].used) continue;
-      const PAsset& a = pr_.assets[i];
-      st[i].add = a.add;
+      const PAsset& a = pr_->assets[i];
       st[i].reasons = a.reasons;
       if (a.cash) continue;
       bool too_old = a.check_age && a.quote != nullptr &&
                      (!a.quote->newest_observation_unix_nanos ||
                       now - *a.quote->newest_observation_unix_nanos > a.max_age_nanos);
       st[i].degraded = a.priced && (a.status_degraded || too_old);
-      if (st[i].degraded) {
-        st[i].add = ar.Add(st[i].add, a.stale_add);
-        st[i].reasons |= kReasonMarkDegraded;
-      }
+      if (st[i].degraded) st[i].reasons |= kReasonMarkDegraded;
       if (!a.priced) st[i].reasons |= kReasonUnpriced;
     }
     return Status::Ok();
@@ -435,19 +448,16 @@ class Run {
     Totals t{};
     for (size_t i = 0; i < coll.size(); ++i) {
       const RC& c = coll[i];
-      const PAsset& a = pr_.assets[c.asset];
+      const PAsset& a = pr_->assets[c.asset];
       Fx p = price[c.asset];
       Fx gross = ar.Mul(c.qty, p, kDown);
       Fx counted = gross;
-      if (c.qty.positive()) {
-        Fx f, cum;
-        counted = a.zero_value ? Fx{} : CountedPositive(ar, a, st[c.asset].add, gross, &f, &cum);
-      }
+      if (c.qty.positive()) counted = a.zero_value ? Fx{} : CountedPositive(ar, a.counted[st[c.asset].degraded], gross);
       t.collateral = ar.Add(t.collateral, counted);
       if (v != nullptr) {
         CollateralLine& l = v->collateral[i];
-        l.gross_value = FromFx(gross, 2);
-        l.counted_value = FromFx(counted, 2);
+        l.gross_value = FromFx(gross);
+        l.counted_value = FromFx(counted);
         Fx h{};
         if (gross.positive()) h = ar.Sub(kOne, ar.Div(counted, gross, kDown));
         l.haircut = FromFx(h);
@@ -460,7 +470,7 @@ class Run {
     }
     for (size_t i = 0; i < pos.size(); ++i) {
       const RP& r = pos[i];
-      const PAsset& a = pr_.assets[r.asset];
+      const PAsset& a = pr_->assets[r.asset];
       Fx p = price[r.asset];
       Fx pnl = ar.Mul(r.qty, r.is_long ? ar.Sub(p, r.entry) : ar.Sub(r.entry, p), kDown);
       Fx notional = ar.Mul(r.qty, p, kUp);
@@ -468,7 +478,7 @@ class Run {
       if (r.kind == PositionKind::kSpotMargin) {
         um = ar.Div(r.is_long ? r.cost : notional, r.lev, kUp);
       } else {
-        const FxTier& tier = a.futures[FuturesTier(a, notional)];
+        const FxTier& tier = a.futures[TierOf(a.futures, notional)];
         im = ar.Sub(ar.Mul(notional, tier.a, kUp), tier.cum_a);
         Fx by_lev = ar.Div(notional, r.lev, kUp);
         if (by_lev > im) im = by_lev;
@@ -482,16 +492,16 @@ class Run {
       t.mm = ar.Add(t.mm, mm);
       if (v != nullptr) {
         PositionLine& l = v->positions[i];
-        l.cost = FromFx(r.cost, 2);
-        l.notional = FromFx(notional, 2);
-        l.unrealized_pnl = FromFx(pnl, 2);
-        l.used_margin = FromFx(um, 2);
-        l.opening_fee = FromFx(r.opening, 2);
-        l.rollover_fees = FromFx(r.rollover, 2);
+        l.cost = FromFx(r.cost);
+        l.notional = FromFx(notional);
+        l.unrealized_pnl = FromFx(pnl);
+        l.used_margin = FromFx(um);
+        l.opening_fee = FromFx(r.opening);
+        l.rollover_fees = FromFx(r.rollover);
         l.rollover_periods = r.periods;
-        l.initial_margin = FromFx(im, 2);
-        l.maintenance_margin = FromFx(mm, 2);
-        l.funding_accrued = FromFx(r.funding, 2);
+        l.initial_margin = FromFx(im);
+        l.maintenance_margin = FromFx(mm);
+        l.funding_accrued = FromFx(r.funding);
       }
     }
     t.equity = ar.Add(ar.Sub(ar.Add(t.collateral, t.pnl), t.fees), t.funding);
@@ -502,8 +512,8 @@ class Run {
     Fx nn, call, liq;
   };
   Reqs Requirements(const Totals& t) {
-    return {ar.Add(ar.Mul(pr_.lvl_nn, t.um, kUp), t.im), ar.Add(ar.Mul(pr_.lvl_call, t.um, kUp), ar.Mul(pr_.fut_call, t.mm, kUp)),
-            ar.Add(ar.Mul(pr_.lvl_liq, t.um, kUp), t.mm)};
+    return {ar.Add(ar.Mul(pr_->lvl_nn, t.um, kUp), t.im), ar.Add(ar.Mul(pr_->lvl_call, t.um, kUp), ar.Mul(pr_->fut_call, t.mm, kUp)),
+            ar.Add(ar.Mul(pr_->lvl_liq, t.um, kUp), t.mm)};
   }
   AccountState State(const Totals& t, const Reqs& q) const {
     if (pos.empty()) return t.equity.negative() ? AccountState::kLiquidation : AccountState::kHealthy;
@@ -514,49 +524,103 @@ class Run {
   }
 
   // ---- Liquidation solver (docs/margin.md, "Liquidation and bankruptcy prices") ----
-  // G(P) = equity(P) - alpha x used_margin(P) - beta x MM(P) with only asset x's price P moving.
-  // Every term is piecewise linear in P (tiers switch at fixed values), so G is solved exactly on
-  // each linear piece: G(P) = c + A + B x P on the piece, root P = -(c + A) / B.
-  void Coeffs(int x, Fx probe, Fx alpha, Fx beta, Fx* A, Fx* B) {
-    Fx a{}, b{};
+  // G(P) = equity(P) - alpha x used_margin(P) - beta x MM(P), only asset x's price P moving.
+  // Every term is piecewise linear in P (tiers switch at fixed amounts), so G is solved exactly
+  // on each linear piece: G(P) = c + A + B x P, root P = -(c + A) / B.
+  //
+  // On one piece, split by what alpha and beta multiply:
+  //   A + B x P = (a0 + b0 x P) + alpha x (bu x P) + beta x (am + bm x P)
+  struct Lin {
+    Fx a0, b0, bu, am, bm;
+    uint64_t tiers = 0;  // tier index of every tiered line, 4 bits each: identifies the piece
+    int tiered_lines = 0;
+    bool packed = true;  // false when there are too many tiered lines to pack
+  };
+  Lin Coeffs(int x, Fx probe) {
+    Lin l;
+    int shift = 0;
+    auto note_tier = [&](size_t k) {
+      if (shift >= 64 || k > 15) {
+        l.packed = false;
+        return;
+      }
+      l.tiers |= static_cast<uint64_t>(k) << shift;
+      shift += 4;
+      ++l.tiered_lines;
+    };
+    const PAsset& pa = pr_->assets[x];
     for (const RC& c : coll) {
       if (c.asset != x) continue;
       if (!c.qty.positive()) {
-        b = ar.Add(b, c.qty);
+        l.b0 = ar.Add(l.b0, c.qty);
         continue;
       }
-      const PAsset& pa = pr_.assets[x];
       if (pa.zero_value) continue;
-      Fx f, cum;
-      CountedPositive(ar, pa, st[x].add, ar.Mul(c.qty, probe, kDown), &f, &cum);
-      b = ar.Add(b, ar.Mul(c.qty, f, kDown));
-      a = ar.Sub(a, cum);
+      const std::vector<FxTier>& t = pa.counted[st[x].degraded];
+      size_t k = TierOf(t, ar.Mul(c.qty, probe, kDown));
+      if (t.size() > 1) note_tier(k);
+      l.b0 = ar.Add(l.b0, ar.Mul(c.qty, t[k].a, kDown));
+      l.a0 = ar.Sub(l.a0, t[k].cum_a);
     }
     for (const RP& r : pos) {
       if (r.asset != x) continue;
-      const PAsset& pa = pr_.assets[x];
       if (r.is_long) {
-        b = ar.Add(b, r.qty);
-        a = ar.Sub(a, ar.Mul(r.qty, r.entry, kUp));
+        l.b0 = ar.Add(l.b0, r.qty);
+        l.a0 = ar.Sub(l.a0, r.cost);
       } else {
-        b = ar.Sub(b, r.qty);
-        a = ar.Add(a, ar.Mul(r.qty, r.entry, kDown));
+        l.b0 = ar.Sub(l.b0, r.qty);
+        l.a0 = ar.Add(l.a0, r.cost);
       }
       if (r.kind == PositionKind::kSpotMargin) {
-        if (!r.is_long) b = ar.Sub(b, ar.Mul(alpha, ar.Div(r.qty, r.lev, kUp), kUp));
+        if (!r.is_long) l.bu = ar.Sub(l.bu, r.qty_per_lev);
       } else {
-        const FxTier& tier = pa.futures[FuturesTier(pa, ar.Mul(r.qty, probe, kUp))];
-        b = ar.Sub(b, ar.Mul(beta, ar.Mul(r.qty, tier.b, kUp), kUp));
-        a = ar.Add(a, ar.Mul(beta, tier.cum_b, kDown));
+        size_t k = TierOf(pa.futures, ar.Mul(r.qty, probe, kUp));
+        if (pa.futures.size() > 1) note_tier(k);
+        l.bm = ar.Sub(l.bm, ar.Mul(r.qty, pa.futures[k].b, kUp));
+        l.am = ar.Add(l.am, pa.futures[k].cum_b);
       }
     }
-    *A = a;
-    *B = b;
+    return l;
+  }
+  struct Target {
+    Fx alpha, beta;
+    Fx g_mark;  // G at the mark, from the totals
+  };
+  void Combine(const Lin& l, const Target& t, Fx* A, Fx* B) {
+    *A = l.a0;
+    *B = l.b0;
+    if (!t.alpha.zero() && !l.bu.zero()) *B = ar.Add(*B, ar.Mul(t.alpha, l.bu, kDown));
+    if (!t.beta.zero()) {
+      *A = ar.Add(*A, t.beta == kOne ? l.am : ar.Mul(t.beta, l.am, kDown));
+      *B = ar.Add(*B, t.beta == kOne ? l.bm : ar.Mul(t.beta, l.bm, kDown));
+    }
+  }
+  // Only the piece identifier of Coeffs(x, probe): the tier of every tiered line.
+  uint64_t TiersAt(int x, Fx probe) {
+    uint64_t tiers = 0;
+    int shift = 0;
+    const PAsset& pa = pr_->assets[x];
+    if (pa.haircut.size() > 1 && !pa.zero_value) {
+      const std::vector<FxTier>& t = pa.counted[st[x].degraded];
+      for (const RC& c : coll) {
+        if (c.asset != x || !c.qty.positive()) continue;
+        tiers |= static_cast<uint64_t>(TierOf(t, ar.Mul(c.qty, probe, kDown))) << shift;
+        shift += 4;
+      }
+    }
+    if (pa.futures.size() > 1) {
+      for (const RP& r : pos) {
+        if (r.asset != x || r.kind == PositionKind::kSpotMargin) continue;
+        tiers |= static_cast<uint64_t>(TierOf(pa.futures, ar.Mul(r.qty, probe, kUp))) << shift;
+        shift += 4;
+      }
+    }
+    return tiers;
   }
 
   void Breakpoints(int x, std::vector<Fx>* out) {
     out->clear();
-    const PAsset& pa = pr_.assets[x];
+    const PAsset& pa = pr_->assets[x];
     for (const RC& c : coll) {
       if (c.asset != x || !c.qty.positive()) continue;
       for (size_t i = 1; i < pa.haircut.size(); ++i) out->push_back(ar.Div(pa.haircut[i].lo, c.qty, kDown));
@@ -569,55 +633,110 @@ class Run {
   }
 
   // The first price from `mark` in the given direction where G <= 0; nullopt if none (> 0).
-  std::optional<Fx> Solve(int x, Fx mark, Fx g_at_mark, Fx alpha, Fx beta, bool downward) {
-    if (!g_at_mark.positive()) return mark;
+  // `at_mark` are the coefficients of the piece holding the mark.
+  std::optional<Fx> Solve(int x, Fx mark, const Lin& at_mark, const Target& t, bool downward) {
+    if (!t.g_mark.positive()) return mark;
     Fx A, B;
-    Coeffs(x, mark, alpha, beta, &A, &B);
+    Combine(at_mark, t, &A, &B);
     // c = G(mark) - (A + B x mark): the part of G that does not move with P.
-    const Fx c = ar.Sub(g_at_mark, ar.Add(A, ar.Mul(B, mark, kDown)));
-    Breakpoints(x, &bp_);
-    Fx cur = mark;
-    auto root = [&](Fx a, Fx b, Fx lo, Fx hi, Rounding r) -> std::optional<Fx> {
+    const Fx c = ar.Sub(t.g_mark, ar.Add(A, ar.Mul(B, mark, kDown)));
+    const Rounding dir = downward ? kUp : kDown;  // report liquidation early, never late
+    auto root = [&](Fx a, Fx b) { return ar.Div(ar.Sub(Fx{}, ar.Add(c, a)), b, dir); };
+    // Fast path: the root lies on the mark's own piece (same tier for every line).
+    if (at_mark.packed && (downward ? B.positive() : B.negative())) {
+      Fx p = root(A, B);
+      if (p.positive() && (downward ? p <= mark : p >= mark)) {
+        if (at_mark.tiered_lines == 0 || TiersAt(x, p) == at_mark.tiers) return p;
+      } else if (!p.positive() && downward && (at_mark.tiered_lines == 0 || TiersAt(x, Fx{1}) == at_mark.tiers)) {
+        return std::nullopt;  // the whole way down to 0 is one piece and G stays > 0
+      }
+    }
+    // General case: walk the pieces from the mark outward. The pieces (and their coefficients)
+    // are the same for the three targets of one (asset, direction), so they are built once.
+    const int key = x * 2 + (downward ? 1 : 0);
+    if (pieces_key_ != key) {
+      pieces_.clear();
+      Breakpoints(x, &bp_);
+      pieces_key_ = key;
+    }
+    auto clamp_root = [&](Fx a, Fx b, Fx lo, Fx hi) -> std::optional<Fx> {
       if (b.zero()) return downward ? hi : lo;
-      Fx p = ar.Div(ar.Sub(Fx{}, ar.Add(c, a)), b, r);
+      Fx p = root(a, b);
       if (p < lo) p = lo;
       if (p > hi) p = hi;
       if (!p.positive()) return std::nullopt;
       return p;
     };
-    if (downward) {
-      for (size_t n = bp_.size(); ; ) {
-        // next lower breakpoint strictly below cur, else 0
-        Fx lo{};
-        while (n > 0 && !(bp_[n - 1] < cur)) --n;
-        if (n > 0) lo = bp_[--n];
-        Fx probe{internal::FloorDiv(lo.raw + cur.raw, 2)};
-        Coeffs(x, probe, alpha, beta, &A, &B);
-        Fx g_lo = ar.Add(ar.Add(c, A), ar.Mul(B, lo, kDown));
-        if (!g_lo.positive()) return root(A, B, lo, cur, kUp);
-        if (lo.zero()) return std::nullopt;
-        cur = lo;
-      }
-    }
-    for (size_t n = 0; ; ) {
-      while (n < bp_.size() && !(cur < bp_[n])) ++n;
-      if (n == bp_.size()) {
-        Coeffs(x, ar.Add(cur, kOne), alpha, beta, &A, &B);
+    for (size_t i = 0;; ++i) {
+      if (!NextPiece(x, mark, downward, i)) return std::nullopt;
+      const Piece& pc = pieces_[i];
+      Combine(pc.lin, t, &A, &B);
+      if (downward) {
+        Fx g_lo = ar.Add(ar.Add(c, A), ar.Mul(B, pc.lo, kDown));
+        if (!g_lo.positive()) return clamp_root(A, B, pc.lo, pc.hi);
+      } else if (pc.open_ended) {
         if (!B.negative()) return std::nullopt;
-        return root(A, B, cur, Fx{internal::kFxLimit - 1}, kDown);
+        return clamp_root(A, B, pc.lo, Fx{internal::kFxLimit - 1});
+      } else {
+        Fx g_hi = ar.Add(ar.Add(c, A), ar.Mul(B, pc.hi, kDown));
+        if (!g_hi.positive()) return clamp_root(A, B, pc.lo, pc.hi);
       }
-      Fx hi = bp_[n];
-      Fx probe{internal::FloorDiv(hi.raw + cur.raw, 2)};
-      Coeffs(x, probe, alpha, beta, &A, &B);
-      Fx g_hi = ar.Add(ar.Add(c, A), ar.Mul(B, hi, kDown));
-      if (!g_hi.positive()) return root(A, B, cur, hi, kDown);
-      cur = hi;
     }
   }
 
+  // One linear piece of G between two breakpoints (or 0, or open-ended above).
+  struct Piece {
+    Fx lo, hi;
+    bool open_ended = false;
+    Lin lin;
+  };
+  // Makes pieces_[i] exist; false when the walk has no further piece.
+  bool NextPiece(int x, Fx mark, bool downward, size_t i) {
+    while (pieces_.size() <= i) {
+      Piece pc;
+      if (downward) {
+        const Fx cur = pieces_.empty() ? mark : pieces_.back().lo;
+        if (!pieces_.empty() && cur.zero()) return false;
+        pc.hi = cur;
+        for (size_t n = bp_.size(); n > 0; --n) {
+          if (bp_[n - 1] < cur) {
+            pc.lo = bp_[n - 1];
+            break;
+          }
+        }
+        pc.lin = Coeffs(x, Fx{internal::FloorDiv(pc.lo.raw + pc.hi.raw, 2)});
+      } else {
+        if (!pieces_.empty() && pieces_.back().open_ended) return false;
+        const Fx cur = pieces_.empty() ? mark : pieces_.back().hi;
+        pc.lo = cur;
+        pc.open_ended = true;
+        for (const Fx& b : bp_) {
+          if (cur < b) {
+            pc.hi = b;
+            pc.open_ended = false;
+            break;
+          }
+        }
+        pc.lin = Coeffs(x, pc.open_ended ? ar.Add(cur, kOne) : Fx{internal::FloorDiv(pc.lo.raw + pc.hi.raw, 2)});
+      }
+      pieces_.push_back(pc);
+    }
+    return true;
+  }
+
+  std::vector<Fx> price, shocked;
+  struct Cached {
+    int asset;
+    bool down;
+    std::optional<Fx> call, liq, bankrupt;
+  };
+  std::vector<Cached> cache;
+
  private:
-  const Evaluator::Prepared& pr_;
+  const Evaluator::Prepared* pr_ = nullptr;
   std::vector<Fx> bp_;
+  std::vector<Piece> pieces_;
+  int pieces_key_ = -1;
 };
 
 }  // namespace
@@ -631,7 +750,8 @@ Result<Valuation> Evaluator::Evaluate(const Account& account, int64_t now, const
 Status Evaluator::EvaluateInto(const Account& account, int64_t now, const EvaluateOptions& options,
                                Valuation* v) const {
   const Prepared& pr = *prepared_;
-  Run run(pr);
+  thread_local Run run;
+  run.Reset(pr);
   PLUMBLINE_RETURN_IF_ERROR(run.Resolve(account, now));
   Arith& ar = run.ar;
 
@@ -642,11 +762,11 @@ Status Evaluator::EvaluateInto(const Account& account, int64_t now, const Evalua
   v->risk_digest = params_->digest;
   v->evaluated_unix_nanos = now;
   v->refusals.clear();
-  v->stress.clear();
   v->worst_stress_loss.reset();
   v->survives_all_stress = true;
 
-  std::vector<Fx> price(pr.assets.size());
+  std::vector<Fx>& price = run.price;
+  price.resize(pr.assets.size());
   bool unpriced_long = false, unpriced_short = false;
   for (size_t i = 0; i < pr.assets.size(); ++i) price[i] = pr.assets[i].priced ? pr.assets[i].price : Fx{};
   v->collateral.resize(account.collateral.size());
@@ -688,18 +808,18 @@ Status Evaluator::EvaluateInto(const Account& account, int64_t now, const Evalua
     state = (!unpriced_long && state == AccountState::kLiquidation) ? AccountState::kLiquidation
                                                                      : AccountState::kUndetermined;
   }
-  v->collateral_value = FromFx(t.collateral, 2);
-  v->unrealized_pnl = FromFx(t.pnl, 2);
-  v->fees = FromFx(t.fees, 2);
-  v->funding = FromFx(t.funding, 2);
-  v->equity = FromFx(t.equity, 2);
-  v->used_margin = FromFx(t.um, 2);
-  v->initial_margin = FromFx(t.im, 2);
-  v->maintenance_margin = FromFx(t.mm, 2);
+  v->collateral_value = FromFx(t.collateral);
+  v->unrealized_pnl = FromFx(t.pnl);
+  v->fees = FromFx(t.fees);
+  v->funding = FromFx(t.funding);
+  v->equity = FromFx(t.equity);
+  v->used_margin = FromFx(t.um);
+  v->initial_margin = FromFx(t.im);
+  v->maintenance_margin = FromFx(t.mm);
   v->margin_level = t.um.positive() ? std::optional<Decimal>(FromFx(ar.Div(t.equity, t.um, kDown))) : std::nullopt;
-  v->requirement_no_new_positions = FromFx(q.nn, 2);
-  v->requirement_margin_call = FromFx(q.call, 2);
-  v->requirement_liquidation = FromFx(q.liq, 2);
+  v->requirement_no_new_positions = FromFx(q.nn);
+  v->requirement_margin_call = FromFx(q.call);
+  v->requirement_liquidation = FromFx(q.liq);
   v->state = state;
 
   // Refusals of new risk: degraded inputs first, then the account state.
@@ -729,23 +849,22 @@ Status Evaluator::EvaluateInto(const Account& account, int64_t now, const Evalua
 
   if (options.liquidation_prices && !any_unpriced && !run.pos.empty()) {
     // Per (asset, direction): {margin call, liquidation, bankruptcy}.
-    struct Cached {
-      int asset;
-      bool down;
-      std::optional<Fx> call, liq, bankrupt;
-    };
-    std::vector<Cached> cache;
-    const Fx g_call = ar.Sub(t.equity, q.call), g_liq = ar.Sub(t.equity, q.liq);
+    auto& cache = run.cache;
+    cache.clear();
+    const Run::Target call{pr.lvl_call, pr.fut_call, ar.Sub(t.equity, q.call)};
+    const Run::Target liq{pr.lvl_liq, kOne, ar.Sub(t.equity, q.liq)};
+    const Run::Target bankrupt{Fx{}, Fx{}, t.equity};
     for (size_t i = 0; i < run.pos.size(); ++i) {
       const RP& r = run.pos[i];
       const bool down = r.is_long;
-      auto it = std::find_if(cache.begin(), cache.end(), [&](const Cached& c) { return c.asset == r.asset && c.down == down; });
+      auto it = std::find_if(cache.begin(), cache.end(), [&](const Run::Cached& c) { return c.asset == r.asset && c.down == down; });
       if (it == cache.end()) {
-        Cached c{r.asset, down, {}, {}, {}};
+        Run::Cached c{r.asset, down, {}, {}, {}};
         const Fx mark = price[r.asset];
-        c.call = run.Solve(r.asset, mark, g_call, pr.lvl_call, pr.fut_call, down);
-        c.liq = run.Solve(r.asset, mark, g_liq, pr.lvl_liq, kOne, down);
-        c.bankrupt = run.Solve(r.asset, mark, t.equity, Fx{}, Fx{}, down);
+        const Run::Lin at_mark = run.Coeffs(r.asset, mark);
+        c.call = run.Solve(r.asset, mark, at_mark, call, down);
+        c.liq = run.Solve(r.asset, mark, at_mark, liq, down);
+        c.bankrupt = run.Solve(r.asset, mark, at_mark, bankrupt, down);
         cache.push_back(c);
         it = cache.end() - 1;
       }
@@ -756,29 +875,32 @@ Status Evaluator::EvaluateInto(const Account& account, int64_t now, const Evalua
     }
   }
 
+  if (!options.stress || any_unpriced) v->stress.clear();
   if (options.stress && !any_unpriced) {
-    std::vector<Fx> shocked(price.size());
+    std::vector<Fx>& shocked = run.shocked;
+    shocked.resize(price.size());
     Fx worst{};
     bool first = true;
-    for (const Prepared::Shock& s : pr.stress) {
+    v->stress.resize(pr.stress.size());
+    for (size_t n = 0; n < pr.stress.size(); ++n) {
+      const Prepared::Shock& s = pr.stress[n];
       for (size_t i = 0; i < price.size(); ++i) {
         shocked[i] = pr.assets[i].cash ? price[i] : ar.Mul(price[i], s.factor[i], kDown);
       }
       Totals st = run.Compute(shocked, nullptr);
       auto sq = run.Requirements(st);
-      StressLine line;
+      StressLine& line = v->stress[n];
       line.name = s.name;
-      line.equity = FromFx(st.equity, 2);
+      line.equity = FromFx(st.equity);
       Fx loss = ar.Sub(t.equity, st.equity);
-      line.loss = FromFx(loss, 2);
+      line.loss = FromFx(loss);
       line.state = run.State(st, sq);
       line.survives = line.state != AccountState::kLiquidation;
       v->survives_all_stress = v->survives_all_stress && line.survives;
       if (first || loss > worst) worst = loss;
       first = false;
-      v->stress.push_back(std::move(line));
     }
-    if (!first) v->worst_stress_loss = FromFx(worst, 2);
+    if (!first) v->worst_stress_loss = FromFx(worst);
   }
   if (ar.overflow()) return Status::OutOfRange("account amounts exceed the evaluator's range (about 10^24 USD)");
   return Status::Ok();

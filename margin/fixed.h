@@ -39,14 +39,16 @@ inline constexpr i128 kPow10[13] = {1,       10,       100,       1000,       10
                                      1000000, 10000000, 100000000, 1000000000, 10000000000,
                                      100000000000, 1000000000000};
 
+using u128 = unsigned __int128;
+
 // floor(n / d) and ceil(n / d) for d > 0.
 inline i128 FloorDiv(i128 n, i128 d) {
   i128 q = n / d;
-  return (n % d != 0 && n < 0) ? q - 1 : q;
+  return (q * d != n && n < 0) ? q - 1 : q;
 }
 inline i128 CeilDiv(i128 n, i128 d) {
   i128 q = n / d;
-  return (n % d != 0 && n > 0) ? q + 1 : q;
+  return (q * d != n && n > 0) ? q + 1 : q;
 }
 inline i128 RoundDiv(i128 n, i128 d, Rounding r) {
   if (r == Rounding::kCeiling) return CeilDiv(n, d);
@@ -58,6 +60,49 @@ inline i128 RoundDiv(i128 n, i128 d, Rounding r) {
   if (twice > d || (twice == d && (q & 1))) ++q;
   return q;
 }
+
+// n / 10^12 for the hot path: 10^12 = 2^12 x 5^12, and dividing by 5^12 (< 2^28) is done on
+// 32-bit limbs so each step is a 64-bit division by a constant (a multiply and a shift) instead
+// of a call to the generic 128-bit division. Returns the quotient; *rem gets the remainder.
+inline u128 UDivE12(u128 n, uint64_t* rem) {
+  constexpr uint64_t k5 = 244140625;  // 5^12
+  const uint64_t low = static_cast<uint64_t>(n) & 0xFFF;
+  const u128 m = n >> 12;
+  uint64_t r = 0;
+  u128 q = 0;
+  for (int shift = 96; shift >= 0; shift -= 32) {
+    const uint64_t cur = (r << 32) | static_cast<uint32_t>(m >> shift);
+    const uint64_t qi = cur / k5;
+    r = cur - qi * k5;
+    q = (q << 32) | qi;
+  }
+  *rem = (r << 12) | low;
+  return q;
+}
+
+// n / 10^12 rounded in the given direction.
+inline i128 RoundDivE12(i128 n, Rounding r) {
+  const bool neg = n < 0;
+  const u128 mag = neg ? static_cast<u128>(0) - static_cast<u128>(n) : static_cast<u128>(n);
+  uint64_t rem = 0;
+  u128 q = UDivE12(mag, &rem);
+  if (rem != 0) {
+    bool away = false;  // away from zero in magnitude
+    switch (r) {
+      case Rounding::kFloor: away = neg; break;
+      case Rounding::kCeiling: away = !neg; break;
+      case Rounding::kHalfEven: {
+        const uint64_t twice = rem * 2;
+        away = twice > static_cast<uint64_t>(kFxOne) || (twice == static_cast<uint64_t>(kFxOne) && (q & 1));
+        break;
+      }
+    }
+    if (away) ++q;
+  }
+  return neg ? -static_cast<i128>(q) : static_cast<i128>(q);
+}
+
+inline bool FitsI64(i128 v) { return v == static_cast<int64_t>(v); }
 
 class Arith {
  public:
@@ -82,14 +127,45 @@ class Arith {
   }
   // a * b rounded to 10^-12.
   Fx Mul(Fx a, Fx b, Rounding r) {
+#if defined(__x86_64__)
+    // Hot path, inlined: both factors below 2^63 and the product below 10^12 x 2^64 (products
+    // of values up to about 10^7 x 10^7): one 64x64->128 multiply and one hardware 128/64
+    // division by 10^12.
+    if (FitsI64(a.raw) && FitsI64(b.raw)) {
+      const int64_t x = static_cast<int64_t>(a.raw), y = static_cast<int64_t>(b.raw);
+      const bool neg = (x < 0) != (y < 0);
+      const u128 mag = static_cast<u128>(static_cast<uint64_t>(x < 0 ? -x : x)) *
+                       static_cast<uint64_t>(y < 0 ? -y : y);
+      const uint64_t hi = static_cast<uint64_t>(mag >> 64), lo = static_cast<uint64_t>(mag);
+      constexpr uint64_t kD = static_cast<uint64_t>(kFxOne);
+      if (hi < kD) {
+        uint64_t q64, rem;
+        __asm__("divq %4" : "=a"(q64), "=d"(rem) : "a"(lo), "d"(hi), "rm"(kD));
+        i128 q = q64;
+        if (rem != 0) {
+          if (r == Rounding::kHalfEven) {
+            q += (rem * 2 > kD || (rem * 2 == kD && (q64 & 1))) ? 1 : 0;
+          } else if ((r == Rounding::kFloor) == neg) {
+            ++q;  // away from zero: floor of a negative, ceiling of a positive
+          }
+        }
+        // |q| <= 2^64: far inside kFxLimit.
+        return Fx{neg ? -q : q};
+      }
+    }
+#endif
+    return MulSlow(a, b, r);
+  }
+  __attribute__((noinline)) Fx MulSlow(Fx a, Fx b, Rounding r) {
     i128 p;
-    if (!__builtin_mul_overflow(a.raw, b.raw, &p)) return Checked(RoundDiv(p, kFxOne, r));
+    if (!__builtin_mul_overflow(a.raw, b.raw, &p)) return Checked(RoundDivE12(p, r));
     // Split a = hi * 10^12 + lo with 0 <= lo < 10^12: a*b/10^12 = hi*b + lo*b/10^12.
     i128 hi = FloorDiv(a.raw, kFxOne);
     i128 lo = a.raw - hi * kFxOne;
-    i128 x, y, s;
+    i128 x, y;
+    i128 s;
     if (__builtin_mul_overflow(hi, b.raw, &x) || __builtin_mul_overflow(lo, b.raw, &y) ||
-        __builtin_add_overflow(x, RoundDiv(y, kFxOne, r), &s)) {
+        __builtin_add_overflow(x, RoundDivE12(y, r), &s)) {
       overflow_ = true;
       return Fx{};
     }
@@ -107,6 +183,35 @@ class Arith {
       d = -d;
     }
     i128 scaled;
+#if defined(__x86_64__)
+    // Common case: |n| x 10^12 fits 128 bits, d fits 64 bits and the quotient fits 64 bits: one
+    // hardware 128/64 division instead of the generic 128-bit division routine.
+    if (FitsI64(n) && static_cast<u128>(d) <= UINT64_MAX) {
+      const bool neg = n < 0;
+      const u128 mag = static_cast<u128>(neg ? -n : n) * static_cast<u128>(kFxOne);
+      const uint64_t dd = static_cast<uint64_t>(d);
+      const uint64_t hi = static_cast<uint64_t>(mag >> 64), lo = static_cast<uint64_t>(mag);
+      if (hi < dd) {
+        uint64_t q, rem;
+        __asm__("divq %4" : "=a"(q), "=d"(rem) : "a"(lo), "d"(hi), "rm"(dd));
+        u128 qq = q;
+        if (rem != 0) {
+          bool away = false;
+          switch (r) {
+            case Rounding::kFloor: away = neg; break;
+            case Rounding::kCeiling: away = !neg; break;
+            case Rounding::kHalfEven: {
+              const u128 twice = static_cast<u128>(rem) * 2;
+              away = twice > dd || (twice == dd && (q & 1));
+              break;
+            }
+          }
+          if (away) ++qq;
+        }
+        return Checked(neg ? -static_cast<i128>(qq) : static_cast<i128>(qq));
+      }
+    }
+#endif
     if (!__builtin_mul_overflow(n, static_cast<i128>(kFxOne), &scaled)) return Checked(RoundDiv(scaled, d, r));
     // n*10^12/d = q*10^12 + rem*10^12/d with q = floor(n/d), 0 <= rem < d.
     i128 q = FloorDiv(n, d);
@@ -145,10 +250,10 @@ inline bool ToFx(const Decimal& d, Rounding r, Fx* out) {
   return true;
 }
 
-// Fx -> Decimal at scale 12 (exact), with trailing zeros dropped down to `min_scale`.
-inline Decimal FromFx(Fx v, int min_scale = 0) {
+// Fx -> Decimal at scale 12 (exact; printers drop trailing zeros with Decimal::Normalized).
+inline Decimal FromFx(Fx v) {
   auto d = Decimal::FromUnits(v.raw, kFxScale);
-  return d.ok() ? d->Normalized(min_scale) : Decimal();  // unreachable: |raw| < kFxLimit
+  return d.ok() ? *d : Decimal();  // unreachable: |raw| < kFxLimit
 }
 
 }  // namespace plumbline::margin::internal

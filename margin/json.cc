@@ -149,7 +149,11 @@ Result<Account> AccountFromJson(const json& j, const std::string& prefix) {
 }
 
 namespace {
-json Opt(const std::optional<Decimal>& d) { return d ? json(d->ToString()) : json(nullptr); }
+// Computed amounts carry 12 fractional digits; print them without trailing zeros (USD amounts
+// keep at least cents). The values are exact either way.
+std::string Money(const Decimal& d) { return d.Normalized(2).ToString(); }
+std::string Num(const Decimal& d) { return d.Normalized(0).ToString(); }
+json Opt(const std::optional<Decimal>& d) { return d ? json(Num(*d)) : json(nullptr); }
 json Reasons(uint32_t r) { return ReasonNames(r); }
 }  // namespace
 
@@ -159,9 +163,9 @@ json ValuationToJson(const Valuation& v) {
     coll.push_back({{"asset", c.asset},
                     {"quantity", c.quantity.ToString()},
                     {"mark", Opt(c.mark)},
-                    {"gross_value", c.gross_value.ToString()},
-                    {"haircut", c.haircut.ToString()},
-                    {"counted_value", c.counted_value.ToString()},
+                    {"gross_value", Money(c.gross_value)},
+                    {"haircut", Num(c.haircut)},
+                    {"counted_value", Money(c.counted_value)},
                     {"reasons", Reasons(c.reasons)}});
   }
   json pos = json::array();
@@ -173,29 +177,29 @@ json ValuationToJson(const Valuation& v) {
               {"quantity", p.quantity.ToString()},
               {"entry_price", p.entry_price.ToString()},
               {"mark", Opt(p.mark)},
-              {"cost", p.cost.ToString()},
-              {"notional", p.notional.ToString()},
-              {"unrealized_pnl", p.unrealized_pnl.ToString()},
+              {"cost", Money(p.cost)},
+              {"notional", Money(p.notional)},
+              {"unrealized_pnl", Money(p.unrealized_pnl)},
               {"margin_call_price", Opt(p.margin_call_price)},
               {"liquidation_price", Opt(p.liquidation_price)},
               {"bankruptcy_price", Opt(p.bankruptcy_price)}};
     if (p.kind == PositionKind::kSpotMargin) {
-      j["used_margin"] = p.used_margin.ToString();
-      j["opening_fee"] = p.opening_fee.ToString();
-      j["rollover_fees"] = p.rollover_fees.ToString();
+      j["used_margin"] = Money(p.used_margin);
+      j["opening_fee"] = Money(p.opening_fee);
+      j["rollover_fees"] = Money(p.rollover_fees);
       j["rollover_periods"] = p.rollover_periods;
     } else {
-      j["initial_margin"] = p.initial_margin.ToString();
-      j["maintenance_margin"] = p.maintenance_margin.ToString();
-      j["funding_accrued"] = p.funding_accrued.ToString();
+      j["initial_margin"] = Money(p.initial_margin);
+      j["maintenance_margin"] = Money(p.maintenance_margin);
+      j["funding_accrued"] = Money(p.funding_accrued);
     }
     pos.push_back(std::move(j));
   }
   json stress = json::array();
   for (const StressLine& s : v.stress) {
     stress.push_back({{"name", s.name},
-                      {"equity", s.equity.ToString()},
-                      {"loss", s.loss.ToString()},
+                      {"equity", Money(s.equity)},
+                      {"loss", Money(s.loss)},
                       {"state", AccountStateName(s.state)},
                       {"survives", s.survives}});
   }
@@ -208,24 +212,24 @@ json ValuationToJson(const Valuation& v) {
           {"collateral", std::move(coll)},
           {"positions", std::move(pos)},
           {"totals",
-           {{"collateral_value", v.collateral_value.ToString()},
-            {"unrealized_pnl", v.unrealized_pnl.ToString()},
-            {"fees", v.fees.ToString()},
-            {"funding", v.funding.ToString()},
-            {"equity", v.equity.ToString()},
-            {"used_margin", v.used_margin.ToString()},
-            {"initial_margin", v.initial_margin.ToString()},
-            {"maintenance_margin", v.maintenance_margin.ToString()},
+           {{"collateral_value", Money(v.collateral_value)},
+            {"unrealized_pnl", Money(v.unrealized_pnl)},
+            {"fees", Money(v.fees)},
+            {"funding", Money(v.funding)},
+            {"equity", Money(v.equity)},
+            {"used_margin", Money(v.used_margin)},
+            {"initial_margin", Money(v.initial_margin)},
+            {"maintenance_margin", Money(v.maintenance_margin)},
             {"margin_level", Opt(v.margin_level)}}},
           {"state", AccountStateName(v.state)},
           {"requirements",
-           {{"no_new_positions", v.requirement_no_new_positions.ToString()},
-            {"margin_call", v.requirement_margin_call.ToString()},
-            {"liquidation", v.requirement_liquidation.ToString()}}},
+           {{"no_new_positions", Money(v.requirement_no_new_positions)},
+            {"margin_call", Money(v.requirement_margin_call)},
+            {"liquidation", Money(v.requirement_liquidation)}}},
           {"new_risk_allowed", v.new_risk_allowed},
           {"refusals", v.refusals},
           {"stress", {{"scenarios", std::move(stress)},
-                      {"worst_loss", Opt(v.worst_stress_loss)},
+                      {"worst_loss", v.worst_stress_loss ? json(Money(*v.worst_stress_loss)) : json(nullptr)},
                       {"survives_all", v.survives_all_stress}}}};
 }
 
