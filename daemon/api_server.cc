@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "plumbline/attest/canonical_json.h"
+#include "plumbline/daemon/margin_routes.h"
 
 namespace plumbline::daemon {
 namespace {
@@ -67,6 +68,8 @@ void ServeMark(const Published& latest, const std::string& symbol, const httplib
 
 struct ApiServer::Impl {
   httplib::Server server;
+  std::unique_ptr<MarginService> margin;  // POST /v1/margin/* (daemon/margin_routes.cc)
+  Status margin_status;                   // risk file load result, reported by Bind()
 };
 
 ApiServer::ApiServer(const Config& config, const Publisher& publisher, const storage::SnapshotStore& store,
@@ -103,6 +106,9 @@ ApiServer::~ApiServer() { Stop(); }
 
 void ApiServer::Routes() {
   httplib::Server& s = impl_->server;
+  impl_->margin = std::make_unique<MarginService>(config_, publisher_, store_, clock_);
+  impl_->margin_status = impl_->margin->Init();
+  impl_->margin->Register(s);
 
   s.Get("/v1/snapshots/latest", [this](const httplib::Request& req, httplib::Response& res) {
     auto latest = publisher_.Latest();
@@ -221,6 +227,7 @@ void ApiServer::Routes() {
 
 Status ApiServer::Bind() {
   httplib::Server& s = impl_->server;
+  if (!impl_->margin_status.ok()) return impl_->margin_status;
   const std::string address = config_.listen_host + ":" + std::to_string(config_.listen_port);
   if (config_.listen_port == 0) {
     port_ = s.bind_to_any_port(config_.listen_host);
@@ -235,6 +242,8 @@ Status ApiServer::Bind() {
 }
 
 void ApiServer::Run() { impl_->server.listen_after_bind(); }
+
+Status ApiServer::ReloadRiskParams() { return impl_->margin->ReloadRiskParams(); }
 
 void ApiServer::Stop() {
   if (impl_ && impl_->server.is_running()) impl_->server.stop();

@@ -154,6 +154,8 @@ namespace {
 std::string Money(const Decimal& d) { return d.Normalized(2).ToString(); }
 std::string Num(const Decimal& d) { return d.Normalized(0).ToString(); }
 json Opt(const std::optional<Decimal>& d) { return d ? json(Num(*d)) : json(nullptr); }
+// Marks are printed exactly as the snapshot carries them.
+json Mark(const std::optional<Decimal>& d) { return d ? json(d->ToString()) : json(nullptr); }
 json Reasons(uint32_t r) { return ReasonNames(r); }
 }  // namespace
 
@@ -162,7 +164,7 @@ json ValuationToJson(const Valuation& v) {
   for (const CollateralLine& c : v.collateral) {
     coll.push_back({{"asset", c.asset},
                     {"quantity", c.quantity.ToString()},
-                    {"mark", Opt(c.mark)},
+                    {"mark", Mark(c.mark)},
                     {"gross_value", Money(c.gross_value)},
                     {"haircut", Num(c.haircut)},
                     {"counted_value", Money(c.counted_value)},
@@ -176,7 +178,7 @@ json ValuationToJson(const Valuation& v) {
               {"side", p.side == Side::kLong ? "long" : "short"},
               {"quantity", p.quantity.ToString()},
               {"entry_price", p.entry_price.ToString()},
-              {"mark", Opt(p.mark)},
+              {"mark", Mark(p.mark)},
               {"cost", Money(p.cost)},
               {"notional", Money(p.notional)},
               {"unrealized_pnl", Money(p.unrealized_pnl)},

@@ -6,6 +6,7 @@
 //   GET /v1/marks/{symbol}     one mark ("BTC/USD" may be written BTC-USD or BTC%2FUSD)
 //   GET /v1/keys               the signing key(s): key id, PEM, raw base64
 //   GET /healthz               liveness and freshness of publishing
+//   POST /v1/margin/evaluate, /v1/margin/evaluate-batch   (daemon/margin_routes.h)
 // Errors are RFC 9457 application/problem+json with a type, title, status and detail.
 //
 // cpp-httplib is configured explicitly (its defaults are old): fixed worker pool, read/write and
@@ -42,6 +43,8 @@ class ApiServer {
   int port() const { return port_; }
   // Serves until Stop(); blocking.
   void Run();
+  // Re-reads config.risk_file (margin evaluator); on error the parameters in use are kept.
+  Status ReloadRiskParams();
   void Stop();
 
  private:

@@ -37,6 +37,7 @@ struct Config {
   std::string key_file;                         // PKCS#8 PEM Ed25519 key, mode 0600 (required)
   int64_t publish_interval_ms = 1000;
   HttpConfig http;
+  std::string risk_file;  // margin evaluator risk parameters (TOML, docs/margin.md); "" = margin off
   std::vector<feeds::SymbolPolicy> symbols;     // at least one
   std::vector<feeds::SourceConfig> sources;     // at least one
 };
