@@ -536,7 +536,9 @@ class Run {
     int tiered_lines = 0;
     bool packed = true;  // false when there are too many tiered lines to pack
   };
-  Lin Coeffs(int x, Fx probe) {
+  // Coefficients of the piece holding `probe`; with `last` set, of the last piece (every tiered
+  // line in its top tier: the piece extending to +infinity).
+  Lin Coeffs(int x, Fx probe, bool last = false) {
     Lin l;
     int shift = 0;
     auto note_tier = [&](size_t k) {
@@ -557,7 +559,7 @@ class Run {
       }
       if (pa.zero_value) continue;
       const std::vector<FxTier>& t = pa.counted[st[x].degraded];
-      size_t k = TierOf(t, ar.Mul(c.qty, probe, kDown));
+      size_t k = last ? t.size() - 1 : TierOf(t, ar.Mul(c.qty, probe, kDown));
       if (t.size() > 1) note_tier(k);
       l.b0 = ar.Add(l.b0, ar.Mul(c.qty, t[k].a, kDown));
       l.a0 = ar.Sub(l.a0, t[k].cum_a);
@@ -574,7 +576,7 @@ class Run {
       if (r.kind == PositionKind::kSpotMargin) {
         if (!r.is_long) l.bu = ar.Sub(l.bu, r.qty_per_lev);
       } else {
-        size_t k = TierOf(pa.futures, ar.Mul(r.qty, probe, kUp));
+        size_t k = last ? pa.futures.size() - 1 : TierOf(pa.futures, ar.Mul(r.qty, probe, kUp));
         if (pa.futures.size() > 1) note_tier(k);
         l.bm = ar.Sub(l.bm, ar.Mul(r.qty, pa.futures[k].b, kUp));
         l.am = ar.Add(l.am, pa.futures[k].cum_b);
@@ -650,6 +652,14 @@ class Run {
       } else if (!p.positive() && downward && (at_mark.tiered_lines == 0 || TiersAt(x, Fx{1}) == at_mark.tiers)) {
         return std::nullopt;  // the whole way down to 0 is one piece and G stays > 0
       }
+    }
+    // Upward with G not falling on the mark's piece: G is concave (the risk file's haircut and
+    // margin rates never decrease from tier to tier, so the slope of G never increases with P);
+    // if even the last piece does not fall, G never comes back down to 0 above the mark.
+    if (!downward && !B.negative()) {
+      Fx Al, Bl;
+      Combine(Coeffs(x, mark, /*last=*/true), t, &Al, &Bl);
+      if (!Bl.negative()) return std::nullopt;
     }
     // General case: walk the pieces from the mark outward. The pieces (and their coefficients)
     // are the same for the three targets of one (asset, direction), so they are built once.

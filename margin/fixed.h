@@ -104,6 +104,27 @@ inline i128 RoundDivE12(i128 n, Rounding r) {
 
 inline bool FitsI64(i128 v) { return v == static_cast<int64_t>(v); }
 
+// High 128 bits of the 256-bit product a x b.
+inline u128 MulHi128(u128 a, u128 b) {
+  const uint64_t a0 = static_cast<uint64_t>(a), a1 = static_cast<uint64_t>(a >> 64);
+  const uint64_t b0 = static_cast<uint64_t>(b), b1 = static_cast<uint64_t>(b >> 64);
+  const u128 p00 = static_cast<u128>(a0) * b0, p01 = static_cast<u128>(a0) * b1;
+  const u128 p10 = static_cast<u128>(a1) * b0, p11 = static_cast<u128>(a1) * b1;
+  const u128 mid = (p00 >> 64) + static_cast<uint64_t>(p01) + static_cast<uint64_t>(p10);
+  return p11 + (p01 >> 64) + (p10 >> 64) + (mid >> 64);
+}
+
+// floor(n / 10^12) for n < 2^126 by multiplication with a reciprocal (Granlund & Montgomery,
+// "Division by invariant integers using multiplication", 1994): with s = 126 + 40 and
+// M = ceil(2^s / 10^12), M x 10^12 - 2^s < 2^(s-126), so floor(n x M / 2^s) = floor(n / 10^12)
+// exactly for every n < 2^126. Checked against long division in margin/fixed_test.cc.
+inline constexpr u128 kRecipE12 = (static_cast<u128>(0x465e6604b7a84465ULL) << 64) | 0xfc9fc3dba21722eaULL;
+inline u128 DivE12Small(u128 n, uint64_t* rem) {
+  const u128 q = MulHi128(n, kRecipE12) >> 38;
+  *rem = static_cast<uint64_t>(n - q * static_cast<u128>(kFxOne));
+  return q;
+}
+
 class Arith {
  public:
   bool overflow() const { return overflow_; }
@@ -127,33 +148,26 @@ class Arith {
   }
   // a * b rounded to 10^-12.
   Fx Mul(Fx a, Fx b, Rounding r) {
-#if defined(__x86_64__)
-    // Hot path, inlined: both factors below 2^63 and the product below 10^12 x 2^64 (products
-    // of values up to about 10^7 x 10^7): one 64x64->128 multiply and one hardware 128/64
-    // division by 10^12.
+    // Hot path, inlined: both factors below 2^63, so the product is below 2^126 and one
+    // 64x64->128 multiply plus a division by 10^12 through its reciprocal do it exactly.
     if (FitsI64(a.raw) && FitsI64(b.raw)) {
       const int64_t x = static_cast<int64_t>(a.raw), y = static_cast<int64_t>(b.raw);
       const bool neg = (x < 0) != (y < 0);
-      const u128 mag = static_cast<u128>(static_cast<uint64_t>(x < 0 ? -x : x)) *
-                       static_cast<uint64_t>(y < 0 ? -y : y);
-      const uint64_t hi = static_cast<uint64_t>(mag >> 64), lo = static_cast<uint64_t>(mag);
-      constexpr uint64_t kD = static_cast<uint64_t>(kFxOne);
-      if (hi < kD) {
-        uint64_t q64, rem;
-        __asm__("divq %4" : "=a"(q64), "=d"(rem) : "a"(lo), "d"(hi), "rm"(kD));
-        i128 q = q64;
-        if (rem != 0) {
-          if (r == Rounding::kHalfEven) {
-            q += (rem * 2 > kD || (rem * 2 == kD && (q64 & 1))) ? 1 : 0;
-          } else if ((r == Rounding::kFloor) == neg) {
-            ++q;  // away from zero: floor of a negative, ceiling of a positive
-          }
+      const u128 mag = static_cast<u128>(x < 0 ? -static_cast<u128>(x) : static_cast<u128>(x)) *
+                       static_cast<u128>(y < 0 ? -static_cast<u128>(y) : static_cast<u128>(y));
+      uint64_t rem;
+      i128 q = static_cast<i128>(DivE12Small(mag, &rem));
+      if (rem != 0) {
+        constexpr uint64_t kD = static_cast<uint64_t>(kFxOne);
+        if (r == Rounding::kHalfEven) {
+          q += (rem * 2 > kD || (rem * 2 == kD && (q & 1))) ? 1 : 0;
+        } else if ((r == Rounding::kFloor) == neg) {
+          ++q;  // away from zero: floor of a negative, ceiling of a positive
         }
-        // |q| <= 2^64: far inside kFxLimit.
-        return Fx{neg ? -q : q};
       }
+      // |q| <= 2^126 / 10^12 < 2^87: far inside kFxLimit.
+      return Fx{neg ? -q : q};
     }
-#endif
     return MulSlow(a, b, r);
   }
   __attribute__((noinline)) Fx MulSlow(Fx a, Fx b, Rounding r) {

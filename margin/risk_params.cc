@@ -159,6 +159,8 @@ Status ParseTiers(Reader& parent, std::string_view key, std::vector<Tier>* out) 
     Tier t;
     PLUMBLINE_RETURN_IF_ERROR(TierBound(r, i, arr->size(), out->empty() ? std::nullopt : out->back().up_to, &t.up_to));
     PLUMBLINE_RETURN_IF_ERROR(r.Dec("haircut", true, kZero, kOne, &t.rate));
+    // Non-decreasing rates keep the valuation concave in price (docs/margin.md, "Solving").
+    if (!out->empty() && t.rate < out->back().rate) return r.Error("haircut", "haircuts must not decrease from one tier to the next");
     PLUMBLINE_RETURN_IF_ERROR(r.CheckNoUnknownKeys());
     out->push_back(std::move(t));
   }
