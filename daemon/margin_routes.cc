@@ -165,7 +165,9 @@ void MarginService::Register(httplib::Server& s) {
     if (!v.ok()) return StatusProblem(res, Status(v.status().code(), "account." + v.status().message()), req.path);
     res.set_header("Cache-Control", "no-store");
     res.set_header("Plumbline-Sequence", std::to_string(v->snapshot_sequence));
-    res.set_content(margin::ValuationToJson(*v).dump(), kJson);
+    std::string text;
+    margin::AppendValuationJson(*v, &text);
+    res.set_content(text, kJson);
   });
 
   s.Post("/v1/margin/evaluate-batch", [this](const httplib::Request& req, httplib::Response& res) {
@@ -213,15 +215,16 @@ void MarginService::Register(httplib::Server& s) {
       for (; batch->next < end; ++batch->next) {
         const size_t i = batch->next;
         Status s = batch->evaluator->EvaluateInto(batch->accounts[i], batch->now, {}, &v);
-        json line = {{"index", i}};
+        out += "{\"index\":" + std::to_string(i);
         if (s.ok()) {
-          line["valuation"] = margin::ValuationToJson(v);
+          out += ",\"valuation\":";
+          margin::AppendValuationJson(v, &out);
         } else {
           ++batch->errors;
-          line["error"] = ProblemJson(400, "invalid-account", "accounts[" + std::to_string(i) + "]." + s.message(), instance);
+          out += ",\"error\":";
+          out += ProblemJson(400, "invalid-account", "accounts[" + std::to_string(i) + "]." + s.message(), instance).dump();
         }
-        out += line.dump();
-        out += '\n';
+        out += "}\n";
       }
       if (batch->next == batch->accounts.size()) {
         json summary = {{"summary",

@@ -147,7 +147,7 @@ class Arith {
     return Checked(r);
   }
   // a * b rounded to 10^-12.
-  Fx Mul(Fx a, Fx b, Rounding r) {
+  __attribute__((always_inline)) Fx Mul(Fx a, Fx b, Rounding r) {
     // Hot path, inlined: both factors below 2^63, so the product is below 2^126 and one
     // 64x64->128 multiply plus a division by 10^12 through its reciprocal do it exactly.
     if (FitsI64(a.raw) && FitsI64(b.raw)) {

@@ -149,90 +149,186 @@ Result<Account> AccountFromJson(const json& j, const std::string& prefix) {
 }
 
 namespace {
-// Computed amounts carry 12 fractional digits; print them without trailing zeros (USD amounts
-// keep at least cents). The values are exact either way.
-std::string Money(const Decimal& d) { return d.Normalized(2).ToString(); }
-std::string Num(const Decimal& d) { return d.Normalized(0).ToString(); }
-json Opt(const std::optional<Decimal>& d) { return d ? json(Num(*d)) : json(nullptr); }
-// Marks are printed exactly as the snapshot carries them.
-json Mark(const std::optional<Decimal>& d) { return d ? json(d->ToString()) : json(nullptr); }
-json Reasons(uint32_t r) { return ReasonNames(r); }
+
+// Writes the valuation as JSON text directly (the batch endpoint renders thousands per second;
+// building a DOM first costs several times the evaluation itself).
+class Writer {
+ public:
+  explicit Writer(std::string* out) : out_(*out) {}
+  void Raw(std::string_view s) { out_ += s; }
+  void Str(std::string_view s) {
+    out_ += '"';
+    for (char c : s) {
+      switch (c) {
+        case '"': out_ += "\\\""; break;
+        case '\\': out_ += "\\\\"; break;
+        case '\n': out_ += "\\n"; break;
+        case '\r': out_ += "\\r"; break;
+        case '\t': out_ += "\\t"; break;
+        default:
+          if (static_cast<unsigned char>(c) < 0x20) {
+            static const char* kHex = "0123456789abcdef";
+            out_ += "\\u00";
+            out_ += kHex[(c >> 4) & 15];
+            out_ += kHex[c & 15];
+          } else {
+            out_ += c;
+          }
+      }
+    }
+    out_ += '"';
+  }
+  // "key":
+  void Key(std::string_view k) {
+    Sep();
+    Str(k);
+    out_ += ':';
+    pending_value_ = true;  // the value follows without a comma
+  }
+  void Sep() {
+    if (pending_value_) {
+      pending_value_ = false;
+      first_ = false;
+      return;
+    }
+    if (!first_) out_ += ',';
+    first_ = false;
+  }
+  void Open(char c) {
+    Sep();
+    out_ += c;
+    first_ = true;
+  }
+  void Close(char c) {
+    out_ += c;
+    first_ = false;
+  }
+  void Value(std::string_view s) {
+    Sep();
+    Str(s);
+  }
+  void Literal(std::string_view s) {
+    Sep();
+    out_ += s;
+  }
+  void Number(uint64_t n) { Literal(std::to_string(n)); }
+  void Bool(bool b) { Literal(b ? "true" : "false"); }
+  // Computed amounts carry 12 fractional digits; print them without trailing zeros (USD amounts
+  // keep at least cents). The values are exact either way.
+  void Money(const Decimal& d) { Value(d.Normalized(2).ToString()); }
+  void Num(const Decimal& d) { Value(d.Normalized(0).ToString()); }
+  void OptNum(const std::optional<Decimal>& d) { d ? Num(*d) : Literal("null"); }
+  // Marks and inputs are printed exactly as given.
+  void Exact(const Decimal& d) { Value(d.ToString()); }
+  void OptExact(const std::optional<Decimal>& d) { d ? Exact(*d) : Literal("null"); }
+
+ private:
+  std::string& out_;
+  bool first_ = true;
+  bool pending_value_ = false;
+};
+
 }  // namespace
 
-json ValuationToJson(const Valuation& v) {
-  json coll = json::array();
+void AppendValuationJson(const Valuation& v, std::string* out) {
+  Writer w(out);
+  w.Open('{');
+  w.Key("account_id"), w.Value(v.account_id);
+  w.Key("snapshot"), w.Open('{');
+  w.Key("sequence"), w.Number(v.snapshot_sequence);
+  w.Key("payload_hash"), w.Value(v.snapshot_hash);
+  w.Key("time"), w.Value(std::to_string(v.snapshot_time_unix_nanos));
+  w.Close('}');
+  w.Key("risk_digest"), w.Value(v.risk_digest);
+  w.Key("evaluated_time"), w.Value(std::to_string(v.evaluated_unix_nanos));
+  w.Key("collateral"), w.Open('[');
   for (const CollateralLine& c : v.collateral) {
-    coll.push_back({{"asset", c.asset},
-                    {"quantity", c.quantity.ToString()},
-                    {"mark", Mark(c.mark)},
-                    {"gross_value", Money(c.gross_value)},
-                    {"haircut", Num(c.haircut)},
-                    {"counted_value", Money(c.counted_value)},
-                    {"reasons", Reasons(c.reasons)}});
+    w.Open('{');
+    w.Key("asset"), w.Value(c.asset);
+    w.Key("quantity"), w.Exact(c.quantity);
+    w.Key("mark"), w.OptExact(c.mark);
+    w.Key("gross_value"), w.Money(c.gross_value);
+    w.Key("haircut"), w.Num(c.haircut);
+    w.Key("counted_value"), w.Money(c.counted_value);
+    w.Key("reasons"), w.Open('[');
+    for (const std::string& r : ReasonNames(c.reasons)) w.Value(r);
+    w.Close(']');
+    w.Close('}');
   }
-  json pos = json::array();
+  w.Close(']');
+  w.Key("positions"), w.Open('[');
   for (const PositionLine& p : v.positions) {
-    json j = {{"id", p.id},
-              {"asset", p.asset},
-              {"kind", PositionKindName(p.kind)},
-              {"side", p.side == Side::kLong ? "long" : "short"},
-              {"quantity", p.quantity.ToString()},
-              {"entry_price", p.entry_price.ToString()},
-              {"mark", Mark(p.mark)},
-              {"cost", Money(p.cost)},
-              {"notional", Money(p.notional)},
-              {"unrealized_pnl", Money(p.unrealized_pnl)},
-              {"margin_call_price", Opt(p.margin_call_price)},
-              {"liquidation_price", Opt(p.liquidation_price)},
-              {"bankruptcy_price", Opt(p.bankruptcy_price)}};
+    w.Open('{');
+    w.Key("id"), w.Value(p.id);
+    w.Key("asset"), w.Value(p.asset);
+    w.Key("kind"), w.Value(PositionKindName(p.kind));
+    w.Key("side"), w.Value(p.side == Side::kLong ? "long" : "short");
+    w.Key("quantity"), w.Exact(p.quantity);
+    w.Key("entry_price"), w.Exact(p.entry_price);
+    w.Key("mark"), w.OptExact(p.mark);
+    w.Key("cost"), w.Money(p.cost);
+    w.Key("notional"), w.Money(p.notional);
+    w.Key("unrealized_pnl"), w.Money(p.unrealized_pnl);
     if (p.kind == PositionKind::kSpotMargin) {
-      j["used_margin"] = Money(p.used_margin);
-      j["opening_fee"] = Money(p.opening_fee);
-      j["rollover_fees"] = Money(p.rollover_fees);
-      j["rollover_periods"] = p.rollover_periods;
+      w.Key("used_margin"), w.Money(p.used_margin);
+      w.Key("opening_fee"), w.Money(p.opening_fee);
+      w.Key("rollover_fees"), w.Money(p.rollover_fees);
+      w.Key("rollover_periods"), w.Number(static_cast<uint64_t>(p.rollover_periods));
     } else {
-      j["initial_margin"] = Money(p.initial_margin);
-      j["maintenance_margin"] = Money(p.maintenance_margin);
-      j["funding_accrued"] = Money(p.funding_accrued);
+      w.Key("initial_margin"), w.Money(p.initial_margin);
+      w.Key("maintenance_margin"), w.Money(p.maintenance_margin);
+      w.Key("funding_accrued"), w.Money(p.funding_accrued);
     }
-    pos.push_back(std::move(j));
+    w.Key("margin_call_price"), w.OptNum(p.margin_call_price);
+    w.Key("liquidation_price"), w.OptNum(p.liquidation_price);
+    w.Key("bankruptcy_price"), w.OptNum(p.bankruptcy_price);
+    w.Close('}');
   }
-  json stress = json::array();
+  w.Close(']');
+  w.Key("totals"), w.Open('{');
+  w.Key("collateral_value"), w.Money(v.collateral_value);
+  w.Key("unrealized_pnl"), w.Money(v.unrealized_pnl);
+  w.Key("fees"), w.Money(v.fees);
+  w.Key("funding"), w.Money(v.funding);
+  w.Key("equity"), w.Money(v.equity);
+  w.Key("used_margin"), w.Money(v.used_margin);
+  w.Key("initial_margin"), w.Money(v.initial_margin);
+  w.Key("maintenance_margin"), w.Money(v.maintenance_margin);
+  w.Key("margin_level"), w.OptNum(v.margin_level);
+  w.Close('}');
+  w.Key("state"), w.Value(AccountStateName(v.state));
+  w.Key("requirements"), w.Open('{');
+  w.Key("no_new_positions"), w.Money(v.requirement_no_new_positions);
+  w.Key("margin_call"), w.Money(v.requirement_margin_call);
+  w.Key("liquidation"), w.Money(v.requirement_liquidation);
+  w.Close('}');
+  w.Key("new_risk_allowed"), w.Bool(v.new_risk_allowed);
+  w.Key("refusals"), w.Open('[');
+  for (const std::string& r : v.refusals) w.Value(r);
+  w.Close(']');
+  w.Key("stress"), w.Open('{');
+  w.Key("scenarios"), w.Open('[');
   for (const StressLine& s : v.stress) {
-    stress.push_back({{"name", s.name},
-                      {"equity", Money(s.equity)},
-                      {"loss", Money(s.loss)},
-                      {"state", AccountStateName(s.state)},
-                      {"survives", s.survives}});
+    w.Open('{');
+    w.Key("name"), w.Value(s.name);
+    w.Key("equity"), w.Money(s.equity);
+    w.Key("loss"), w.Money(s.loss);
+    w.Key("state"), w.Value(AccountStateName(s.state));
+    w.Key("survives"), w.Bool(s.survives);
+    w.Close('}');
   }
-  return {{"account_id", v.account_id},
-          {"snapshot", {{"sequence", v.snapshot_sequence},
-                        {"payload_hash", v.snapshot_hash},
-                        {"time", std::to_string(v.snapshot_time_unix_nanos)}}},
-          {"risk_digest", v.risk_digest},
-          {"evaluated_time", std::to_string(v.evaluated_unix_nanos)},
-          {"collateral", std::move(coll)},
-          {"positions", std::move(pos)},
-          {"totals",
-           {{"collateral_value", Money(v.collateral_value)},
-            {"unrealized_pnl", Money(v.unrealized_pnl)},
-            {"fees", Money(v.fees)},
-            {"funding", Money(v.funding)},
-            {"equity", Money(v.equity)},
-            {"used_margin", Money(v.used_margin)},
-            {"initial_margin", Money(v.initial_margin)},
-            {"maintenance_margin", Money(v.maintenance_margin)},
-            {"margin_level", Opt(v.margin_level)}}},
-          {"state", AccountStateName(v.state)},
-          {"requirements",
-           {{"no_new_positions", Money(v.requirement_no_new_positions)},
-            {"margin_call", Money(v.requirement_margin_call)},
-            {"liquidation", Money(v.requirement_liquidation)}}},
-          {"new_risk_allowed", v.new_risk_allowed},
-          {"refusals", v.refusals},
-          {"stress", {{"scenarios", std::move(stress)},
-                      {"worst_loss", v.worst_stress_loss ? json(Money(*v.worst_stress_loss)) : json(nullptr)},
-                      {"survives_all", v.survives_all_stress}}}};
+  w.Close(']');
+  w.Key("worst_loss");
+  v.worst_stress_loss ? w.Money(*v.worst_stress_loss) : w.Literal("null");
+  w.Key("survives_all"), w.Bool(v.survives_all_stress);
+  w.Close('}');
+  w.Close('}');
+}
+
+json ValuationToJson(const Valuation& v) {
+  std::string text;
+  AppendValuationJson(v, &text);
+  return json::parse(text);
 }
 
 }  // namespace plumbline::margin

@@ -20,5 +20,8 @@ namespace plumbline::margin {
 Result<Account> AccountFromJson(const nlohmann::json& json, const std::string& prefix = "");
 
 nlohmann::json ValuationToJson(const Valuation& valuation);
+// The same document appended to `out` as compact JSON text, without building a DOM (fast path
+// for the batch endpoint).
+void AppendValuationJson(const Valuation& valuation, std::string* out);
 
 }  // namespace plumbline::margin
