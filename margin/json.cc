@@ -158,7 +158,10 @@ class Writer {
   void Raw(std::string_view s) { out_ += s; }
   void Str(std::string_view s) {
     out_ += '"';
-    for (char c : s) {
+    size_t plain = 0;
+    while (plain < s.size() && s[plain] != '"' && s[plain] != '\\' && static_cast<unsigned char>(s[plain]) >= 0x20) ++plain;
+    out_.append(s.data(), plain);
+    for (char c : s.substr(plain)) {
       switch (c) {
         case '"': out_ += "\\\""; break;
         case '\\': out_ += "\\\\"; break;
@@ -215,11 +218,45 @@ class Writer {
   void Bool(bool b) { Literal(b ? "true" : "false"); }
   // Computed amounts carry 12 fractional digits; print them without trailing zeros (USD amounts
   // keep at least cents). The values are exact either way.
-  void Money(const Decimal& d) { Value(d.Normalized(2).ToString()); }
-  void Num(const Decimal& d) { Value(d.Normalized(0).ToString()); }
+  void Money(const Decimal& d) { Dec(d, 2); }
+  void Num(const Decimal& d) { Dec(d, 0); }
+  // "d" with trailing fractional zeros dropped down to min_scale, formatted without the 128-bit
+  // digit-by-digit loop of Decimal::ToString (same text).
+  void Dec(const Decimal& d, int min_scale) {
+    const int scale = d.scale();
+    const __int128 units = d.units();
+    const unsigned __int128 mag = units < 0 ? -static_cast<unsigned __int128>(units) : static_cast<unsigned __int128>(units);
+    unsigned __int128 p = 1;
+    for (int i = 0; i < scale; ++i) p *= 10;
+    const unsigned __int128 ip = mag / p;
+    if (scale > 19 || ip > UINT64_MAX) return Value(d.Normalized(min_scale).ToString());
+    uint64_t fp = static_cast<uint64_t>(mag - ip * p);
+    int s = scale;
+    while (s > min_scale && fp % 10 == 0) {
+      fp /= 10;
+      --s;
+    }
+    char buf[64];
+    char* c = buf;
+    if (units < 0) *c++ = '-';
+    c = std::to_chars(c, buf + sizeof buf, static_cast<uint64_t>(ip)).ptr;
+    if (s > 0) {
+      *c++ = '.';
+      char* end = c + s;
+      for (char* q = end; q > c;) {
+        *--q = static_cast<char>('0' + fp % 10);
+        fp /= 10;
+      }
+      c = end;
+    }
+    Sep();
+    out_ += '"';
+    out_.append(buf, static_cast<size_t>(c - buf));
+    out_ += '"';
+  }
   void OptNum(const std::optional<Decimal>& d) { d ? Num(*d) : Literal("null"); }
   // Marks and inputs are printed exactly as given.
-  void Exact(const Decimal& d) { Value(d.ToString()); }
+  void Exact(const Decimal& d) { Dec(d, d.scale()); }
   void OptExact(const std::optional<Decimal>& d) { d ? Exact(*d) : Literal("null"); }
 
  private:

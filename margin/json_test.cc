@@ -67,5 +67,22 @@ TEST(MarginJson, ValuationRoundTripsThroughTheEvaluator) {
   EXPECT_EQ(j["stress"]["scenarios"].size(), 2u);
 }
 
+// The direct writer prints decimals exactly like Decimal::Normalized(...).ToString().
+TEST(MarginJson, WriterPrintsDecimalsExactly) {
+  Valuation v;
+  const char* values[] = {"0", "-0.05", "123.450000000000", "-5000", "0.000000000001", "-99999999999.999999999999",
+                          "340282366920938463463.374607431768"};
+  for (const char* text : values) {
+    Decimal d = *Decimal::Parse(text);
+    v.equity = d;        // money: at least cents
+    v.margin_level = d;  // ratio: no trailing zeros
+    json j = ValuationToJson(v);
+    EXPECT_EQ(j["totals"]["equity"], d.Normalized(2).ToString()) << text;
+    EXPECT_EQ(j["totals"]["margin_level"], d.Normalized(0).ToString()) << text;
+  }
+  v.account_id = "quote\" and \\ and \n";
+  EXPECT_EQ(ValuationToJson(v)["account_id"], "quote\" and \\ and \n");
+}
+
 }  // namespace
 }  // namespace plumbline::margin
