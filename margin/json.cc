@@ -78,6 +78,24 @@ Status NotObject(const std::string& path, const json& j) {
                                  ": expected a JSON object, got " + j.type_name());
 }
 
+// Calls read(obj) for every element of the optional array member `key`; each element must be an
+// object, read with the path "<prefix><key>[i]." and checked for unknown members.
+template <typename Read>
+Status ForEachObject(Obj& parent, const std::string& prefix, std::string_view key, Read read) {
+  const json* arr = nullptr;
+  PLUMBLINE_RETURN_IF_ERROR(parent.Array(key, &arr));
+  if (arr == nullptr) return Status::Ok();
+  for (size_t i = 0; i < arr->size(); ++i) {
+    const std::string path = prefix + std::string(key) + "[" + std::to_string(i) + "].";
+    const json& e = (*arr)[i];
+    if (!e.is_object()) return NotObject(path, e);
+    Obj o(e, path);
+    PLUMBLINE_RETURN_IF_ERROR(read(o));
+    PLUMBLINE_RETURN_IF_ERROR(o.CheckNoUnknown());
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<Account> AccountFromJson(const json& j, const std::string& prefix) {
@@ -88,62 +106,46 @@ Result<Account> AccountFromJson(const json& j, const std::string& prefix) {
   std::string region;
   PLUMBLINE_RETURN_IF_ERROR(o.String("region", false, &region));
   if (!region.empty()) a.region = region;
-  const json* coll = nullptr;
-  PLUMBLINE_RETURN_IF_ERROR(o.Array("collateral", &coll));
-  if (coll != nullptr) {
-    for (size_t i = 0; i < coll->size(); ++i) {
-      const std::string path = prefix + "collateral[" + std::to_string(i) + "].";
-      const json& e = (*coll)[i];
-      if (!e.is_object()) return NotObject(path, e);
-      Obj c(e, path);
-      CollateralBalance b;
-      PLUMBLINE_RETURN_IF_ERROR(c.String("asset", true, &b.asset));
-      PLUMBLINE_RETURN_IF_ERROR(c.Dec("quantity", true, &b.quantity));
-      PLUMBLINE_RETURN_IF_ERROR(c.CheckNoUnknown());
-      a.collateral.push_back(std::move(b));
+  PLUMBLINE_RETURN_IF_ERROR(ForEachObject(o, prefix, "collateral", [&](Obj& c) {
+    CollateralBalance b;
+    PLUMBLINE_RETURN_IF_ERROR(c.String("asset", true, &b.asset));
+    PLUMBLINE_RETURN_IF_ERROR(c.Dec("quantity", true, &b.quantity));
+    a.collateral.push_back(std::move(b));
+    return Status::Ok();
+  }));
+  PLUMBLINE_RETURN_IF_ERROR(ForEachObject(o, prefix, "positions", [&](Obj& p) {
+    Position pos;
+    PLUMBLINE_RETURN_IF_ERROR(p.String("id", false, &pos.id));
+    PLUMBLINE_RETURN_IF_ERROR(p.String("asset", true, &pos.asset));
+    std::string kind, side;
+    PLUMBLINE_RETURN_IF_ERROR(p.String("kind", true, &kind));
+    if (kind == "spot_margin") {
+      pos.kind = PositionKind::kSpotMargin;
+    } else if (kind == "perpetual") {
+      pos.kind = PositionKind::kPerpetual;
+    } else if (kind == "dated") {
+      pos.kind = PositionKind::kDated;
+    } else {
+      return p.Error("kind", "expected \"spot_margin\", \"perpetual\" or \"dated\", got \"" + kind + "\"");
     }
-  }
-  const json* positions = nullptr;
-  PLUMBLINE_RETURN_IF_ERROR(o.Array("positions", &positions));
-  if (positions != nullptr) {
-    for (size_t i = 0; i < positions->size(); ++i) {
-      const std::string path = prefix + "positions[" + std::to_string(i) + "].";
-      const json& e = (*positions)[i];
-      if (!e.is_object()) return NotObject(path, e);
-      Obj p(e, path);
-      Position pos;
-      PLUMBLINE_RETURN_IF_ERROR(p.String("id", false, &pos.id));
-      PLUMBLINE_RETURN_IF_ERROR(p.String("asset", true, &pos.asset));
-      std::string kind, side;
-      PLUMBLINE_RETURN_IF_ERROR(p.String("kind", true, &kind));
-      if (kind == "spot_margin") {
-        pos.kind = PositionKind::kSpotMargin;
-      } else if (kind == "perpetual") {
-        pos.kind = PositionKind::kPerpetual;
-      } else if (kind == "dated") {
-        pos.kind = PositionKind::kDated;
-      } else {
-        return p.Error("kind", "expected \"spot_margin\", \"perpetual\" or \"dated\", got \"" + kind + "\"");
-      }
-      PLUMBLINE_RETURN_IF_ERROR(p.String("side", true, &side));
-      if (side != "long" && side != "short") return p.Error("side", "expected \"long\" or \"short\", got \"" + side + "\"");
-      pos.side = side == "long" ? Side::kLong : Side::kShort;
-      PLUMBLINE_RETURN_IF_ERROR(p.Dec("quantity", true, &pos.quantity));
-      PLUMBLINE_RETURN_IF_ERROR(p.Dec("entry_price", true, &pos.entry_price));
-      Decimal lev;
-      bool has_lev = false;
-      PLUMBLINE_RETURN_IF_ERROR(p.Dec("leverage", false, &lev, &has_lev));
-      if (has_lev) pos.leverage = lev;
-      PLUMBLINE_RETURN_IF_ERROR(p.Time("opened_time", false, &pos.opened_unix_nanos));
-      int64_t expiry = 0;
-      bool has_expiry = false;
-      PLUMBLINE_RETURN_IF_ERROR(p.Time("expiry_time", false, &expiry, &has_expiry));
-      if (has_expiry) pos.expiry_unix_nanos = expiry;
-      PLUMBLINE_RETURN_IF_ERROR(p.Dec("funding_accrued", false, &pos.funding_accrued));
-      PLUMBLINE_RETURN_IF_ERROR(p.CheckNoUnknown());
-      a.positions.push_back(std::move(pos));
-    }
-  }
+    PLUMBLINE_RETURN_IF_ERROR(p.String("side", true, &side));
+    if (side != "long" && side != "short") return p.Error("side", "expected \"long\" or \"short\", got \"" + side + "\"");
+    pos.side = side == "long" ? Side::kLong : Side::kShort;
+    PLUMBLINE_RETURN_IF_ERROR(p.Dec("quantity", true, &pos.quantity));
+    PLUMBLINE_RETURN_IF_ERROR(p.Dec("entry_price", true, &pos.entry_price));
+    Decimal lev;
+    bool has_lev = false;
+    PLUMBLINE_RETURN_IF_ERROR(p.Dec("leverage", false, &lev, &has_lev));
+    if (has_lev) pos.leverage = lev;
+    PLUMBLINE_RETURN_IF_ERROR(p.Time("opened_time", false, &pos.opened_unix_nanos));
+    int64_t expiry = 0;
+    bool has_expiry = false;
+    PLUMBLINE_RETURN_IF_ERROR(p.Time("expiry_time", false, &expiry, &has_expiry));
+    if (has_expiry) pos.expiry_unix_nanos = expiry;
+    PLUMBLINE_RETURN_IF_ERROR(p.Dec("funding_accrued", false, &pos.funding_accrued));
+    a.positions.push_back(std::move(pos));
+    return Status::Ok();
+  }));
   PLUMBLINE_RETURN_IF_ERROR(o.CheckNoUnknown());
   return a;
 }

@@ -148,7 +148,9 @@ Status TierBound(Reader& r, size_t i, size_t n, const std::optional<Decimal>& pr
   return Status::Ok();
 }
 
-Status ParseTiers(Reader& parent, std::string_view key, std::vector<Tier>* out) {
+// An array of tier tables: each has `up_to` (see TierBound) plus what `read_rates` reads.
+template <typename T, typename ReadRates>
+Status ParseTierList(Reader& parent, std::string_view key, std::vector<T>* out, ReadRates read_rates) {
   const toml::array* arr = nullptr;
   PLUMBLINE_RETURN_IF_ERROR(parent.ArrayOfTables(key, &arr));
   if (arr == nullptr) return Status::Ok();
@@ -156,36 +158,34 @@ Status ParseTiers(Reader& parent, std::string_view key, std::vector<Tier>* out) 
   out->clear();
   for (size_t i = 0; i < arr->size(); ++i) {
     Reader r(*arr->get(i)->as_table(), parent.file(), parent.Path(key) + "[" + std::to_string(i) + "]");
-    Tier t;
+    T t;
     PLUMBLINE_RETURN_IF_ERROR(TierBound(r, i, arr->size(), out->empty() ? std::nullopt : out->back().up_to, &t.up_to));
-    PLUMBLINE_RETURN_IF_ERROR(r.Dec("haircut", true, kZero, kOne, &t.rate));
-    // Non-decreasing rates keep the valuation concave in price (docs/margin.md, "Solving").
-    if (!out->empty() && t.rate < out->back().rate) return r.Error("haircut", "haircuts must not decrease from one tier to the next");
+    PLUMBLINE_RETURN_IF_ERROR(read_rates(r, out->empty() ? nullptr : &out->back(), &t));
     PLUMBLINE_RETURN_IF_ERROR(r.CheckNoUnknownKeys());
     out->push_back(std::move(t));
   }
   return Status::Ok();
 }
 
+// Rates never decrease from one tier to the next: that keeps the valuation concave in price
+// (docs/margin.md, "Solving").
+Status ParseTiers(Reader& parent, std::string_view key, std::vector<Tier>* out) {
+  return ParseTierList(parent, key, out, [](Reader& r, const Tier* prev, Tier* t) {
+    PLUMBLINE_RETURN_IF_ERROR(r.Dec("haircut", true, kZero, kOne, &t->rate));
+    if (prev && t->rate < prev->rate) return r.Error("haircut", "haircuts must not decrease from one tier to the next");
+    return Status::Ok();
+  });
+}
+
 Status ParseMarginTiers(Reader& parent, std::string_view key, std::vector<MarginTier>* out) {
-  const toml::array* arr = nullptr;
-  PLUMBLINE_RETURN_IF_ERROR(parent.ArrayOfTables(key, &arr));
-  if (arr == nullptr) return Status::Ok();
-  if (arr->empty()) return parent.Error(key, "must have at least one tier");
-  out->clear();
-  for (size_t i = 0; i < arr->size(); ++i) {
-    Reader r(*arr->get(i)->as_table(), parent.file(), parent.Path(key) + "[" + std::to_string(i) + "]");
-    MarginTier t;
-    PLUMBLINE_RETURN_IF_ERROR(TierBound(r, i, arr->size(), out->empty() ? std::nullopt : out->back().up_to, &t.up_to));
-    PLUMBLINE_RETURN_IF_ERROR(r.Dec("im", true, kZero, kOne, &t.im, true));
-    PLUMBLINE_RETURN_IF_ERROR(r.Dec("mm", true, kZero, t.im, &t.mm, true));
-    if (!out->empty() && (t.im < out->back().im || t.mm < out->back().mm)) {
+  return ParseTierList(parent, key, out, [](Reader& r, const MarginTier* prev, MarginTier* t) {
+    PLUMBLINE_RETURN_IF_ERROR(r.Dec("im", true, kZero, kOne, &t->im, true));
+    PLUMBLINE_RETURN_IF_ERROR(r.Dec("mm", true, kZero, t->im, &t->mm, true));
+    if (prev && (t->im < prev->im || t->mm < prev->mm)) {
       return r.Error("mm", "margin rates must not decrease from one tier to the next");
     }
-    PLUMBLINE_RETURN_IF_ERROR(r.CheckNoUnknownKeys());
-    out->push_back(std::move(t));
-  }
-  return Status::Ok();
+    return Status::Ok();
+  });
 }
 
 Status ParseRollover(Reader& parent, std::vector<RolloverTier>* out) {
