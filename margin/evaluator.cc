@@ -334,9 +334,21 @@ class Run {
   std::vector<RC> coll;
   std::vector<RP> pos;
   std::vector<AState> st;  // per asset index
+  std::vector<int> used;   // asset indices this account uses, in order of first use
 
   Status Resolve(const Account& acct, int64_t now) {
-    st.assign(pr_->assets.size(), AState{});
+    // Reset only what the previous account used: the cost stays independent of the number of
+    // assets in the risk file.
+    if (st.size() != pr_->assets.size()) {
+      st.assign(pr_->assets.size(), AState{});  // another evaluator used this thread's scratch
+      used.clear();
+    }
+    for (int i : used) st[i] = AState{};
+    used.clear();
+    auto use = [&](int i) {
+      if (!st[i].used) used.push_back(i);
+      st[i].used = true;
+    };
     std::optional<Fx> region_cap;
     if (acct.region) {
       auto it = pr_->region_caps.find(*acct.region);
@@ -352,7 +364,7 @@ class Run {
       RC rc{it->second, {}};
       PLUMBLINE_RETURN_IF_ERROR(ToFxField(c.quantity, f, ".quantity", &rc.qty));
       coll.push_back(rc);
-      st[rc.asset].used = true;
+      use(rc.asset);
     }
     pos.clear();
     for (size_t i = 0; i < acct.positions.size(); ++i) {
@@ -426,10 +438,9 @@ class Run {
         }
       }
       pos.push_back(rp);
-      st[rp.asset].used = true;
+      use(rp.asset);
     }
-    for (size_t i = 0; i < st.size(); ++i) {
-      if (!st[i].used) continue;
+    for (int i : used) {
       const PAsset& a = pr_->assets[i];
       st[i].reasons = a.reasons;
       if (a.cash) continue;
@@ -839,10 +850,10 @@ Status Evaluator::EvaluateInto(const Account& account, int64_t now, const Evalua
                           std::to_string(snap_age / kNanosPerMs) + " ms old (limit " +
                           std::to_string(params_->max_snapshot_age_ms) + " ms)");
   }
-  for (size_t i = 0; i < run.st.size(); ++i) {
+  for (int i : run.used) {
     const AState& s = run.st[i];
     const PAsset& a = pr.assets[i];
-    if (!s.used || a.cash) continue;
+    if (a.cash) continue;
     const std::string name = "asset " + a.p->id + " (mark " + a.p->mark + ")";
     if (a.quote == nullptr) {
       v->refusals.push_back(name + ": not in the snapshot");

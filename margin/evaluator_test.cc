@@ -318,5 +318,26 @@ TEST(MarginEvaluator, NoPositionsIsHealthyUnlessDebtsExceedCollateral) {
   EXPECT_FALSE(v.margin_level);
 }
 
+// Evaluators share per-thread scratch space: interleaving them (different asset lists) must not
+// leak state from one account into the next.
+TEST(MarginEvaluator, InterleavedEvaluatorsDoNotShareState) {
+  auto small = ParseRiskParams("[assets.USD]\nclass = \"cash\"\n", "small.toml");
+  ASSERT_TRUE(small.ok()) << small.status().ToString();
+  Evaluator a(TestParams(), View({Quote("BTC", "20000", "clamped")}));
+  Evaluator b(std::make_shared<const RiskParams>(std::move(small).value()), View({}));
+  Account btc = WithUsd("10000");
+  btc.collateral.push_back({"BTC", D("1")});
+  for (int i = 0; i < 3; ++i) {
+    auto va = a.Evaluate(btc, kNow);
+    ASSERT_TRUE(va.ok());
+    EXPECT_FALSE(va->new_risk_allowed);  // BTC is degraded
+    auto vb = b.Evaluate(WithUsd("5"), kNow);
+    ASSERT_TRUE(vb.ok()) << vb.status().ToString();
+    EXPECT_TRUE(vb->new_risk_allowed);
+    EXPECT_EQ(vb->equity, D("5"));
+    EXPECT_EQ(b.Evaluate(btc, kNow).status().message(), "collateral[1].asset: unknown asset \"BTC\"");
+  }
+}
+
 }  // namespace
 }  // namespace plumbline::margin
