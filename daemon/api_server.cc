@@ -9,6 +9,7 @@
 #include "daemon/push_routes.h"
 #include "plumbline/attest/canonical_json.h"
 #include "daemon/log_routes.h"
+#include "plumbline/daemon/margin_routes.h"
 #include "plumbline/daemon/stream.h"
 
 namespace plumbline::daemon {
@@ -85,6 +86,8 @@ struct ApiServer::Impl {
   httplib::Server& server;
   OpsHooks ops;
   int listen_socket = -1;  // set by the socket-options callback during Bind()
+  std::unique_ptr<MarginService> margin;  // POST /v1/margin/* (daemon/margin_routes.cc)
+  Status margin_status;                   // risk file load result, reported by Bind()
 };
 
 ApiServer::ApiServer(const Config& config, const Publisher& publisher, const storage::SnapshotStore& store,
@@ -126,6 +129,9 @@ ApiServer::~ApiServer() { Stop(); }
 void ApiServer::Routes() {
   httplib::Server& s = impl_->server;
   RegisterLogRoutes(s, {config_, store_, public_key_, [this] { return writable_store_; }});
+  impl_->margin = std::make_unique<MarginService>(config_, publisher_, store_, clock_);
+  impl_->margin_status = impl_->margin->Init();
+  impl_->margin->Register(s);
 
   s.Get("/v1/snapshots/latest", [this](const httplib::Request& req, httplib::Response& res) {
     auto latest = publisher_.Latest();
@@ -251,6 +257,7 @@ void ApiServer::SetOps(OpsHooks hooks) { impl_->ops = std::move(hooks); }
 Status ApiServer::Bind() {
   httplib::Server& s = impl_->server;
   PLUMBLINE_RETURN_IF_ERROR(CheckHttpServer(config_, s));
+  if (!impl_->margin_status.ok()) return impl_->margin_status;
   const std::string address = config_.listen_host + ":" + std::to_string(config_.listen_port);
   if (config_.listen_port == 0) {
     port_ = s.bind_to_any_port(config_.listen_host);
@@ -266,6 +273,8 @@ Status ApiServer::Bind() {
 }
 
 void ApiServer::Run() { impl_->server.listen_after_bind(); }
+
+Status ApiServer::ReloadRiskParams() { return impl_->margin->ReloadRiskParams(); }
 
 void ApiServer::Stop() {
   // Streams hold their threads until they end; end them first so the server's workers can join.

@@ -258,6 +258,7 @@ Result<Config> ParseConfig(std::string_view toml_text, const std::string& path) 
   PLUMBLINE_RETURN_IF_ERROR(CredentialPath(r, "key_file", true, &config.key_file));
   PLUMBLINE_RETURN_IF_ERROR(CredentialPath(r, "admin_token_file", false, &config.admin_token_file));
   PLUMBLINE_RETURN_IF_ERROR(r.Integer("publish_interval_ms", false, 50, 3600000, &config.publish_interval_ms));
+  PLUMBLINE_RETURN_IF_ERROR(r.String("risk_file", false, &config.risk_file));
 
   if (const toml::node* http = r.Find("http")) {
     if (!http->is_table()) return r.Error("http", "expected a table, got " + TableReader::TypeName(*http));

@@ -9,6 +9,7 @@
 //   GET /metrics, POST /v1/admin/reload   see daemon/ops.h
 //   the log's routes (/v1/log/..., /v1/snapshots/{seq}/bundle, /v1/keys/history): log_routes.h
 //   POST /v1/observations, GET /v1/stream: see daemon/push_routes.h (optional, PushApi)
+//   POST /v1/margin/evaluate, /v1/margin/evaluate-batch   (daemon/margin_routes.h)
 // Errors are RFC 9457 application/problem+json with a type, title, status and detail.
 //
 // cpp-httplib is configured explicitly (its defaults are old): fixed worker pool, read/write and
@@ -49,6 +50,8 @@ class ApiServer {
   void SetOps(OpsHooks hooks);
   // Serves until Stop(); blocking.
   void Run();
+  // Re-reads config.risk_file (margin evaluator); on error the parameters in use are kept.
+  Status ReloadRiskParams();
   void Stop();
   // Lets POST /v1/log/cosignatures store witness cosignatures in `store` (borrowed; the same
   // store as the constructor's). Call before Run(). Without it that route answers 503.

@@ -82,6 +82,7 @@ struct Config {
   HttpConfig http;
   TlsConfig tls;
   std::string admin_token_file;  // bearer token for admin/write endpoints ("" = admin disabled)
+  std::string risk_file;  // margin evaluator risk parameters (TOML, docs/margin.md); "" = margin off
   std::vector<feeds::SymbolPolicy> symbols;     // at least one
   std::vector<feeds::SourceConfig> sources;     // at least one
   std::vector<WitnessConfig> witnesses;         // optional; names unique

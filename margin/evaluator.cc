@@ -1,0 +1,930 @@
+#include "plumbline/margin/evaluator.h"
+
+#include <algorithm>
+#include <array>
+#include <unordered_map>
+
+#include "margin/fixed.h"
+
+namespace plumbline::margin {
+
+using internal::Arith;
+using internal::Fx;
+using internal::FromFx;
+using internal::ToFx;
+
+const char* SessionName(Session s) {
+  switch (s) {
+    case Session::kRegular: return "regular";
+    case Session::kPreMarket: return "pre_market";
+    case Session::kPostMarket: return "post_market";
+    case Session::kOvernight: return "overnight";
+    case Session::kClosed: return "closed";
+    case Session::kUnknown: return "unknown";
+  }
+  return "unknown";
+}
+std::optional<Session> ParseSession(std::string_view name) {
+  for (Session s : {Session::kRegular, Session::kPreMarket, Session::kPostMarket, Session::kOvernight,
+                    Session::kClosed, Session::kUnknown}) {
+    if (name == SessionName(s)) return s;
+  }
+  return std::nullopt;
+}
+const char* ReserveStatusName(ReserveStatus s) {
+  switch (s) {
+    case ReserveStatus::kFullyBacked: return "fully_backed";
+    case ReserveStatus::kUnderBacked: return "under_backed";
+    case ReserveStatus::kStale: return "stale";
+    case ReserveStatus::kUnknown: return "unknown";
+  }
+  return "unknown";
+}
+std::optional<ReserveStatus> ParseReserveStatus(std::string_view name) {
+  for (ReserveStatus s : {ReserveStatus::kFullyBacked, ReserveStatus::kUnderBacked, ReserveStatus::kStale,
+                          ReserveStatus::kUnknown}) {
+    if (name == ReserveStatusName(s)) return s;
+  }
+  return std::nullopt;
+}
+const char* PositionKindName(PositionKind k) {
+  switch (k) {
+    case PositionKind::kSpotMargin: return "spot_margin";
+    case PositionKind::kPerpetual: return "perpetual";
+    case PositionKind::kDated: return "dated";
+  }
+  return "spot_margin";
+}
+const char* AccountStateName(AccountState s) {
+  switch (s) {
+    case AccountState::kHealthy: return "healthy";
+    case AccountState::kNoNewPositions: return "no_new_positions";
+    case AccountState::kMarginCall: return "margin_call";
+    case AccountState::kLiquidation: return "liquidation";
+    case AccountState::kUndetermined: return "undetermined";
+  }
+  return "undetermined";
+}
+std::vector<std::string> ReasonNames(uint32_t reasons) {
+  static constexpr std::array<const char*, 7> kNames = {"tier",          "session",       "reserve_under_backed",
+                                                       "reserve_stale", "reserve_unknown", "mark_degraded",
+                                                       "unpriced"};
+  std::vector<std::string> out;
+  for (size_t i = 0; i < kNames.size(); ++i) {
+    if (reasons & (1u << i)) out.emplace_back(kNames[i]);
+  }
+  return out;
+}
+
+namespace {
+
+constexpr int64_t kNanosPerMs = 1'000'000;
+constexpr int64_t kNanosPer4h = 4LL * 3600 * 1'000'000'000;
+constexpr Rounding kDown = Rounding::kFloor;
+constexpr Rounding kUp = Rounding::kCeiling;
+const Fx kOne = Fx::Int(1);
+
+Fx Must(const Decimal& d) {
+  Fx f;
+  ToFx(d, kDown, &f);  // parameters are checked to <= 12 fractional digits and small ranges
+  return f;
+}
+
+struct FxTier {
+  Fx lo;  // lower bound of the tier (0 for the first)
+  Fx a;   // haircut, or IM rate
+  Fx b;   // MM rate (futures tiers)
+  Fx cum_a, cum_b;  // Binance-style cumulative amounts: amount = V x rate_k - cum_k
+};
+
+// Everything about one risk-file asset that does not depend on the account or on "now".
+struct PAsset {
+  const AssetParams* p = nullptr;
+  const AssetQuote* quote = nullptr;  // null: no quote in the snapshot
+  bool cash = false;
+  bool priced = false;       // a usable price > 0 (cash: always, at 1)
+  Fx price;
+  bool status_degraded = false;  // status other than ok / market_closed
+  bool check_age = true;
+  bool zero_value = false;   // tokenized stock under_backed: counts zero
+  Fx add;                    // haircut add-on from session and reserve status
+  uint32_t reasons = 0;      // reasons from session / reserve
+  std::vector<FxTier> haircut;   // a = haircut rate
+  // Per "mark degraded" (0/1): a = factor 1 - min(1, haircut + add-ons), cum_a = cumulative
+  // amount, so counted = V x a_k - cum_a_k (rounded down).
+  std::array<std::vector<FxTier>, 2> counted;
+  std::vector<FxTier> futures;   // a = IM rate, b = MM rate, cumulative amounts precomputed
+  std::optional<Fx> spot_cap, futures_cap;
+  Fx opening_fee;
+  std::vector<std::pair<int64_t, Fx>> rollover;  // (last 4h period covered, rate per period)
+  int64_t max_age_nanos = 0;
+};
+
+}  // namespace
+
+struct Evaluator::Prepared {
+  std::vector<PAsset> assets;  // index-aligned with params.assets
+  std::unordered_map<std::string, int> index;
+  std::map<std::string, Fx> region_caps;
+  Fx lvl_nn, lvl_call, lvl_liq, fut_call;
+  struct Shock {
+    std::string name;
+    std::vector<Fx> factor;  // 1 + shock per asset index
+  };
+  std::vector<Shock> stress;
+};
+
+Evaluator::Evaluator(std::shared_ptr<const RiskParams> params, std::shared_ptr<const MarketView> view)
+    : params_(std::move(params)), view_(std::move(view)), prepared_(std::make_unique<Prepared>()) {
+  Prepared& pr = *prepared_;
+  Arith ar;
+  std::unordered_map<std::string, const AssetQuote*> quotes;
+  for (const AssetQuote& q : view_->quotes) quotes[q.asset] = &q;
+  pr.assets.resize(params_->assets.size());
+  for (size_t i = 0; i < params_->assets.size(); ++i) {
+    const AssetParams& ap = params_->assets[i];
+    PAsset& a = pr.assets[i];
+    a.p = &ap;
+    pr.index[ap.id] = static_cast<int>(i);
+    a.cash = ap.asset_class == AssetClass::kCash;
+    auto it = quotes.find(ap.id);
+    a.quote = it == quotes.end() ? nullptr : it->second;
+    if (a.cash) {
+      a.priced = true;
+      a.price = kOne;
+      a.check_age = false;
+    } else if (a.quote != nullptr && a.quote->price && a.quote->price->is_positive() &&
+               a.quote->price->scale() <= internal::kFxScale) {
+      a.priced = ToFx(*a.quote->price, kDown, &a.price);
+    }
+    const ClassParams& cp = ap.params;
+    const bool equity_like = ap.asset_class == AssetClass::kEquity || ap.asset_class == AssetClass::kTokenizedStock;
+    if (a.quote != nullptr && !a.cash) {
+      const std::string& st = a.quote->mark_status;
+      // A closed market is not an outage: the last regular price is used with the session haircut.
+      a.status_degraded = st != "ok" && st != "market_closed";
+      if (st == "market_closed") a.check_age = false;
+    }
+    if (equity_like) {
+      Session s = a.quote && a.quote->session ? *a.quote->session : Session::kUnknown;
+      if (a.quote && a.quote->mark_status == "market_closed") s = Session::kClosed;
+      if (s != Session::kRegular && cp.session_haircut.is_positive()) {
+        a.add = ar.Add(a.add, Must(cp.session_haircut));
+        a.reasons |= kReasonSession;
+      }
+    }
+    if (ap.asset_class == AssetClass::kTokenizedStock) {
+      ReserveStatus r = a.quote && a.quote->reserve ? *a.quote->reserve : ReserveStatus::kUnknown;
+      if (r == ReserveStatus::kUnderBacked) {
+        a.zero_value = true;
+        a.reasons |= kReasonReserveUnder;
+      } else if (r == ReserveStatus::kStale) {
+        a.add = ar.Add(a.add, Must(cp.reserve_stale_penalty));
+        a.reasons |= kReasonReserveStale;
+      } else if (r == ReserveStatus::kUnknown) {
+        a.add = ar.Add(a.add, Must(cp.reserve_unknown_penalty));
+        a.reasons |= kReasonReserveUnknown;
+      }
+    }
+    for (const Tier& t : cp.haircut_tiers) {
+      FxTier f;
+      f.lo = a.haircut.empty() ? Fx{} : a.haircut.back().lo;  // fixed below
+      f.a = Must(t.rate);
+      a.haircut.push_back(f);
+    }
+    for (size_t k = 0; k < cp.haircut_tiers.size(); ++k) {
+      a.haircut[k].lo = k == 0 ? Fx{} : Must(*cp.haircut_tiers[k - 1].up_to);
+    }
+    for (int deg = 0; deg < 2; ++deg) {
+      Fx add = a.add;
+      if (deg) add = ar.Add(add, Must(cp.stale_mark_haircut));
+      for (size_t k = 0; k < a.haircut.size(); ++k) {
+        FxTier f;
+        f.lo = a.haircut[k].lo;
+        Fx h = ar.Add(a.haircut[k].a, add);
+        if (h > kOne) h = kOne;
+        f.a = ar.Sub(kOne, h);
+        if (k > 0) {
+          const FxTier& prev = a.counted[deg].back();
+          // cum rounds up so the counted value rounds down.
+          f.cum_a = ar.Add(prev.cum_a, ar.Mul(f.lo, ar.Sub(f.a, prev.a), kUp));
+        }
+        a.counted[deg].push_back(f);
+      }
+    }
+    for (size_t k = 0; k < cp.futures_tiers.size(); ++k) {
+      const MarginTier& t = cp.futures_tiers[k];
+      FxTier f;
+      f.lo = k == 0 ? Fx{} : Must(*cp.futures_tiers[k - 1].up_to);
+      f.a = Must(t.im);
+      f.b = Must(t.mm);
+      if (k > 0) {
+        const FxTier& prev = a.futures.back();
+        // Requirement = N x rate_k - cum_k: cum rounds down so the requirement rounds up.
+        f.cum_a = ar.Add(prev.cum_a, ar.Mul(f.lo, ar.Sub(f.a, prev.a), kDown));
+        f.cum_b = ar.Add(prev.cum_b, ar.Mul(f.lo, ar.Sub(f.b, prev.b), kDown));
+      }
+      a.futures.push_back(f);
+    }
+    if (cp.spot_max_leverage) a.spot_cap = Must(*cp.spot_max_leverage);
+    if (cp.futures_max_leverage) a.futures_cap = Must(*cp.futures_max_leverage);
+    a.opening_fee = Must(cp.opening_fee);
+    for (const RolloverTier& t : cp.rollover) a.rollover.emplace_back(t.up_to_hours / 4, Must(t.rate_per_4h));
+    a.max_age_nanos = cp.max_mark_age_ms * kNanosPerMs;
+  }
+  for (const auto& [region, cap] : params_->region_max_leverage) pr.region_caps[region] = Must(cap);
+  pr.lvl_nn = Must(params_->levels.no_new_positions);
+  pr.lvl_call = Must(params_->levels.margin_call);
+  pr.lvl_liq = Must(params_->levels.liquidation);
+  pr.fut_call = Must(params_->levels.futures_margin_call);
+  for (const StressScenario& s : params_->stress) {
+    Prepared::Shock sh;
+    sh.name = s.name;
+    for (const AssetParams& ap : params_->assets) {
+      Decimal shock;
+      if (auto it = s.asset_shocks.find(ap.id); it != s.asset_shocks.end()) {
+        shock = it->second;
+      } else if (auto ct = s.class_shocks.find(ap.asset_class); ct != s.class_shocks.end()) {
+        shock = ct->second;
+      }
+      sh.factor.push_back(ar.Add(kOne, Must(shock)));
+    }
+    pr.stress.push_back(std::move(sh));
+  }
+}
+
+Evaluator::~Evaluator() = default;
+Evaluator::Evaluator(Evaluator&&) noexcept = default;
+
+namespace {
+
+// One account, resolved against the prepared view: asset indices and constant amounts.
+struct RC {  // collateral
+  int asset;
+  Fx qty;
+};
+struct RP {  // position
+  int asset;
+  PositionKind kind;
+  bool is_long;
+  Fx qty, entry, cost;
+  Fx lev;        // spot: the position's leverage; futures: effective leverage cap for IM
+  Fx qty_per_lev;  // spot: quantity / leverage (rounded up), the slope of a short's used margin
+  Fx fees;       // spot: opening + rollover fees owed
+  Fx opening, rollover;
+  int64_t periods = 0;
+  Fx funding;
+};
+
+struct Totals {
+  Fx collateral, pnl, fees, funding, equity, um, im, mm;
+};
+
+// Per-evaluation state of an asset.
+struct AState {
+  bool used = false;
+  bool degraded = false;      // status or age
+  uint32_t reasons = 0;
+};
+
+Status FieldError(const std::string& field, const std::string& what) {
+  return Status::InvalidArgument(field + ": " + what);
+}
+
+// "positions[3]" + ".leverage", built only when an error is reported.
+struct FieldPath {
+  const char* list;
+  size_t index;
+  std::string operator+(const char* member) const {
+    return std::string(list) + "[" + std::to_string(index) + "]" + member;
+  }
+};
+
+Status ToFxField(const Decimal& d, const FieldPath& f, const char* member, Fx* out) {
+  if (d.scale() > internal::kFxScale) return FieldError(f + member, "at most 12 fractional digits, got \"" + d.ToString() + "\"");
+  if (!ToFx(d, kDown, out)) return Status::OutOfRange(f + member + ": value is too large");
+  return Status::Ok();
+}
+
+// Tier index of amount v in a schedule (tiers sorted by lower bound).
+inline size_t TierOf(const std::vector<FxTier>& tiers, Fx v) {
+  size_t k = 0;
+  while (k + 1 < tiers.size() && v >= tiers[k + 1].lo) ++k;
+  return k;
+}
+
+// Counted value of a positive balance worth `gross`: Σ portion_i x factor_i = V x f_k - cum_k.
+inline Fx CountedPositive(Arith& ar, const std::vector<FxTier>& t, Fx gross) {
+  const FxTier& k = t[TierOf(t, gross)];
+  Fx v = ar.Sub(ar.Mul(gross, k.a, kDown), k.cum_a);
+  return v.negative() ? Fx{} : v;
+}
+
+// Scratch state of one evaluation; one per thread, reused so that steady-state evaluation does
+// not allocate.
+class Run {
+ public:
+  void Reset(const Evaluator::Prepared& pr) {
+    pr_ = &pr;
+    ar = Arith();
+    pieces_key_ = -1;
+  }
+
+  Arith ar;
+  std::vector<RC> coll;
+  std::vector<RP> pos;
+  std::vector<AState> st;  // per asset index
+  std::vector<int> used;   // asset indices this account uses, in order of first use
+
+  Status Resolve(const Account& acct, int64_t now) {
+    // Reset only what the previous account used: the cost stays independent of the number of
+    // assets in the risk file.
+    if (st.size() != pr_->assets.size()) {
+      st.assign(pr_->assets.size(), AState{});  // another evaluator used this thread's scratch
+      used.clear();
+    }
+    for (int i : used) st[i] = AState{};
+    used.clear();
+    auto use = [&](int i) {
+      if (!st[i].used) used.push_back(i);
+      st[i].used = true;
+    };
+    std::optional<Fx> region_cap;
+    if (acct.region) {
+      auto it = pr_->region_caps.find(*acct.region);
+      if (it == pr_->region_caps.end()) return FieldError("region", "unknown region \"" + *acct.region + "\"");
+      region_cap = it->second;
+    }
+    coll.clear();
+    for (size_t i = 0; i < acct.collateral.size(); ++i) {
+      const CollateralBalance& c = acct.collateral[i];
+      const FieldPath f{"collateral", i};
+      auto it = pr_->index.find(c.asset);
+      if (it == pr_->index.end()) return FieldError(f + ".asset", "unknown asset \"" + c.asset + "\"");
+      RC rc{it->second, {}};
+      PLUMBLINE_RETURN_IF_ERROR(ToFxField(c.quantity, f, ".quantity", &rc.qty));
+      coll.push_back(rc);
+      use(rc.asset);
+    }
+    pos.clear();
+    for (size_t i = 0; i < acct.positions.size(); ++i) {
+      const Position& p = acct.positions[i];
+      const FieldPath f{"positions", i};
+      auto it = pr_->index.find(p.asset);
+      if (it == pr_->index.end()) return FieldError(f + ".asset", "unknown asset \"" + p.asset + "\"");
+      const PAsset& a = pr_->assets[it->second];
+      if (a.cash) return FieldError(f + ".asset", "\"" + p.asset + "\" is cash and cannot be a position");
+      RP rp{};
+      rp.asset = it->second;
+      rp.kind = p.kind;
+      rp.is_long = p.side == Side::kLong;
+      PLUMBLINE_RETURN_IF_ERROR(ToFxField(p.quantity, f, ".quantity", &rp.qty));
+      if (!rp.qty.positive()) return FieldError(f + ".quantity", "must be positive (use side for shorts), got " + p.quantity.ToString());
+      PLUMBLINE_RETURN_IF_ERROR(ToFxField(p.entry_price, f, ".entry_price", &rp.entry));
+      if (!rp.entry.positive()) return FieldError(f + ".entry_price", "must be positive, got " + p.entry_price.ToString());
+      std::optional<Fx> lev;
+      if (p.leverage) {
+        Fx l;
+        PLUMBLINE_RETURN_IF_ERROR(ToFxField(*p.leverage, f, ".leverage", &l));
+        if (l < kOne) return FieldError(f + ".leverage", "must be at least 1, got " + p.leverage->ToString());
+        lev = l;
+      }
+      const std::optional<Fx>& asset_cap = p.kind == PositionKind::kSpotMargin ? a.spot_cap : a.futures_cap;
+      if (!asset_cap) {
+        return FieldError(f + ".kind", std::string(p.kind == PositionKind::kSpotMargin ? "spot margin" : "futures") +
+                                           " is not offered for \"" + p.asset + "\"");
+      }
+      Fx cap = *asset_cap;
+      bool region_binds = region_cap && *region_cap < cap;
+      if (region_binds) cap = *region_cap;
+      if (lev && *lev > cap) {
+        return FieldError(f + ".leverage", p.leverage->ToString() + " exceeds the cap of " + FromFx(cap).Normalized().ToString() +
+                                               (region_binds ? " (region " + *acct.region + ")" : " for \"" + p.asset + "\""));
+      }
+      rp.cost = ar.Mul(rp.qty, rp.entry, kUp);
+      if (p.kind == PositionKind::kSpotMargin) {
+        if (!lev) return FieldError(f + ".leverage", "missing; required for spot margin positions");
+        rp.lev = *lev;
+        rp.qty_per_lev = ar.Div(rp.qty, rp.lev, kUp);
+        if (p.opened_unix_nanos <= 0) return FieldError(f + ".opened_time", "missing; required for spot margin positions");
+        if (p.opened_unix_nanos > now) return FieldError(f + ".opened_time", "is in the future");
+        rp.periods = (now - p.opened_unix_nanos) / kNanosPer4h;
+        // Rollover: one fee per completed 4-hour period on the borrowed amount (the cost).
+        const int64_t covered = a.rollover.empty() ? 0 : a.rollover.back().first;
+        if (rp.periods > covered) {
+          return FieldError(f + ".opened_time", "position is " + std::to_string(rp.periods * 4) +
+                                                    " hours old; the rollover table for \"" + p.asset +
+                                                    "\" covers " + std::to_string(covered * 4) + " hours");
+        }
+        Fx rate_sum{};
+        int64_t done = 0;
+        for (const auto& [upto, rate] : a.rollover) {
+          if (done >= rp.periods) break;
+          const int64_t n = std::min(upto, rp.periods) - done;
+          rate_sum = ar.Add(rate_sum, Fx{rate.raw * n});
+          done += n;
+        }
+        rp.opening = ar.Mul(rp.cost, a.opening_fee, kUp);
+        rp.rollover = ar.Mul(rp.cost, rate_sum, kUp);
+        rp.fees = ar.Add(rp.opening, rp.rollover);
+      } else {
+        rp.lev = lev ? *lev : cap;
+        PLUMBLINE_RETURN_IF_ERROR(ToFxField(p.funding_accrued, f, ".funding_accrued", &rp.funding));
+        if (p.kind == PositionKind::kDated) {
+          if (!p.expiry_unix_nanos) return FieldError(f + ".expiry_time", "missing; required for dated futures");
+          if (*p.expiry_unix_nanos <= now) return FieldError(f + ".expiry_time", "the contract has expired");
+        } else if (p.expiry_unix_nanos) {
+          return FieldError(f + ".expiry_time", "perpetual futures have no expiry");
+        }
+      }
+      pos.push_back(rp);
+      use(rp.asset);
+    }
+    for (int i : used) {
+      const PAsset& a = pr_->assets[i];
+      st[i].reasons = a.reasons;
+      if (a.cash) continue;
+      bool too_old = a.check_age && a.quote != nullptr &&
+                     (!a.quote->newest_observation_unix_nanos ||
+                      now - *a.quote->newest_observation_unix_nanos > a.max_age_nanos);
+      st[i].degraded = a.priced && (a.status_degraded || too_old);
+      if (st[i].degraded) st[i].reasons |= kReasonMarkDegraded;
+      if (!a.priced) st[i].reasons |= kReasonUnpriced;
+    }
+    return Status::Ok();
+  }
+
+  // Totals at the given prices (per asset index). Fills the lines when `v` is non-null.
+  Totals Compute(const std::vector<Fx>& price, Valuation* v) {
+    Totals t{};
+    for (size_t i = 0; i < coll.size(); ++i) {
+      const RC& c = coll[i];
+      const PAsset& a = pr_->assets[c.asset];
+      Fx p = price[c.asset];
+      Fx gross = ar.Mul(c.qty, p, kDown);
+      Fx counted = gross;
+      if (c.qty.positive()) counted = a.zero_value ? Fx{} : CountedPositive(ar, a.counted[st[c.asset].degraded], gross);
+      t.collateral = ar.Add(t.collateral, counted);
+      if (v != nullptr) {
+        CollateralLine& l = v->collateral[i];
+        l.gross_value = FromFx(gross);
+        l.counted_value = FromFx(counted);
+        Fx h{};
+        if (gross.positive()) h = ar.Sub(kOne, ar.Div(counted, gross, kDown));
+        l.haircut = FromFx(h);
+        // Debts take no haircut: only price problems are reasons for them.
+        l.reasons = c.qty.positive() ? st[c.asset].reasons : (st[c.asset].reasons & (kReasonMarkDegraded | kReasonUnpriced));
+        for (size_t k = 0; c.qty.positive() && k < a.haircut.size() && gross > a.haircut[k].lo; ++k) {
+          if (a.haircut[k].a.positive()) l.reasons |= kReasonTier;
+        }
+      }
+    }
+    for (size_t i = 0; i < pos.size(); ++i) {
+      const RP& r = pos[i];
+      const PAsset& a = pr_->assets[r.asset];
+      Fx p = price[r.asset];
+      Fx pnl = ar.Mul(r.qty, r.is_long ? ar.Sub(p, r.entry) : ar.Sub(r.entry, p), kDown);
+      Fx notional = ar.Mul(r.qty, p, kUp);
+      Fx um{}, im{}, mm{};
+      if (r.kind == PositionKind::kSpotMargin) {
+        um = ar.Div(r.is_long ? r.cost : notional, r.lev, kUp);
+      } else {
+        const FxTier& tier = a.futures[TierOf(a.futures, notional)];
+        im = ar.Sub(ar.Mul(notional, tier.a, kUp), tier.cum_a);
+        Fx by_lev = ar.Div(notional, r.lev, kUp);
+        if (by_lev > im) im = by_lev;
+        mm = ar.Sub(ar.Mul(notional, tier.b, kUp), tier.cum_b);
+      }
+      t.pnl = ar.Add(t.pnl, pnl);
+      t.fees = ar.Add(t.fees, r.fees);
+      t.funding = ar.Add(t.funding, r.funding);
+      t.um = ar.Add(t.um, um);
+      t.im = ar.Add(t.im, im);
+      t.mm = ar.Add(t.mm, mm);
+      if (v != nullptr) {
+        PositionLine& l = v->positions[i];
+        l.cost = FromFx(r.cost);
+        l.notional = FromFx(notional);
+        l.unrealized_pnl = FromFx(pnl);
+        l.used_margin = FromFx(um);
+        l.opening_fee = FromFx(r.opening);
+        l.rollover_fees = FromFx(r.rollover);
+        l.rollover_periods = r.periods;
+        l.initial_margin = FromFx(im);
+        l.maintenance_margin = FromFx(mm);
+        l.funding_accrued = FromFx(r.funding);
+      }
+    }
+    t.equity = ar.Add(ar.Sub(ar.Add(t.collateral, t.pnl), t.fees), t.funding);
+    return t;
+  }
+
+  struct Reqs {
+    Fx nn, call, liq;
+  };
+  Reqs Requirements(const Totals& t) {
+    return {ar.Add(ar.Mul(pr_->lvl_nn, t.um, kUp), t.im), ar.Add(ar.Mul(pr_->lvl_call, t.um, kUp), ar.Mul(pr_->fut_call, t.mm, kUp)),
+            ar.Add(ar.Mul(pr_->lvl_liq, t.um, kUp), t.mm)};
+  }
+  AccountState State(const Totals& t, const Reqs& q) const {
+    if (pos.empty()) return t.equity.negative() ? AccountState::kLiquidation : AccountState::kHealthy;
+    if (t.equity <= q.liq) return AccountState::kLiquidation;
+    if (t.equity <= q.call) return AccountState::kMarginCall;
+    if (t.equity < q.nn) return AccountState::kNoNewPositions;
+    return AccountState::kHealthy;
+  }
+
+  // ---- Liquidation solver (docs/margin.md, "Liquidation and bankruptcy prices") ----
+  // G(P) = equity(P) - alpha x used_margin(P) - beta x MM(P), only asset x's price P moving.
+  // Every term is piecewise linear in P (tiers switch at fixed amounts), so G is solved exactly
+  // on each linear piece: G(P) = c + A + B x P, root P = -(c + A) / B.
+  //
+  // On one piece, split by what alpha and beta multiply:
+  //   A + B x P = (a0 + b0 x P) + alpha x (bu x P) + beta x (am + bm x P)
+  struct Lin {
+    Fx a0, b0, bu, am, bm;
+    uint64_t tiers = 0;  // tier index of every tiered line, 4 bits each: identifies the piece
+    int tiered_lines = 0;
+    bool packed = true;  // false when there are too many tiered lines to pack
+  };
+  // Coefficients of the piece holding `probe`; with `last` set, of the last piece (every tiered
+  // line in its top tier: the piece extending to +infinity).
+  Lin Coeffs(int x, Fx probe, bool last = false) {
+    Lin l;
+    int shift = 0;
+    auto note_tier = [&](size_t k) {
+      if (shift >= 64 || k > 15) {
+        l.packed = false;
+        return;
+      }
+      l.tiers |= static_cast<uint64_t>(k) << shift;
+      shift += 4;
+      ++l.tiered_lines;
+    };
+    const PAsset& pa = pr_->assets[x];
+    for (const RC& c : coll) {
+      if (c.asset != x) continue;
+      if (!c.qty.positive()) {
+        l.b0 = ar.Add(l.b0, c.qty);
+        continue;
+      }
+      if (pa.zero_value) continue;
+      const std::vector<FxTier>& t = pa.counted[st[x].degraded];
+      size_t k = last ? t.size() - 1 : TierOf(t, ar.Mul(c.qty, probe, kDown));
+      if (t.size() > 1) note_tier(k);
+      l.b0 = ar.Add(l.b0, ar.Mul(c.qty, t[k].a, kDown));
+      l.a0 = ar.Sub(l.a0, t[k].cum_a);
+    }
+    for (const RP& r : pos) {
+      if (r.asset != x) continue;
+      if (r.is_long) {
+        l.b0 = ar.Add(l.b0, r.qty);
+        l.a0 = ar.Sub(l.a0, r.cost);
+      } else {
+        l.b0 = ar.Sub(l.b0, r.qty);
+        l.a0 = ar.Add(l.a0, r.cost);
+      }
+      if (r.kind == PositionKind::kSpotMargin) {
+        if (!r.is_long) l.bu = ar.Sub(l.bu, r.qty_per_lev);
+      } else {
+        size_t k = last ? pa.futures.size() - 1 : TierOf(pa.futures, ar.Mul(r.qty, probe, kUp));
+        if (pa.futures.size() > 1) note_tier(k);
+        l.bm = ar.Sub(l.bm, ar.Mul(r.qty, pa.futures[k].b, kUp));
+        l.am = ar.Add(l.am, pa.futures[k].cum_b);
+      }
+    }
+    return l;
+  }
+  struct Target {
+    Fx alpha, beta;
+    Fx g_mark;  // G at the mark, from the totals
+  };
+  void Combine(const Lin& l, const Target& t, Fx* A, Fx* B) {
+    *A = l.a0;
+    *B = l.b0;
+    if (!t.alpha.zero() && !l.bu.zero()) *B = ar.Add(*B, ar.Mul(t.alpha, l.bu, kDown));
+    if (!t.beta.zero()) {
+      *A = ar.Add(*A, t.beta == kOne ? l.am : ar.Mul(t.beta, l.am, kDown));
+      *B = ar.Add(*B, t.beta == kOne ? l.bm : ar.Mul(t.beta, l.bm, kDown));
+    }
+  }
+  // Only the piece identifier of Coeffs(x, probe): the tier of every tiered line.
+  uint64_t TiersAt(int x, Fx probe) {
+    uint64_t tiers = 0;
+    int shift = 0;
+    const PAsset& pa = pr_->assets[x];
+    if (pa.haircut.size() > 1 && !pa.zero_value) {
+      const std::vector<FxTier>& t = pa.counted[st[x].degraded];
+      for (const RC& c : coll) {
+        if (c.asset != x || !c.qty.positive()) continue;
+        tiers |= static_cast<uint64_t>(TierOf(t, ar.Mul(c.qty, probe, kDown))) << shift;
+        shift += 4;
+      }
+    }
+    if (pa.futures.size() > 1) {
+      for (const RP& r : pos) {
+        if (r.asset != x || r.kind == PositionKind::kSpotMargin) continue;
+        tiers |= static_cast<uint64_t>(TierOf(pa.futures, ar.Mul(r.qty, probe, kUp))) << shift;
+        shift += 4;
+      }
+    }
+    return tiers;
+  }
+
+  void Breakpoints(int x, std::vector<Fx>* out) {
+    out->clear();
+    const PAsset& pa = pr_->assets[x];
+    for (const RC& c : coll) {
+      if (c.asset != x || !c.qty.positive()) continue;
+      for (size_t i = 1; i < pa.haircut.size(); ++i) out->push_back(ar.Div(pa.haircut[i].lo, c.qty, kDown));
+    }
+    for (const RP& r : pos) {
+      if (r.asset != x || r.kind == PositionKind::kSpotMargin) continue;
+      for (size_t i = 1; i < pa.futures.size(); ++i) out->push_back(ar.Div(pa.futures[i].lo, r.qty, kDown));
+    }
+    std::sort(out->begin(), out->end());
+  }
+
+  // The first price from `mark` in the given direction where G <= 0; nullopt if none (> 0).
+  // `at_mark` are the coefficients of the piece holding the mark.
+  std::optional<Fx> Solve(int x, Fx mark, const Lin& at_mark, const Target& t, bool downward) {
+    if (!t.g_mark.positive()) return mark;
+    Fx A, B;
+    Combine(at_mark, t, &A, &B);
+    // c = G(mark) - (A + B x mark): the part of G that does not move with P.
+    const Fx c = ar.Sub(t.g_mark, ar.Add(A, ar.Mul(B, mark, kDown)));
+    const Rounding dir = downward ? kUp : kDown;  // report liquidation early, never late
+    auto root = [&](Fx a, Fx b) { return ar.Div(ar.Sub(Fx{}, ar.Add(c, a)), b, dir); };
+    // Fast path: the root lies on the mark's own piece (same tier for every line).
+    if (at_mark.packed && (downward ? B.positive() : B.negative())) {
+      Fx p = root(A, B);
+      if (p.positive() && (downward ? p <= mark : p >= mark)) {
+        if (at_mark.tiered_lines == 0 || TiersAt(x, p) == at_mark.tiers) return p;
+      } else if (!p.positive() && downward && (at_mark.tiered_lines == 0 || TiersAt(x, Fx{1}) == at_mark.tiers)) {
+        return std::nullopt;  // the whole way down to 0 is one piece and G stays > 0
+      }
+    }
+    // Upward with G not falling on the mark's piece: G is concave (the risk file's haircut and
+    // margin rates never decrease from tier to tier, so the slope of G never increases with P);
+    // if even the last piece does not fall, G never comes back down to 0 above the mark.
+    if (!downward && !B.negative()) {
+      Fx Al, Bl;
+      Combine(Coeffs(x, mark, /*last=*/true), t, &Al, &Bl);
+      if (!Bl.negative()) return std::nullopt;
+    }
+    // General case: walk the pieces from the mark outward. The pieces (and their coefficients)
+    // are the same for the three targets of one (asset, direction), so they are built once.
+    const int key = x * 2 + (downward ? 1 : 0);
+    if (pieces_key_ != key) {
+      pieces_.clear();
+      Breakpoints(x, &bp_);
+      pieces_key_ = key;
+    }
+    auto clamp_root = [&](Fx a, Fx b, Fx lo, Fx hi) -> std::optional<Fx> {
+      if (b.zero()) return downward ? hi : lo;
+      Fx p = root(a, b);
+      if (p < lo) p = lo;
+      if (p > hi) p = hi;
+      if (!p.positive()) return std::nullopt;
+      return p;
+    };
+    for (size_t i = 0;; ++i) {
+      if (!NextPiece(x, mark, downward, i)) return std::nullopt;
+      const Piece& pc = pieces_[i];
+      Combine(pc.lin, t, &A, &B);
+      if (downward) {
+        Fx g_lo = ar.Add(ar.Add(c, A), ar.Mul(B, pc.lo, kDown));
+        if (!g_lo.positive()) return clamp_root(A, B, pc.lo, pc.hi);
+      } else if (pc.open_ended) {
+        if (!B.negative()) return std::nullopt;
+        return clamp_root(A, B, pc.lo, Fx{internal::kFxLimit - 1});
+      } else {
+        Fx g_hi = ar.Add(ar.Add(c, A), ar.Mul(B, pc.hi, kDown));
+        if (!g_hi.positive()) return clamp_root(A, B, pc.lo, pc.hi);
+      }
+    }
+  }
+
+  // One linear piece of G between two breakpoints (or 0, or open-ended above).
+  struct Piece {
+    Fx lo, hi;
+    bool open_ended = false;
+    Lin lin;
+  };
+  // Makes pieces_[i] exist; false when the walk has no further piece.
+  bool NextPiece(int x, Fx mark, bool downward, size_t i) {
+    while (pieces_.size() <= i) {
+      Piece pc;
+      if (downward) {
+        const Fx cur = pieces_.empty() ? mark : pieces_.back().lo;
+        if (!pieces_.empty() && cur.zero()) return false;
+        pc.hi = cur;
+        for (size_t n = bp_.size(); n > 0; --n) {
+          if (bp_[n - 1] < cur) {
+            pc.lo = bp_[n - 1];
+            break;
+          }
+        }
+        pc.lin = Coeffs(x, Fx{internal::FloorDiv(pc.lo.raw + pc.hi.raw, 2)});
+      } else {
+        if (!pieces_.empty() && pieces_.back().open_ended) return false;
+        const Fx cur = pieces_.empty() ? mark : pieces_.back().hi;
+        pc.lo = cur;
+        pc.open_ended = true;
+        for (const Fx& b : bp_) {
+          if (cur < b) {
+            pc.hi = b;
+            pc.open_ended = false;
+            break;
+          }
+        }
+        pc.lin = Coeffs(x, pc.open_ended ? ar.Add(cur, kOne) : Fx{internal::FloorDiv(pc.lo.raw + pc.hi.raw, 2)});
+      }
+      pieces_.push_back(pc);
+    }
+    return true;
+  }
+
+  std::vector<Fx> price, shocked;
+  struct Cached {
+    int asset;
+    bool down;
+    std::optional<Fx> call, liq, bankrupt;
+  };
+  std::vector<Cached> cache;
+
+ private:
+  const Evaluator::Prepared* pr_ = nullptr;
+  std::vector<Fx> bp_;
+  std::vector<Piece> pieces_;
+  int pieces_key_ = -1;
+};
+
+}  // namespace
+
+Result<Valuation> Evaluator::Evaluate(const Account& account, int64_t now, const EvaluateOptions& options) const {
+  Valuation v;
+  PLUMBLINE_RETURN_IF_ERROR(EvaluateInto(account, now, options, &v));
+  return v;
+}
+
+Status Evaluator::EvaluateInto(const Account& account, int64_t now, const EvaluateOptions& options,
+                               Valuation* v) const {
+  const Prepared& pr = *prepared_;
+  thread_local Run run;
+  run.Reset(pr);
+  PLUMBLINE_RETURN_IF_ERROR(run.Resolve(account, now));
+  Arith& ar = run.ar;
+
+  v->account_id = account.id;
+  v->snapshot_sequence = view_->snapshot_sequence;
+  v->snapshot_hash = view_->snapshot_hash;
+  v->snapshot_time_unix_nanos = view_->snapshot_time_unix_nanos;
+  v->risk_digest = params_->digest;
+  v->evaluated_unix_nanos = now;
+  v->refusals.clear();
+  v->worst_stress_loss.reset();
+  v->survives_all_stress = true;
+
+  std::vector<Fx>& price = run.price;
+  price.resize(pr.assets.size());
+  bool unpriced_long = false, unpriced_short = false;
+  for (size_t i = 0; i < pr.assets.size(); ++i) price[i] = pr.assets[i].priced ? pr.assets[i].price : Fx{};
+  v->collateral.resize(account.collateral.size());
+  for (size_t i = 0; i < account.collateral.size(); ++i) {
+    const RC& c = run.coll[i];
+    CollateralLine& l = v->collateral[i];
+    l.asset = account.collateral[i].asset;
+    l.quantity = account.collateral[i].quantity;
+    const PAsset& a = pr.assets[c.asset];
+    l.mark = a.priced ? std::optional<Decimal>(a.cash ? Decimal::FromInt(1) : *a.quote->price) : std::nullopt;
+    if (!a.priced) (c.qty.positive() ? unpriced_long : unpriced_short) = true;
+  }
+  v->positions.resize(account.positions.size());
+  for (size_t i = 0; i < account.positions.size(); ++i) {
+    const Position& p = account.positions[i];
+    const RP& r = run.pos[i];
+    PositionLine& l = v->positions[i];
+    l.id = p.id;
+    l.asset = p.asset;
+    l.kind = p.kind;
+    l.side = p.side;
+    l.quantity = p.quantity;
+    l.entry_price = p.entry_price;
+    const PAsset& a = pr.assets[r.asset];
+    l.mark = a.priced ? std::optional<Decimal>(*a.quote->price) : std::nullopt;
+    l.margin_call_price.reset();
+    l.liquidation_price.reset();
+    l.bankruptcy_price.reset();
+    if (!a.priced) (r.is_long ? unpriced_long : unpriced_short) = true;
+  }
+
+  Totals t = run.Compute(price, v);
+  auto q = run.Requirements(t);
+  AccountState state = run.State(t, q);
+  const bool any_unpriced = unpriced_long || unpriced_short;
+  if (any_unpriced) {
+    // Unpriced assets were valued at 0. With only debts/shorts unpriced that is the best case for
+    // the account: liquidation then is certain. Otherwise the state cannot be decided.
+    state = (!unpriced_long && state == AccountState::kLiquidation) ? AccountState::kLiquidation
+                                                                     : AccountState::kUndetermined;
+  }
+  v->collateral_value = FromFx(t.collateral);
+  v->unrealized_pnl = FromFx(t.pnl);
+  v->fees = FromFx(t.fees);
+  v->funding = FromFx(t.funding);
+  v->equity = FromFx(t.equity);
+  v->used_margin = FromFx(t.um);
+  v->initial_margin = FromFx(t.im);
+  v->maintenance_margin = FromFx(t.mm);
+  v->margin_level = t.um.positive() ? std::optional<Decimal>(FromFx(ar.Div(t.equity, t.um, kDown))) : std::nullopt;
+  v->requirement_no_new_positions = FromFx(q.nn);
+  v->requirement_margin_call = FromFx(q.call);
+  v->requirement_liquidation = FromFx(q.liq);
+  v->state = state;
+
+  // Refusals of new risk: degraded inputs first, then the account state.
+  const int64_t snap_age = now - view_->snapshot_time_unix_nanos;
+  if (snap_age > params_->max_snapshot_age_ms * kNanosPerMs) {
+    v->refusals.push_back("snapshot " + std::to_string(view_->snapshot_sequence) + " is " +
+                          std::to_string(snap_age / kNanosPerMs) + " ms old (limit " +
+                          std::to_string(params_->max_snapshot_age_ms) + " ms)");
+  }
+  for (int i : run.used) {
+    const AState& s = run.st[i];
+    const PAsset& a = pr.assets[i];
+    if (a.cash) continue;
+    const std::string name = "asset " + a.p->id + " (mark " + a.p->mark + ")";
+    if (a.quote == nullptr) {
+      v->refusals.push_back(name + ": not in the snapshot");
+    } else if (!a.priced) {
+      v->refusals.push_back(name + ": no usable price (status \"" + a.quote->mark_status + "\")");
+    } else if (a.status_degraded) {
+      v->refusals.push_back(name + ": status \"" + a.quote->mark_status + "\"");
+    } else if (s.degraded) {
+      v->refusals.push_back(name + ": newest observation older than " + std::to_string(a.max_age_nanos / kNanosPerMs) + " ms");
+    }
+  }
+  if (state != AccountState::kHealthy) v->refusals.push_back(std::string("account state is ") + AccountStateName(state));
+  v->new_risk_allowed = v->refusals.empty();
+
+  if (options.liquidation_prices && !any_unpriced && !run.pos.empty()) {
+    // Per (asset, direction): {margin call, liquidation, bankruptcy}.
+    auto& cache = run.cache;
+    cache.clear();
+    const Run::Target call{pr.lvl_call, pr.fut_call, ar.Sub(t.equity, q.call)};
+    const Run::Target liq{pr.lvl_liq, kOne, ar.Sub(t.equity, q.liq)};
+    const Run::Target bankrupt{Fx{}, Fx{}, t.equity};
+    for (size_t i = 0; i < run.pos.size(); ++i) {
+      const RP& r = run.pos[i];
+      const bool down = r.is_long;
+      auto it = std::find_if(cache.begin(), cache.end(), [&](const Run::Cached& c) { return c.asset == r.asset && c.down == down; });
+      if (it == cache.end()) {
+        Run::Cached c{r.asset, down, {}, {}, {}};
+        const Fx mark = price[r.asset];
+        const Run::Lin at_mark = run.Coeffs(r.asset, mark);
+        c.call = run.Solve(r.asset, mark, at_mark, call, down);
+        c.liq = run.Solve(r.asset, mark, at_mark, liq, down);
+        c.bankrupt = run.Solve(r.asset, mark, at_mark, bankrupt, down);
+        cache.push_back(c);
+        it = cache.end() - 1;
+      }
+      PositionLine& l = v->positions[i];
+      if (it->call) l.margin_call_price = FromFx(*it->call);
+      if (it->liq) l.liquidation_price = FromFx(*it->liq);
+      if (it->bankrupt) l.bankruptcy_price = FromFx(*it->bankrupt);
+    }
+  }
+
+  if (!options.stress || any_unpriced) v->stress.clear();
+  if (options.stress && !any_unpriced) {
+    std::vector<Fx>& shocked = run.shocked;
+    shocked.resize(price.size());
+    Fx worst{};
+    bool first = true;
+    v->stress.resize(pr.stress.size());
+    for (size_t n = 0; n < pr.stress.size(); ++n) {
+      const Prepared::Shock& s = pr.stress[n];
+      for (size_t i = 0; i < price.size(); ++i) {
+        shocked[i] = pr.assets[i].cash ? price[i] : ar.Mul(price[i], s.factor[i], kDown);
+      }
+      Totals st = run.Compute(shocked, nullptr);
+      auto sq = run.Requirements(st);
+      StressLine& line = v->stress[n];
+      line.name = s.name;
+      line.equity = FromFx(st.equity);
+      Fx loss = ar.Sub(t.equity, st.equity);
+      line.loss = FromFx(loss);
+      line.state = run.State(st, sq);
+      line.survives = line.state != AccountState::kLiquidation;
+      v->survives_all_stress = v->survives_all_stress && line.survives;
+      if (first || loss > worst) worst = loss;
+      first = false;
+    }
+    if (!first) v->worst_stress_loss = FromFx(worst);
+  }
+  if (ar.overflow()) return Status::OutOfRange("account amounts exceed the evaluator's range (about 10^24 USD)");
+  return Status::Ok();
+}
+
+}  // namespace plumbline::margin

@@ -1,0 +1,52 @@
+#include "margin/fixed.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+namespace plumbline::margin::internal {
+namespace {
+
+// The reciprocal division must equal long division for every product the hot path can see.
+TEST(FixedPoint, ReciprocalDivisionMatchesLongDivision) {
+  std::mt19937_64 rng(7);
+  const u128 kMax = static_cast<u128>(1) << 126;
+  std::vector<u128> samples = {0, 1, 999'999'999'999, 1'000'000'000'000, 1'000'000'000'001, kMax - 1,
+                               kMax - 1'000'000'000'000, static_cast<u128>(1'000'000'000'000) * 12345678901234567ULL};
+  for (int i = 0; i < 200000; ++i) {
+    u128 n = (static_cast<u128>(rng()) << 64 | rng()) >> (2 + rng() % 100);
+    samples.push_back(n);
+    samples.push_back(n - n % 1'000'000'000'000);  // exact multiples
+  }
+  for (u128 n : samples) {
+    uint64_t rem = 0;
+    u128 q = DivE12Small(n, &rem);
+    ASSERT_TRUE(q == n / 1'000'000'000'000 && rem == static_cast<uint64_t>(n % 1'000'000'000'000));
+  }
+}
+
+TEST(FixedPoint, MulAndDivRoundInTheRequestedDirection) {
+  Arith ar;
+  const Fx third = ar.Div(Fx::Int(1), Fx::Int(3), Rounding::kFloor);
+  EXPECT_EQ(third.raw, 333'333'333'333);
+  EXPECT_EQ(ar.Div(Fx::Int(1), Fx::Int(3), Rounding::kCeiling).raw, 333'333'333'334);
+  EXPECT_EQ(ar.Div(Fx::Int(-1), Fx::Int(3), Rounding::kFloor).raw, -333'333'333'334);
+  EXPECT_EQ(ar.Div(Fx::Int(-1), Fx::Int(3), Rounding::kCeiling).raw, -333'333'333'333);
+  // 0.000000000001 x 0.5 = 0.0000000000005: floor 0, ceiling 1e-12, half-even 0.
+  const Fx tiny{1}, half{500'000'000'000};
+  EXPECT_EQ(ar.Mul(tiny, half, Rounding::kFloor).raw, 0);
+  EXPECT_EQ(ar.Mul(tiny, half, Rounding::kCeiling).raw, 1);
+  EXPECT_EQ(ar.Mul(tiny, half, Rounding::kHalfEven).raw, 0);
+  EXPECT_EQ(ar.Mul(Fx{-1}, half, Rounding::kFloor).raw, -1);
+  EXPECT_EQ(ar.Mul(Fx{-1}, half, Rounding::kCeiling).raw, 0);
+  // Large operands take the slow path and agree with the fast one.
+  const Fx big = Fx::Int(50'000'000);  // 5e19 raw: above 2^63
+  EXPECT_EQ(ar.Mul(big, Fx::Int(3), Rounding::kFloor), Fx::Int(150'000'000));
+  EXPECT_EQ(ar.Mul(big, third, Rounding::kFloor).raw, static_cast<i128>(1'666'666'666'665) * 10'000'000);
+  EXPECT_FALSE(ar.overflow());
+  ar.Mul(Fx{kFxLimit - 1}, Fx::Int(2), Rounding::kFloor);
+  EXPECT_TRUE(ar.overflow());  // beyond the range: flagged, never wrapped
+}
+
+}  // namespace
+}  // namespace plumbline::margin::internal

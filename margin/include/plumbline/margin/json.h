@@ -1,0 +1,27 @@
+// JSON forms of an account (input) and a valuation (output); see docs/margin.md and
+// docs/openapi.yaml. Decimals are strings; times are Unix nanoseconds as decimal strings.
+//
+// Parsing is strict: unknown members, wrong types, decimals given as JSON numbers and malformed
+// decimal text fail with InvalidArgument whose message starts with the field path, prefixed by
+// `prefix` (e.g. "accounts[3]." in a batch): "accounts[3].positions[0].quantity: ...".
+//
+// Thread safety: pure functions.
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "plumbline/margin/evaluator.h"
+#include "plumbline/status.h"
+
+namespace plumbline::margin {
+
+Result<Account> AccountFromJson(const nlohmann::json& json, const std::string& prefix = "");
+
+nlohmann::json ValuationToJson(const Valuation& valuation);
+// The same document appended to `out` as compact JSON text, without building a DOM (fast path
+// for the batch endpoint).
+void AppendValuationJson(const Valuation& valuation, std::string* out);
+
+}  // namespace plumbline::margin

@@ -1,0 +1,373 @@
+#include "plumbline/margin/json.h"
+
+#include <charconv>
+#include <set>
+
+namespace plumbline::margin {
+namespace {
+
+using nlohmann::json;
+
+// Reads the members of one JSON object; every error names the field path.
+class Obj {
+ public:
+  Obj(const json& j, std::string path) : j_(j), path_(std::move(path)) {}
+  std::string Field(std::string_view key) const { return path_ + std::string(key); }
+  Status Error(std::string_view key, const std::string& what) const {
+    return Status::InvalidArgument(Field(key) + ": " + what);
+  }
+  const json* Find(std::string_view key) {
+    seen_.insert(std::string(key));
+    auto it = j_.find(key);
+    return it == j_.end() || it->is_null() ? nullptr : &*it;
+  }
+  Status String(std::string_view key, bool required, std::string* out) {
+    const json* n = Find(key);
+    if (n == nullptr) return required ? Error(key, "missing; expected a string") : Status::Ok();
+    if (!n->is_string()) return Error(key, std::string("expected a string, got ") + n->type_name());
+    *out = n->get<std::string>();
+    if (out->empty() && required) return Error(key, "must not be empty");
+    return Status::Ok();
+  }
+  Status Dec(std::string_view key, bool required, Decimal* out, bool* present = nullptr) {
+    const json* n = Find(key);
+    if (present) *present = n != nullptr;
+    if (n == nullptr) return required ? Error(key, "missing; expected a decimal string such as \"1.5\"") : Status::Ok();
+    if (!n->is_string()) {
+      return Error(key, std::string("expected a decimal string such as \"1.5\" (not a JSON number), got ") + n->type_name());
+    }
+    auto d = Decimal::Parse(n->get_ref<const std::string&>());
+    if (!d.ok()) return Error(key, d.status().message());
+    *out = *d;
+    return Status::Ok();
+  }
+  // Unix nanoseconds as a decimal string.
+  Status Time(std::string_view key, bool required, int64_t* out, bool* present = nullptr) {
+    const json* n = Find(key);
+    if (present) *present = n != nullptr;
+    if (n == nullptr) return required ? Error(key, "missing; expected Unix nanoseconds as a decimal string") : Status::Ok();
+    if (!n->is_string()) return Error(key, std::string("expected Unix nanoseconds as a decimal string, got ") + n->type_name());
+    const std::string& s = n->get_ref<const std::string&>();
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
+    if (ec != std::errc() || end != s.data() + s.size() || *out <= 0) {
+      return Error(key, "expected positive Unix nanoseconds as a decimal string, got \"" + s.substr(0, 40) + "\"");
+    }
+    return Status::Ok();
+  }
+  Status Array(std::string_view key, const json** out) {
+    const json* n = Find(key);
+    *out = n;
+    if (n != nullptr && !n->is_array()) return Error(key, std::string("expected an array, got ") + n->type_name());
+    return Status::Ok();
+  }
+  Status CheckNoUnknown() const {
+    for (auto it = j_.begin(); it != j_.end(); ++it) {
+      if (!seen_.count(it.key())) return Error(it.key(), "unknown member");
+    }
+    return Status::Ok();
+  }
+
+ private:
+  const json& j_;
+  std::string path_;
+  std::set<std::string> seen_;
+};
+
+Status NotObject(const std::string& path, const json& j) {
+  return Status::InvalidArgument((path.empty() ? std::string("account") : path.substr(0, path.size() - 1)) +
+                                 ": expected a JSON object, got " + j.type_name());
+}
+
+// Calls read(obj) for every element of the optional array member `key`; each element must be an
+// object, read with the path "<prefix><key>[i]." and checked for unknown members.
+template <typename Read>
+Status ForEachObject(Obj& parent, const std::string& prefix, std::string_view key, Read read) {
+  const json* arr = nullptr;
+  PLUMBLINE_RETURN_IF_ERROR(parent.Array(key, &arr));
+  if (arr == nullptr) return Status::Ok();
+  for (size_t i = 0; i < arr->size(); ++i) {
+    const std::string path = prefix + std::string(key) + "[" + std::to_string(i) + "].";
+    const json& e = (*arr)[i];
+    if (!e.is_object()) return NotObject(path, e);
+    Obj o(e, path);
+    PLUMBLINE_RETURN_IF_ERROR(read(o));
+    PLUMBLINE_RETURN_IF_ERROR(o.CheckNoUnknown());
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<Account> AccountFromJson(const json& j, const std::string& prefix) {
+  if (!j.is_object()) return NotObject(prefix, j);
+  Account a;
+  Obj o(j, prefix);
+  PLUMBLINE_RETURN_IF_ERROR(o.String("id", false, &a.id));
+  std::string region;
+  PLUMBLINE_RETURN_IF_ERROR(o.String("region", false, &region));
+  if (!region.empty()) a.region = region;
+  PLUMBLINE_RETURN_IF_ERROR(ForEachObject(o, prefix, "collateral", [&](Obj& c) {
+    CollateralBalance b;
+    PLUMBLINE_RETURN_IF_ERROR(c.String("asset", true, &b.asset));
+    PLUMBLINE_RETURN_IF_ERROR(c.Dec("quantity", true, &b.quantity));
+    a.collateral.push_back(std::move(b));
+    return Status::Ok();
+  }));
+  PLUMBLINE_RETURN_IF_ERROR(ForEachObject(o, prefix, "positions", [&](Obj& p) {
+    Position pos;
+    PLUMBLINE_RETURN_IF_ERROR(p.String("id", false, &pos.id));
+    PLUMBLINE_RETURN_IF_ERROR(p.String("asset", true, &pos.asset));
+    std::string kind, side;
+    PLUMBLINE_RETURN_IF_ERROR(p.String("kind", true, &kind));
+    if (kind == "spot_margin") {
+      pos.kind = PositionKind::kSpotMargin;
+    } else if (kind == "perpetual") {
+      pos.kind = PositionKind::kPerpetual;
+    } else if (kind == "dated") {
+      pos.kind = PositionKind::kDated;
+    } else {
+      return p.Error("kind", "expected \"spot_margin\", \"perpetual\" or \"dated\", got \"" + kind + "\"");
+    }
+    PLUMBLINE_RETURN_IF_ERROR(p.String("side", true, &side));
+    if (side != "long" && side != "short") return p.Error("side", "expected \"long\" or \"short\", got \"" + side + "\"");
+    pos.side = side == "long" ? Side::kLong : Side::kShort;
+    PLUMBLINE_RETURN_IF_ERROR(p.Dec("quantity", true, &pos.quantity));
+    PLUMBLINE_RETURN_IF_ERROR(p.Dec("entry_price", true, &pos.entry_price));
+    Decimal lev;
+    bool has_lev = false;
+    PLUMBLINE_RETURN_IF_ERROR(p.Dec("leverage", false, &lev, &has_lev));
+    if (has_lev) pos.leverage = lev;
+    PLUMBLINE_RETURN_IF_ERROR(p.Time("opened_time", false, &pos.opened_unix_nanos));
+    int64_t expiry = 0;
+    bool has_expiry = false;
+    PLUMBLINE_RETURN_IF_ERROR(p.Time("expiry_time", false, &expiry, &has_expiry));
+    if (has_expiry) pos.expiry_unix_nanos = expiry;
+    PLUMBLINE_RETURN_IF_ERROR(p.Dec("funding_accrued", false, &pos.funding_accrued));
+    a.positions.push_back(std::move(pos));
+    return Status::Ok();
+  }));
+  PLUMBLINE_RETURN_IF_ERROR(o.CheckNoUnknown());
+  return a;
+}
+
+namespace {
+
+// Writes the valuation as JSON text directly (the batch endpoint renders thousands per second;
+// building a DOM first costs several times the evaluation itself).
+class Writer {
+ public:
+  explicit Writer(std::string* out) : out_(*out) {}
+  void Raw(std::string_view s) { out_ += s; }
+  void Str(std::string_view s) {
+    out_ += '"';
+    size_t plain = 0;
+    while (plain < s.size() && s[plain] != '"' && s[plain] != '\\' && static_cast<unsigned char>(s[plain]) >= 0x20) ++plain;
+    out_.append(s.data(), plain);
+    for (char c : s.substr(plain)) {
+      switch (c) {
+        case '"': out_ += "\\\""; break;
+        case '\\': out_ += "\\\\"; break;
+        case '\n': out_ += "\\n"; break;
+        case '\r': out_ += "\\r"; break;
+        case '\t': out_ += "\\t"; break;
+        default:
+          if (static_cast<unsigned char>(c) < 0x20) {
+            static const char* kHex = "0123456789abcdef";
+            out_ += "\\u00";
+            out_ += kHex[(c >> 4) & 15];
+            out_ += kHex[c & 15];
+          } else {
+            out_ += c;
+          }
+      }
+    }
+    out_ += '"';
+  }
+  // "key":
+  void Key(std::string_view k) {
+    Sep();
+    Str(k);
+    out_ += ':';
+    pending_value_ = true;  // the value follows without a comma
+  }
+  void Sep() {
+    if (pending_value_) {
+      pending_value_ = false;
+      first_ = false;
+      return;
+    }
+    if (!first_) out_ += ',';
+    first_ = false;
+  }
+  void Open(char c) {
+    Sep();
+    out_ += c;
+    first_ = true;
+  }
+  void Close(char c) {
+    out_ += c;
+    first_ = false;
+  }
+  void Value(std::string_view s) {
+    Sep();
+    Str(s);
+  }
+  void Literal(std::string_view s) {
+    Sep();
+    out_ += s;
+  }
+  void Number(uint64_t n) { Literal(std::to_string(n)); }
+  void Bool(bool b) { Literal(b ? "true" : "false"); }
+  // Computed amounts carry 12 fractional digits; print them without trailing zeros (USD amounts
+  // keep at least cents). The values are exact either way.
+  void Money(const Decimal& d) { Dec(d, 2); }
+  void Num(const Decimal& d) { Dec(d, 0); }
+  // "d" with trailing fractional zeros dropped down to min_scale, formatted without the 128-bit
+  // digit-by-digit loop of Decimal::ToString (same text).
+  void Dec(const Decimal& d, int min_scale) {
+    const int scale = d.scale();
+    const __int128 units = d.units();
+    const unsigned __int128 mag = units < 0 ? -static_cast<unsigned __int128>(units) : static_cast<unsigned __int128>(units);
+    unsigned __int128 p = 1;
+    for (int i = 0; i < scale; ++i) p *= 10;
+    const unsigned __int128 ip = mag / p;
+    if (scale > 19 || ip > UINT64_MAX) return Value(d.Normalized(min_scale).ToString());
+    uint64_t fp = static_cast<uint64_t>(mag - ip * p);
+    int s = scale;
+    while (s > min_scale && fp % 10 == 0) {
+      fp /= 10;
+      --s;
+    }
+    char buf[64];
+    char* c = buf;
+    if (units < 0) *c++ = '-';
+    c = std::to_chars(c, buf + sizeof buf, static_cast<uint64_t>(ip)).ptr;
+    if (s > 0) {
+      *c++ = '.';
+      char* end = c + s;
+      for (char* q = end; q > c;) {
+        *--q = static_cast<char>('0' + fp % 10);
+        fp /= 10;
+      }
+      c = end;
+    }
+    Sep();
+    out_ += '"';
+    out_.append(buf, static_cast<size_t>(c - buf));
+    out_ += '"';
+  }
+  void OptNum(const std::optional<Decimal>& d) { d ? Num(*d) : Literal("null"); }
+  // Marks and inputs are printed exactly as given.
+  void Exact(const Decimal& d) { Dec(d, d.scale()); }
+  void OptExact(const std::optional<Decimal>& d) { d ? Exact(*d) : Literal("null"); }
+
+ private:
+  std::string& out_;
+  bool first_ = true;
+  bool pending_value_ = false;
+};
+
+}  // namespace
+
+void AppendValuationJson(const Valuation& v, std::string* out) {
+  Writer w(out);
+  w.Open('{');
+  w.Key("account_id"), w.Value(v.account_id);
+  w.Key("snapshot"), w.Open('{');
+  w.Key("sequence"), w.Number(v.snapshot_sequence);
+  w.Key("payload_hash"), w.Value(v.snapshot_hash);
+  w.Key("time"), w.Value(std::to_string(v.snapshot_time_unix_nanos));
+  w.Close('}');
+  w.Key("risk_digest"), w.Value(v.risk_digest);
+  w.Key("evaluated_time"), w.Value(std::to_string(v.evaluated_unix_nanos));
+  w.Key("collateral"), w.Open('[');
+  for (const CollateralLine& c : v.collateral) {
+    w.Open('{');
+    w.Key("asset"), w.Value(c.asset);
+    w.Key("quantity"), w.Exact(c.quantity);
+    w.Key("mark"), w.OptExact(c.mark);
+    w.Key("gross_value"), w.Money(c.gross_value);
+    w.Key("haircut"), w.Num(c.haircut);
+    w.Key("counted_value"), w.Money(c.counted_value);
+    w.Key("reasons"), w.Open('[');
+    for (const std::string& r : ReasonNames(c.reasons)) w.Value(r);
+    w.Close(']');
+    w.Close('}');
+  }
+  w.Close(']');
+  w.Key("positions"), w.Open('[');
+  for (const PositionLine& p : v.positions) {
+    w.Open('{');
+    w.Key("id"), w.Value(p.id);
+    w.Key("asset"), w.Value(p.asset);
+    w.Key("kind"), w.Value(PositionKindName(p.kind));
+    w.Key("side"), w.Value(p.side == Side::kLong ? "long" : "short");
+    w.Key("quantity"), w.Exact(p.quantity);
+    w.Key("entry_price"), w.Exact(p.entry_price);
+    w.Key("mark"), w.OptExact(p.mark);
+    w.Key("cost"), w.Money(p.cost);
+    w.Key("notional"), w.Money(p.notional);
+    w.Key("unrealized_pnl"), w.Money(p.unrealized_pnl);
+    if (p.kind == PositionKind::kSpotMargin) {
+      w.Key("used_margin"), w.Money(p.used_margin);
+      w.Key("opening_fee"), w.Money(p.opening_fee);
+      w.Key("rollover_fees"), w.Money(p.rollover_fees);
+      w.Key("rollover_periods"), w.Number(static_cast<uint64_t>(p.rollover_periods));
+    } else {
+      w.Key("initial_margin"), w.Money(p.initial_margin);
+      w.Key("maintenance_margin"), w.Money(p.maintenance_margin);
+      w.Key("funding_accrued"), w.Money(p.funding_accrued);
+    }
+    w.Key("margin_call_price"), w.OptNum(p.margin_call_price);
+    w.Key("liquidation_price"), w.OptNum(p.liquidation_price);
+    w.Key("bankruptcy_price"), w.OptNum(p.bankruptcy_price);
+    w.Close('}');
+  }
+  w.Close(']');
+  w.Key("totals"), w.Open('{');
+  w.Key("collateral_value"), w.Money(v.collateral_value);
+  w.Key("unrealized_pnl"), w.Money(v.unrealized_pnl);
+  w.Key("fees"), w.Money(v.fees);
+  w.Key("funding"), w.Money(v.funding);
+  w.Key("equity"), w.Money(v.equity);
+  w.Key("used_margin"), w.Money(v.used_margin);
+  w.Key("initial_margin"), w.Money(v.initial_margin);
+  w.Key("maintenance_margin"), w.Money(v.maintenance_margin);
+  w.Key("margin_level"), w.OptNum(v.margin_level);
+  w.Close('}');
+  w.Key("state"), w.Value(AccountStateName(v.state));
+  w.Key("requirements"), w.Open('{');
+  w.Key("no_new_positions"), w.Money(v.requirement_no_new_positions);
+  w.Key("margin_call"), w.Money(v.requirement_margin_call);
+  w.Key("liquidation"), w.Money(v.requirement_liquidation);
+  w.Close('}');
+  w.Key("new_risk_allowed"), w.Bool(v.new_risk_allowed);
+  w.Key("refusals"), w.Open('[');
+  for (const std::string& r : v.refusals) w.Value(r);
+  w.Close(']');
+  w.Key("stress"), w.Open('{');
+  w.Key("scenarios"), w.Open('[');
+  for (const StressLine& s : v.stress) {
+    w.Open('{');
+    w.Key("name"), w.Value(s.name);
+    w.Key("equity"), w.Money(s.equity);
+    w.Key("loss"), w.Money(s.loss);
+    w.Key("state"), w.Value(AccountStateName(s.state));
+    w.Key("survives"), w.Bool(s.survives);
+    w.Close('}');
+  }
+  w.Close(']');
+  w.Key("worst_loss");
+  v.worst_stress_loss ? w.Money(*v.worst_stress_loss) : w.Literal("null");
+  w.Key("survives_all"), w.Bool(v.survives_all_stress);
+  w.Close('}');
+  w.Close('}');
+}
+
+json ValuationToJson(const Valuation& v) {
+  std::string text;
+  AppendValuationJson(v, &text);
+  return json::parse(text);
+}
+
+}  // namespace plumbline::margin
