@@ -329,6 +329,18 @@ TEST_F(IngestTest, AfterARestartOnlyFreshObservationsCanBeReplayed) {
   EXPECT_EQ((*restarted)->Submit(old_batch).http_status, 409);
   // ...and the book keeps the newer observation it already had.
   EXPECT_EQ(book_.ForSymbol("BTC/USD")[0].price.ToString(), "2");
+  // Once a snapshot included an observation, a restarted daemon seeded from it refuses it.
+  book_.Put(testing::Obs("a", "BTC/USD", "1", t));
+  book_.Put(testing::Obs("b", "BTC/USD", "1", t));
+  auto round = publisher_->PublishRound();
+  ASSERT_TRUE(round.ok());
+  auto seeded = Ingestor::Create(*config_, &book_, clock_);
+  ASSERT_TRUE(seeded.ok());
+  (*seeded)->RememberIncluded((*round)->signed_snapshot.snapshot.marks);
+  IngestResult replay = (*seeded)->Submit(SignBatch(desk1_, "desk1", 2, {Ob("BTC/USD", "2", t + 1)}));
+  EXPECT_EQ(replay.http_status, 409) << replay.detail;
+  EXPECT_EQ(replay.problem_type, "replayed-observation");
+  EXPECT_TRUE((*seeded)->Submit(SignBatch(desk1_, "desk1", 2, {Ob("BTC/USD", "3", t + 2)})).ok());
   // Past max_age_ms (10 s for desk1) a recorded batch is refused even after a restart.
   clock_.Advance(11 * kNanosPerSecond);
   auto restarted_again = Ingestor::Create(*config_, &book_, clock_);

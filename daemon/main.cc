@@ -144,6 +144,8 @@ int Run(int argc, char** argv) {
     Log(ingest.status().message());
     return 2;
   }
+  // What the latest stored snapshot used can never be pushed again (replay floor after a restart).
+  if (auto latest = publisher.Latest()) (*ingest)->RememberIncluded(latest->signed_snapshot.snapshot.marks);
   daemon::SnapshotStream stream(*config, **store, publisher);
 
   feeds::Poller poller(config->sources, &book, clock);
