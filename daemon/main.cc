@@ -24,8 +24,8 @@
 #include "plumbline/daemon/api_server.h"
 #include "plumbline/daemon/config.h"
 #include "plumbline/daemon/ingest.h"
-#include "plumbline/daemon/stream.h"
 #include "plumbline/daemon/publisher.h"
+#include "plumbline/daemon/stream.h"
 #include "plumbline/feeds/sources.h"
 #include "plumbline/storage/snapshot_store.h"
 

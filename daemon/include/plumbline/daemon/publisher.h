@@ -52,7 +52,6 @@ class Publisher {
   static std::string BuildMarksJson(const attest::SignedSnapshot& s);
 
  private:
-
   const Config& config_;
   const feeds::ObservationBook* book_;
   storage::SnapshotStore* store_;
