@@ -8,11 +8,13 @@ streamed snapshot with `cryptography` as well. Nothing of Plumbline's code is on
 import base64
 import json
 import os
+import subprocess
 import sys
 import time
 import unittest
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "interop"))
+INTEROP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "interop")
+sys.path.insert(0, INTEROP)
 from cryptography.hazmat.primitives.serialization import load_pem_public_key  # noqa: E402
 
 import publish_observations as pub  # noqa: E402
@@ -120,6 +122,13 @@ class PushEndToEnd(unittest.TestCase):
         # The sequence floor is not persisted (docs/ingest.md): a new observation at sequence 1 is fine.
         fresh = pub.sign_batch(desk1, "desk1", 1, [pub.observation("BTC/USD", "3.50")])
         self.assertEqual(pub.post(self.d.base, fresh)[0], 200)
+
+
+    def test_openssl_shell_recipe_publishes(self):
+        key_path = os.path.join(self.d.dir, "desk1.key")  # the harness wrote it (PKCS#8 PEM)
+        out = subprocess.run([os.path.join(INTEROP, "publish_with_openssl.sh"), self.d.base, key_path, "desk1",
+                              "BTC/USD", "64000.5"], capture_output=True, check=True, text=True).stdout
+        self.assertEqual(json.loads(out)["accepted"], 1, out)
 
 
 if __name__ == "__main__":
