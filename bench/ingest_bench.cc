@@ -3,21 +3,30 @@
 //   ingest/submit/N          Ingestor::Submit of pre-signed batches of N observations: envelope
 //                            parse, Ed25519 verify (one signature per batch), canonical-JSON check,
 //                            payload parse with exact decimals, policy checks, replay state, book.
+//   ingest/http/N            the same batches POSTed to /v1/observations of a real ApiServer on
+//                            loopback (keep-alive httplib clients, one per thread; the server's
+//                            2 workers and the clients share the same 2 cores).
 //   baseline/sodium_verify   crypto_sign_verify_detached over the PAE bytes of the same batches.
 // Both run on 1 and 2 threads (2 threads: one publisher per thread, as different publishers are
 // independent). items_per_second counts observations, batches_per_second batches.
 // bench/run_ingest.sh runs this and prints the ratio table (target ≥ 0.7 per batch of 1).
 #include <sodium.h>
+#include <unistd.h>
 
 #include <benchmark/benchmark.h>
 
+#include <filesystem>
 #include <map>
+#include <thread>
 #include <memory>
 #include <mutex>
 
 #include "plumbline/attest/canonical_json.h"
 #include "plumbline/attest/dsse.h"
 #include "plumbline/attest/keys.h"
+#include <httplib.h>
+
+#include "plumbline/daemon/api_server.h"
 #include "plumbline/daemon/config.h"
 #include "plumbline/daemon/ingest.h"
 
@@ -116,6 +125,85 @@ void BM_Submit(benchmark::State& state) {
   state.counters["batches_per_second"] = benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
 
+// A daemon's HTTP side for ingest/http: store, publisher (never run), Ingestor, ApiServer.
+struct HttpDaemon {
+  std::filesystem::path dir;
+  attest::SigningKey key = Key(9);
+  std::unique_ptr<storage::SnapshotStore> store;
+  std::unique_ptr<daemon::Publisher> publisher;
+  std::unique_ptr<daemon::Ingestor> ingest;
+  std::unique_ptr<daemon::ApiServer> api;
+  std::thread thread;
+
+  HttpDaemon(Fixture* f, size_t n) {
+    f->config.listen_port = 0;  // any free port
+    f->config.http.threads = 2;
+    f->config.http.max_body_bytes = 1 << 20;
+    dir = std::filesystem::temp_directory_path() / ("plumbline-ingest-bench-" + std::to_string(::getpid()) + "-" + std::to_string(n));
+    std::filesystem::remove_all(dir);
+    store = std::move(storage::SnapshotStore::Open({dir.string(), key.KeyId()})).value();
+    publisher = std::make_unique<daemon::Publisher>(f->config, &f->book, store.get(), key, f->clock);
+    ingest = std::move(daemon::Ingestor::Create(f->config, &f->book, f->clock)).value();
+    api = std::make_unique<daemon::ApiServer>(f->config, *publisher, *store, key.public_key(), f->clock,
+                                              [] { return std::vector<feeds::SourceHealth>{}; },
+                                              daemon::PushApi{ingest.get(), nullptr});
+    if (!api->Bind().ok()) std::abort();
+    thread = std::thread([this] { api->Run(); });
+  }
+  ~HttpDaemon() {
+    api->Stop();
+    thread.join();
+    api.reset();
+    std::filesystem::remove_all(dir);
+  }
+};
+
+// Torn down at the end of main(), before RocksDB's own statics are destroyed.
+std::map<size_t, std::unique_ptr<HttpDaemon>> g_daemons;
+
+void BM_Http(benchmark::State& state) {
+  const size_t n = static_cast<size_t>(state.range(0));
+  const int p = state.thread_index();
+  auto [f, batches] = Setup(n, p);
+  // One server per batch size (its Fixture's config), made by whichever thread comes first.
+  static std::mutex mu;
+  HttpDaemon* daemon;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    auto& d = g_daemons[n];
+    if (!d) d = std::make_unique<HttpDaemon>(f, n);
+    daemon = d.get();
+  }
+  httplib::Client client("127.0.0.1", daemon->api->port());
+  client.set_keep_alive(true);
+  client.set_tcp_nodelay(true);  // else Nagle + delayed ACK add ~40 ms to each POST (headers, then body)
+  // The server's replay state lives as long as the server: repetitions continue the sequence.
+  static std::map<std::pair<size_t, int>, size_t> cursors;
+  size_t next;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    next = cursors[{n, p}];
+  }
+  const size_t first = next;
+  for (auto _ : state) {
+    if (next == kPool) {
+      state.SkipWithError("pre-signed batches exhausted; lower the repetitions");
+      break;
+    }
+    auto r = client.Post("/v1/observations", (*batches)[next++], "application/json");
+    if (!r || r->status != 200) {
+      state.SkipWithError(r ? r->body.c_str() : ("no response: " + httplib::to_string(r.error())).c_str());
+      break;
+    }
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    cursors[{n, p}] = next;
+  }
+  state.SetItemsProcessed(static_cast<int64_t>((next - first) * n));
+  state.counters["batches_per_second"] = benchmark::Counter(static_cast<double>(next - first), benchmark::Counter::kIsRate);
+}
+
 void BM_SodiumVerify(benchmark::State& state) {
   const size_t n = static_cast<size_t>(state.range(0));
   auto [f, batches] = Setup(n, state.thread_index());
@@ -135,6 +223,14 @@ void BM_SodiumVerify(benchmark::State& state) {
 }  // namespace
 
 BENCHMARK(BM_Submit)->Name("ingest/submit")->Arg(1)->Arg(10)->Arg(100)->Threads(1)->Threads(2)->UseRealTime();
+BENCHMARK(BM_Http)->Name("ingest/http")->Arg(1)->Arg(100)->Threads(2)->UseRealTime()->Iterations(600);
 BENCHMARK(BM_SodiumVerify)->Name("baseline/sodium_verify")->Arg(1)->Arg(10)->Arg(100)->Threads(1)->Threads(2)->UseRealTime();
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  g_daemons.clear();
+  return 0;
+}

@@ -28,5 +28,12 @@ for n in (1, 10, 100):
         # CPU time per batch (per thread) against CPU time per verification: insensitive to other load.
         cpu_ratio = ver["cpu_time"] / ing["cpu_time"]
         print(f"{n:>10} {t:>7} {bps:>17,.0f} {bps*n:>13,.0f} {vps:>16,.0f} {bps/vps:>16.2f} {bps*n/vps:>14.2f} {cpu_ratio:>17.2f}")
+print("over HTTP (POST /v1/observations to a real ApiServer on loopback, 2 keep-alive clients, 2 server workers,")
+print("clients and server on the same 2 cores):")
+for n in (1, 100):
+    ing = med[f"ingest/http/{n}/iterations:600/real_time/threads:2"]
+    ver = med[f"baseline/sodium_verify/{n}/real_time/threads:2"]
+    bps, vps = ing["batches_per_second"], ver["batches_per_second"]
+    print(f"{n:>10} {2:>7} {bps:>17,.0f} {bps*n:>13,.0f} {vps:>16,.0f} {bps/vps:>16.2f} {bps*n/vps:>14.2f} {'-':>17}")
 PY
 rm -f "$out"

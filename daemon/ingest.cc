@@ -345,6 +345,19 @@ IngestResult Ingestor::Submit(std::string_view body) {
   return ok;
 }
 
+void Ingestor::RememberIncluded(const std::vector<Mark>& marks) {
+  for (const auto& p : publishers_) {
+    std::lock_guard<std::mutex> lock(p->mu);
+    for (const Mark& m : marks) {
+      for (const Observation& o : m.contributions) {
+        if (o.source != p->name) continue;
+        int64_t& floor = p->last_observed[o.symbol];
+        floor = std::max(floor, o.observed_unix_nanos);
+      }
+    }
+  }
+}
+
 std::vector<IngestStats> Ingestor::Stats() const {
   std::vector<IngestStats> out;
   for (const auto& p : publishers_) {

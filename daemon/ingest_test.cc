@@ -289,5 +289,66 @@ TEST_F(IngestTest, PemKeyFileAndConfigErrors) {
   }
 }
 
+TEST_F(IngestTest, RejectedBatchesLeaveTheNextMarksUnchanged) {
+  const int64_t t = now();
+  book_.Put(testing::Obs("a", "BTC/USD", "67000.10", t));
+  book_.Put(testing::Obs("b", "BTC/USD", "67000.30", t));
+  ExpectAccepted(SignBatch(desk1_, "desk1", 1, {Ob("BTC/USD", "67000.20", t)}), 1);
+  clock_.Set(t);
+  auto before = publisher_->PublishRound();
+  ASSERT_TRUE(before.ok());
+  // Every kind of refusal, each carrying a price that would move the median.
+  ExpectRejected(SignBatch(outsider_, "desk1", 2, {Ob("BTC/USD", "99999", t + 1)}), 401, "unknown-key", "keyid");
+  ExpectRejected(SignBatch(desk1_, "desk1", 1, {Ob("BTC/USD", "99999", t + 1)}), 409, "replayed-batch", "sequence 1");
+  ExpectRejected(SignBatch(desk1_, "desk1", 2, {Ob("BTC/USD", "99999", t + 10 * kNanosPerSecond)}), 422,
+                 "observation-in-future", "ahead");
+  ExpectRejected(SignBatch(desk1_, "desk1", 2, {Ob("BTC/USD", "99999", t + 1), Ob("DOGE/USD", "1", t + 1)}), 422,
+                 "unknown-symbol", "DOGE/USD");
+  clock_.Set(t);
+  auto after = publisher_->PublishRound();
+  ASSERT_TRUE(after.ok());
+  const Mark& m0 = (*before)->signed_snapshot.snapshot.marks[0];
+  const Mark& m1 = (*after)->signed_snapshot.snapshot.marks[0];
+  EXPECT_EQ(m1.price->ToString(), "67000.20");
+  EXPECT_EQ(m1.price, m0.price);
+  EXPECT_EQ(m1.newest_observation_unix_nanos, m0.newest_observation_unix_nanos);
+  ASSERT_EQ(m1.contributions.size(), 3u);
+  EXPECT_EQ(m1.contributions[2].price.ToString(), "67000.20");
+}
+
+TEST_F(IngestTest, AfterARestartOnlyFreshObservationsCanBeReplayed) {
+  const int64_t t = now();
+  const std::string old_batch = SignBatch(desk1_, "desk1", 1, {Ob("BTC/USD", "1", t)});
+  ExpectAccepted(old_batch, 1);
+  ExpectAccepted(SignBatch(desk1_, "desk1", 2, {Ob("BTC/USD", "2", t + 1)}), 1);
+  // A restart forgets the replay state (documented in docs/ingest.md, "Replay protection").
+  auto restarted = Ingestor::Create(*config_, &book_, clock_);
+  ASSERT_TRUE(restarted.ok());
+  // Within the publisher's max_age_ms an old batch is accepted once...
+  EXPECT_TRUE((*restarted)->Submit(old_batch).ok());
+  EXPECT_EQ((*restarted)->Submit(old_batch).http_status, 409);
+  // ...and the book keeps the newer observation it already had.
+  EXPECT_EQ(book_.ForSymbol("BTC/USD")[0].price.ToString(), "2");
+  // Once a snapshot included an observation, a restarted daemon seeded from it refuses it.
+  book_.Put(testing::Obs("a", "BTC/USD", "1", t));
+  book_.Put(testing::Obs("b", "BTC/USD", "1", t));
+  auto round = publisher_->PublishRound();
+  ASSERT_TRUE(round.ok());
+  auto seeded = Ingestor::Create(*config_, &book_, clock_);
+  ASSERT_TRUE(seeded.ok());
+  (*seeded)->RememberIncluded((*round)->signed_snapshot.snapshot.marks);
+  IngestResult replay = (*seeded)->Submit(SignBatch(desk1_, "desk1", 2, {Ob("BTC/USD", "2", t + 1)}));
+  EXPECT_EQ(replay.http_status, 409) << replay.detail;
+  EXPECT_EQ(replay.problem_type, "replayed-observation");
+  EXPECT_TRUE((*seeded)->Submit(SignBatch(desk1_, "desk1", 2, {Ob("BTC/USD", "3", t + 2)})).ok());
+  // Past max_age_ms (10 s for desk1) a recorded batch is refused even after a restart.
+  clock_.Advance(11 * kNanosPerSecond);
+  auto restarted_again = Ingestor::Create(*config_, &book_, clock_);
+  ASSERT_TRUE(restarted_again.ok());
+  IngestResult r = (*restarted_again)->Submit(old_batch);
+  EXPECT_EQ(r.http_status, 422);
+  EXPECT_EQ(r.problem_type, "stale-observation");
+}
+
 }  // namespace
 }  // namespace plumbline::daemon

@@ -37,9 +37,9 @@
 #include "plumbline/daemon/metrics.h"
 #include "plumbline/daemon/ops.h"
 #include "plumbline/daemon/ingest.h"
-#include "plumbline/daemon/stream.h"
 #include "plumbline/daemon/publisher.h"
 #include "plumbline/daemon/sd_notify.h"
+#include "plumbline/daemon/stream.h"
 #include "plumbline/feeds/sources.h"
 #include "plumbline/storage/snapshot_store.h"
 
@@ -178,6 +178,8 @@ int Run(int argc, char** argv) {
     Log(LogLevel::kError, ingest.status().message());
     return 2;
   }
+  // What the latest stored snapshot used can never be pushed again (replay floor after a restart).
+  if (auto latest = publisher.Latest()) (*ingest)->RememberIncluded(latest->signed_snapshot.snapshot.marks);
   daemon::SnapshotStream stream(*config, **store, publisher);
 
   // The poller is replaced when a reload changes the sources; the observation book stays.

@@ -1,5 +1,6 @@
 #include "daemon/push_routes.h"
 
+#include <algorithm>
 #include <charconv>
 #include <condition_variable>
 #include <deque>

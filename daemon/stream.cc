@@ -115,6 +115,8 @@ Subscription::~Subscription() {
 }
 
 std::optional<std::string> Subscription::Next() {
+  // Heartbeats are connection upkeep, not domain time: they run on the steady clock, not the
+  // injected Clock (tests set [stream].heartbeat_ms small instead of driving time).
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(stream_->config_.heartbeat_ms);
   {
     std::unique_lock<std::mutex> lock(stream_->mu_);

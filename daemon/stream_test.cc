@@ -211,7 +211,7 @@ TEST_F(StreamTest, ManySubscribersDoNotStarveRequests) {
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
     ASSERT_TRUE(r) << "GET failed with 6 streams open";
     EXPECT_EQ(r->status, 200);
-    EXPECT_LT(ms, 500) << "GET took " << ms << " ms with 6 streams open";
+    EXPECT_LT(ms, 1000) << "GET took " << ms << " ms with 6 streams open";
   }
   // And the streams keep flowing.
   Round();

@@ -77,8 +77,12 @@ poll_interval_ms = 60000
 connect_timeout_ms = 50
 symbols = {{ "BTC/USD" = "XBTUSD" }}
 {blocks}''')
+        self.binary = binary
         self.log = open(os.path.join(self.dir, "daemon.log"), "wb")
-        self.proc = subprocess.Popen([binary, "--config", self.config], stdout=self.log, stderr=self.log)
+        self.start()
+
+    def start(self):
+        self.proc = subprocess.Popen([self.binary, "--config", self.config], stdout=self.log, stderr=self.log)
         deadline = time.time() + 15
         while True:
             try:
@@ -101,6 +105,12 @@ symbols = {{ "BTC/USD" = "XBTUSD" }}
                 return r.status, r.read()
         except urllib.error.HTTPError as e:
             return e.code, e.read()
+
+    def restart(self):
+        """SIGTERM (the daemon finishes its round), then start again on the same data directory."""
+        self.proc.send_signal(signal.SIGTERM)
+        assert self.proc.wait(timeout=15) == 0
+        self.start()
 
     def close(self):
         if self.proc.poll() is None:

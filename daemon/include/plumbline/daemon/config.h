@@ -67,7 +67,7 @@ struct IngestConfig {
 // [stream]: GET /v1/stream (Server-Sent Events, docs/stream.md).
 struct StreamConfig {
   int max_subscribers = 256;          // concurrent streams; more get 503 with Retry-After
-  int64_t heartbeat_ms = 15000;       // comment line when no event was sent for this long
+  int64_t heartbeat_ms = 5000;        // comment line after this much silence (below proxies' read timeouts)
 };
 
 struct Config {

@@ -28,9 +28,11 @@
 // publisher's budget; a flood from one publisher only empties its own bucket.
 //
 // Replay state (last sequence, last observed_time per symbol) is kept in memory only. After a
-// restart the first batch of each publisher is accepted at any sequence, but every observation
-// must still be younger than max_age_ms: the most a replay after a restart can do is re-apply a
-// price the publisher really signed within its freshness window (docs/ingest.md, "Replay").
+// restart the daemon seeds the observed_time floors from the latest stored snapshot
+// (RememberIncluded); the first batch of each publisher is then accepted at any sequence, but
+// every observation must be newer than what that snapshot included and younger than max_age_ms:
+// the most a replay after a restart can do is re-apply, once, a price the publisher really signed
+// within its freshness window that no snapshot had used yet (docs/ingest.md, "Replay").
 //
 // Thread safety: Submit() may be called from many threads at once; batches of one publisher are
 // serialized, different publishers proceed in parallel.
@@ -82,6 +84,11 @@ class Ingestor {
   static Result<std::unique_ptr<Ingestor>> Create(const Config& config, feeds::ObservationBook* book,
                                                   const Clock& clock);
   ~Ingestor();
+
+  // After a restart: raises each publisher's per-symbol observed_time floor to the observations
+  // that appear in `marks` (the latest stored snapshot's), so nothing that made it into a
+  // signed snapshot can be replayed. Call before serving.
+  void RememberIncluded(const std::vector<Mark>& marks);
 
   // Verifies, validates and applies one request body (the envelope JSON). See the file comment.
   IngestResult Submit(std::string_view body);
