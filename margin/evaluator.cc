@@ -544,22 +544,25 @@ class Run {
   struct Lin {
     Fx a0, b0, bu, am, bm;
     uint64_t tiers = 0;  // tier index of every tiered line, 4 bits each: identifies the piece
-    int tiered_lines = 0;
-    bool packed = true;  // false when there are too many tiered lines to pack
+    bool packed = true;
+    // Every tiered line in its lowest (highest) tier: tiers can only fall (rise) as the price
+    // falls (rises), so the whole way down (up) from here is this one piece.
+    bool all_bottom = true, all_top = true;  // false when there are too many tiered lines to pack
   };
   // Coefficients of the piece holding `probe`; with `last` set, of the last piece (every tiered
   // line in its top tier: the piece extending to +infinity).
   Lin Coeffs(int x, Fx probe, bool last = false) {
     Lin l;
     int shift = 0;
-    auto note_tier = [&](size_t k) {
+    auto note_tier = [&](size_t k, size_t n) {
+      if (k != 0) l.all_bottom = false;
+      if (k + 1 != n) l.all_top = false;
       if (shift >= 64 || k > 15) {
         l.packed = false;
         return;
       }
       l.tiers |= static_cast<uint64_t>(k) << shift;
       shift += 4;
-      ++l.tiered_lines;
     };
     const PAsset& pa = pr_->assets[x];
     for (const RC& c : coll) {
@@ -571,7 +574,7 @@ class Run {
       if (pa.zero_value) continue;
       const std::vector<FxTier>& t = pa.counted[st[x].degraded];
       size_t k = last ? t.size() - 1 : TierOf(t, ar.Mul(c.qty, probe, kDown));
-      if (t.size() > 1) note_tier(k);
+      if (t.size() > 1) note_tier(k, t.size());
       l.b0 = ar.Add(l.b0, ar.Mul(c.qty, t[k].a, kDown));
       l.a0 = ar.Sub(l.a0, t[k].cum_a);
     }
@@ -588,7 +591,7 @@ class Run {
         if (!r.is_long) l.bu = ar.Sub(l.bu, r.qty_per_lev);
       } else {
         size_t k = last ? pa.futures.size() - 1 : TierOf(pa.futures, ar.Mul(r.qty, probe, kUp));
-        if (pa.futures.size() > 1) note_tier(k);
+        if (pa.futures.size() > 1) note_tier(k, pa.futures.size());
         l.bm = ar.Sub(l.bm, ar.Mul(r.qty, pa.futures[k].b, kUp));
         l.am = ar.Add(l.am, pa.futures[k].cum_b);
       }
@@ -656,11 +659,12 @@ class Run {
     const Rounding dir = downward ? kUp : kDown;  // report liquidation early, never late
     auto root = [&](Fx a, Fx b) { return ar.Div(ar.Sub(Fx{}, ar.Add(c, a)), b, dir); };
     // Fast path: the root lies on the mark's own piece (same tier for every line).
+    const bool one_piece = downward ? at_mark.all_bottom : at_mark.all_top;
     if (at_mark.packed && (downward ? B.positive() : B.negative())) {
       Fx p = root(A, B);
       if (p.positive() && (downward ? p <= mark : p >= mark)) {
-        if (at_mark.tiered_lines == 0 || TiersAt(x, p) == at_mark.tiers) return p;
-      } else if (!p.positive() && downward && (at_mark.tiered_lines == 0 || TiersAt(x, Fx{1}) == at_mark.tiers)) {
+        if (one_piece || TiersAt(x, p) == at_mark.tiers) return p;
+      } else if (!p.positive() && downward && (one_piece || TiersAt(x, Fx{1}) == at_mark.tiers)) {
         return std::nullopt;  // the whole way down to 0 is one piece and G stays > 0
       }
     }
