@@ -40,7 +40,8 @@ Result<std::string> Str(const json& j, const char* key, const std::string& where
 
 Result<uint64_t> Int(const json& j, const char* key, const std::string& where, uint64_t min = 0) {
   const json& v = j.at(key);
-  if (!v.is_number_unsigned() || v.get<uint64_t>() < min || v.get<uint64_t>() >= kMaxJsonInteger) {
+  const bool non_negative = v.is_number_unsigned() || (v.is_number_integer() && v.get<int64_t>() >= 0);
+  if (!non_negative || v.get<uint64_t>() < min || v.get<uint64_t>() >= kMaxJsonInteger) {
     return Status::InvalidArgument(where + "." + key + ": must be an integer >= " + std::to_string(min) +
                                    " and < 2^53");
   }
