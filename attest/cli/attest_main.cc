@@ -15,6 +15,7 @@
 #include <CLI/CLI.hpp>
 
 #include "plumbline/attest/snapshot.h"
+#include "reserves_cmd.h"
 #include "verify.h"
 
 namespace {
@@ -63,6 +64,13 @@ int Main(int argc, char** argv) {
   chain->add_option("--to", to, "Last sequence (>= FROM)")->required();
   chain->add_option("--key", pub_path, "SPKI PEM Ed25519 public key")->required();
 
+  std::string evidence;
+  auto* reserves = app.add_subcommand(
+      "reserves", "Verify a snapshot and re-derive every reserve attestation in it from its evidence");
+  reserves->add_option("SOURCE", source, "Snapshot envelope file, '-' or http(s):// URL")->required();
+  reserves->add_option("--key", pub_path, "SPKI PEM Ed25519 public key")->required();
+  reserves->add_option("--evidence", evidence, "Daemon base URL or directory of <sha256> files");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -78,6 +86,7 @@ int Main(int argc, char** argv) {
   if (pubkey->parsed()) return cli::RunPubkey(private_key, std::cout, std::cerr);
   if (verify->parsed()) return cli::RunVerify(source, pub_path, type, std::cout, std::cerr);
   if (chain->parsed()) return cli::RunVerifyChain(base_url, from, to, pub_path, std::cout, std::cerr);
+  if (reserves->parsed()) return cli::RunReserves(source, pub_path, evidence, std::cout, std::cerr);
   return cli::kExitUsage;
 }
 
