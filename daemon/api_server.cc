@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "plumbline/attest/canonical_json.h"
+#include "reserve_routes.h"
 
 namespace plumbline::daemon {
 namespace {
@@ -16,10 +17,13 @@ constexpr char kProblemJson[] = "application/problem+json";
 const char* Title(int status) {
   switch (status) {
     case 400: return "Bad Request";
+    case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
     case 413: return "Content Too Large";
     case 414: return "URI Too Long";
+    case 422: return "Unprocessable Content";
     case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
     case 503: return "Service Unavailable";
@@ -103,6 +107,7 @@ ApiServer::~ApiServer() { Stop(); }
 
 void ApiServer::Routes() {
   httplib::Server& s = impl_->server;
+  RegisterReserveRoutes(s, publisher_, &reserves_, Problem);  // before the catch-all 405 routes
 
   s.Get("/v1/snapshots/latest", [this](const httplib::Request& req, httplib::Response& res) {
     auto latest = publisher_.Latest();

@@ -26,6 +26,7 @@
 #include "plumbline/daemon/publisher.h"
 #include "plumbline/feeds/sources.h"
 #include "plumbline/storage/snapshot_store.h"
+#include "reserve_runner.h"
 
 namespace {
 
@@ -140,6 +141,11 @@ int Run(int argc, char** argv) {
   feeds::Poller poller(config->sources, &book, clock);
   daemon::ApiServer api(*config, publisher, **store, key->public_key(), clock,
                         [&poller] { return poller.Health(); });
+  auto reserve_runner = daemon::ReserveRunner::Start(*config, clock, &publisher, &api);
+  if (!reserve_runner.ok()) {
+    Log(reserve_runner.status().message());
+    return 3;
+  }
   if (Status s = api.Bind(); !s.ok()) {
     Log(s.message());
     return 3;

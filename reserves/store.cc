@@ -1,5 +1,6 @@
 #include "plumbline/reserves/store.h"
 
+#include <filesystem>
 #include <mutex>
 
 #include <nlohmann/json.hpp>
@@ -97,6 +98,9 @@ class RocksReserveStore final : public ReserveStore {
 }  // namespace
 
 Result<std::unique_ptr<ReserveStore>> ReserveStore::Open(const ReserveStoreOptions& options) {
+  std::error_code ec;
+  std::filesystem::create_directories(options.path, ec);
+  if (ec) return Status::IOError("creating " + options.path + ": " + ec.message());
   rocksdb::Options o;
   o.create_if_missing = true;
   o.paranoid_checks = true;

@@ -24,6 +24,7 @@
 #include "plumbline/daemon/config.h"
 #include "plumbline/daemon/publisher.h"
 #include "plumbline/feeds/sources.h"
+#include "plumbline/reserves/monitor.h"
 #include "plumbline/storage/snapshot_store.h"
 
 namespace plumbline::daemon {
@@ -43,6 +44,9 @@ class ApiServer {
   // Serves until Stop(); blocking.
   void Run();
   void Stop();
+  // Proof of reserve (daemon/reserve_routes.h): statement upload and evidence routes use this
+  // monitor. Call before Run(); borrowed.
+  void AttachReserves(reserves::ReserveMonitor* monitor) { reserves_ = monitor; }
 
  private:
   void Routes();
@@ -55,6 +59,7 @@ class ApiServer {
   const Clock& clock_;
   std::function<std::vector<feeds::SourceHealth>()> source_health_;
   int port_ = 0;
+  reserves::ReserveMonitor* reserves_ = nullptr;
 };
 
 }  // namespace plumbline::daemon

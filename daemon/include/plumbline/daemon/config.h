@@ -15,6 +15,7 @@
 
 #include "plumbline/feeds/aggregator.h"
 #include "plumbline/feeds/sources.h"
+#include "plumbline/reserves/config.h"
 #include "plumbline/status.h"
 
 namespace plumbline::daemon {
@@ -39,6 +40,7 @@ struct Config {
   HttpConfig http;
   std::vector<feeds::SymbolPolicy> symbols;     // at least one
   std::vector<feeds::SourceConfig> sources;     // at least one
+  reserves::ReservesConfig reserves;            // [[reserves]]: proof of reserve (may be empty)
 };
 
 // Parses TOML text; `path` is used in messages and for Config::path. `digest` is computed from

@@ -62,6 +62,7 @@ struct ReservesConfig {
   std::vector<AssetConfig> assets;
   int64_t interval_ms = 30'000;  // reserves round period
   uint32_t parallelism = 4;      // chains read at once
+  std::string data_dir;          // reserve store; empty = <daemon data_dir>/reserves
 };
 
 }  // namespace plumbline::reserves
