@@ -1,5 +1,8 @@
 #include "plumbline/reserves/custodian.h"
 
+#include <fstream>
+#include <sstream>
+
 #include <gtest/gtest.h>
 
 #include "plumbline/attest/canonical_json.h"
@@ -180,6 +183,64 @@ TEST_F(CustodianTest, ResumeRestoresTheNewestAcceptedStatement) {
   EXPECT_EQ(att[0].custodian->settled_shares.ToString(), "1100");
   EXPECT_EQ(again.SubmitStatement(Signed(Statement("1100", 2, kStart - 1000))).status().code(),
             Code::kFailedPrecondition);
+}
+
+}  // namespace
+}  // namespace plumbline::reserves::testing
+
+namespace plumbline::reserves::testing {
+namespace {
+
+std::string Slurp(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// The signing recipes of docs/reserves.md, run as documented, produce statements the daemon accepts.
+class DocumentedRecipeTest : public ReservesTest {
+ protected:
+  int Sh(const std::string& cmd) { return std::system(("cd " + dir_.string() + "-doc && " + cmd).c_str()); }
+  void SetUp() override {
+    ReservesTest::SetUp();
+    std::filesystem::remove_all(dir_.string() + "-doc");
+    std::filesystem::create_directories(dir_.string() + "-doc");
+    clock_.Set(SystemClock::Instance().NowUnixNanos());
+    std::ofstream(dir_.string() + "-doc/statement.json", std::ios::binary)
+        << R"({"account":"ACC-1","as_of":"1763780000000000000","custodian_id":"acme-custody",)"
+        << R"("in_transit_shares":"25","isin":"US88160R1014","sequence":1,"settled_shares":"1000000.5"})";
+  }
+  void TearDown() override {
+    std::filesystem::remove_all(dir_.string() + "-doc");
+    ReservesTest::TearDown();
+  }
+};
+
+TEST_F(DocumentedRecipeTest, OpensslEd25519RecipeIsAccepted) {
+  ASSERT_EQ(Sh("openssl genpkey -algorithm ed25519 -out c.key 2>/dev/null && openssl pkey -in c.key -pubout -out c.pub && "
+               "bash " PLUMBLINE_SOURCE_DIR "/docs/reserves/sign_statement_ed25519.sh c.key statement.json > sub.json"),
+            0);
+  AssetConfig a = Asset();
+  a.custodian.ed25519_key = attest::PublicKey::LoadFile(dir_.string() + "-doc/c.pub").value();
+  auto r = Monitor(a).SubmitStatement(Slurp(dir_.string() + "-doc/sub.json"));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->statement.settled_shares.ToString(), "1000000.5");
+}
+
+TEST_F(DocumentedRecipeTest, PythonEcdsaRecipeIsAccepted) {
+  ASSERT_EQ(Sh("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.crt "
+               "-days 3650 -subj /CN=CA 2>/dev/null && openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+               "-keyout s.key -out s.csr -subj /CN=statements 2>/dev/null && openssl x509 -req -in s.csr -CA ca.crt "
+               "-CAkey ca.key -CAcreateserial -days 365 -out s.crt 2>/dev/null && /usr/bin/python3 " PLUMBLINE_SOURCE_DIR
+               "/docs/reserves/sign_statement_ecdsa.py s.key s.crt statement.json > sub.json"),
+            0);
+  AssetConfig a = Asset();
+  a.custodian.ed25519_key.reset();
+  a.custodian.ca_pem = Slurp(dir_.string() + "-doc/ca.crt");
+  auto r = Monitor(a).SubmitStatement(Slurp(dir_.string() + "-doc/sub.json"));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->statement.in_transit_shares.ToString(), "25");
 }
 
 }  // namespace
