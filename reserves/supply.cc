@@ -128,20 +128,7 @@ class ChainReader {
                          Disagreement<std::string>(hashes, [](const std::string& h) { return h; }));
     }
     s->block_hash = first_hash;
-    if (!AllEqual(supplies)) {
-      return Fail(s, "providers disagree on totalSupply at block " + std::to_string(pin) + ": " +
-                         Disagreement<UInt256>(supplies, [](const UInt256& v) { return v.ToString(); }));
-    }
-    for (size_t i = 0; i < c_.excluded.size(); ++i) {
-      std::map<std::string, UInt256> one;
-      for (auto& [name, v] : balances) one[name] = v[i];
-      if (!AllEqual(one)) {
-        return Fail(s, "providers disagree on balanceOf(" + c_.excluded[i].address + "): " +
-                           Disagreement<UInt256>(one, [](const UInt256& v) { return v.ToString(); }));
-      }
-    }
-    s->gross = supplies.begin()->second;
-    Excluded(s, balances.begin()->second);
+    Settle(s, supplies, balances, "totalSupply at block " + std::to_string(pin), "balanceOf(", ")");
   }
 
   void ReadSolana(attest::ChainSupply* s) {
@@ -192,24 +179,31 @@ class ChainReader {
       min_slot = min_slot ? std::min(*min_slot, slot) : slot;
     }
     if (!Enough(answered, failures, s)) return;
+    s->slot = min_slot;
+    Settle(s, supplies, balances, "getTokenSupply", "the balance of ", "");
+  }
+
+ private:
+  // All providers' supplies and balances must agree; then they become the chain's numbers.
+  void Settle(attest::ChainSupply* s, const std::map<std::string, UInt256>& supplies,
+              const std::map<std::string, std::vector<UInt256>>& balances, const std::string& supply_what,
+              const std::string& balance_prefix, const std::string& balance_suffix) {
+    auto show = [](const UInt256& v) { return v.ToString(); };
     if (!AllEqual(supplies)) {
-      return Fail(s, "providers disagree on getTokenSupply: " +
-                         Disagreement<UInt256>(supplies, [](const UInt256& v) { return v.ToString(); }));
+      return Fail(s, "providers disagree on " + supply_what + ": " + Disagreement<UInt256>(supplies, show));
     }
     for (size_t i = 0; i < c_.excluded.size(); ++i) {
       std::map<std::string, UInt256> one;
-      for (auto& [name, v] : balances) one[name] = v[i];
+      for (const auto& [name, v] : balances) one[name] = v[i];
       if (!AllEqual(one)) {
-        return Fail(s, "providers disagree on the balance of " + c_.excluded[i].address + ": " +
-                           Disagreement<UInt256>(one, [](const UInt256& v) { return v.ToString(); }));
+        return Fail(s, "providers disagree on " + balance_prefix + c_.excluded[i].address + balance_suffix + ": " +
+                           Disagreement<UInt256>(one, show));
       }
     }
-    s->slot = min_slot;
     s->gross = supplies.begin()->second;
     Excluded(s, balances.begin()->second);
   }
 
- private:
   static bool AllEqual(const std::map<std::string, UInt256>& m) {
     return std::all_of(m.begin(), m.end(), [&](auto& kv) { return kv.second == m.begin()->second; });
   }
