@@ -129,6 +129,16 @@ TEST_F(CustodianTest, NegativeOrMalformedShareCountsAreRefused) {
   ExpectUnchanged(0, std::nullopt);
 }
 
+TEST_F(CustodianTest, AStatementFromTheFutureIsRefused) {
+  ReserveMonitor& m = Monitor();
+  auto r = m.SubmitStatement(Signed(Statement("1000", 1, kStart + 301 * kNanosPerSecond)));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(r.status().message().find("is in the future"), std::string::npos) << r.status().message();
+  ExpectUnchanged(0, std::nullopt);
+  EXPECT_TRUE(m.SubmitStatement(Signed(Statement("1000", 1, kStart + 60 * kNanosPerSecond))).ok());  // within skew
+}
+
 TEST_F(CustodianTest, AStatementOfAnotherAccountIsRefused) {
   ReserveMonitor& m = Monitor();
   auto s = Statement("1000", 1, kStart);

@@ -83,8 +83,14 @@ Result<AcceptedStatement> ReserveMonitor::SubmitStatement(std::string_view body)
     if (a.isin == unsigned_statement->isin) asset = &a;
   }
   if (!asset) return Status::NotFound("statement.isin: no configured asset has ISIN " + unsigned_statement->isin);
-  auto st = VerifyCustodianSubmission(*sub, asset->custodian, clock_.NowUnixNanos());
+  const int64_t now = clock_.NowUnixNanos();
+  auto st = VerifyCustodianSubmission(*sub, asset->custodian, now);
   if (!st.ok()) return st.status();
+  // A future as-of would never turn stale (and would lock out every later statement).
+  if (st->as_of_unix_nanos > now + kMaxStatementClockSkewNanos) {
+    return Status::InvalidArgument("statement.as_of " + std::to_string(st->as_of_unix_nanos) +
+                                   " is in the future (now " + std::to_string(now) + ")");
+  }
   const std::string sha = attest::Sha256Hex(body);
   PLUMBLINE_RETURN_IF_ERROR(store_->AcceptStatement(Stream(*asset), st->sequence, st->as_of_unix_nanos, sha, body));
   {

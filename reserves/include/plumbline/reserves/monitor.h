@@ -31,6 +31,9 @@
 
 namespace plumbline::reserves {
 
+// A statement whose as_of is later than now + this is refused (clock skew allowance).
+inline constexpr int64_t kMaxStatementClockSkewNanos = 300'000'000'000;  // 5 minutes
+
 struct AcceptedStatement {
   std::string asset;
   std::string sha256;  // of the submission bytes; GET /v1/reserves/evidence/{sha256}
@@ -55,7 +58,7 @@ class ReserveMonitor {
   // Restores each asset's current holding from the store (the newest accepted statement).
   Status Resume();
 
-  // Errors: InvalidArgument (malformed body or statement), NotFound (no configured asset has the
+  // Errors: InvalidArgument (malformed body or statement, as_of in the future), NotFound (no configured asset has the
   // statement's ISIN), Unauthenticated (signature / certificate), FailedPrecondition (replay,
   // older than the last, wrong custodian or account), IOError (not stored; nothing changed).
   Result<AcceptedStatement> SubmitStatement(std::string_view body);
