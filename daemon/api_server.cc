@@ -5,6 +5,7 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include "daemon/http_problem.h"
 #include "plumbline/attest/canonical_json.h"
 #include "reserve_routes.h"
 
@@ -17,6 +18,7 @@ constexpr char kProblemJson[] = "application/problem+json";
 const char* Title(int status) {
   switch (status) {
     case 400: return "Bad Request";
+    case 401: return "Unauthorized";
     case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
@@ -69,14 +71,22 @@ void ServeMark(const Published& latest, const std::string& symbol, const httplib
 
 }  // namespace
 
+void WriteProblem(httplib::Response& res, int status, const std::string& type, const std::string& detail,
+                  const std::string& instance) {
+  Problem(res, status, type, detail, instance);
+}
+
 struct ApiServer::Impl {
-  httplib::Server server;
+  explicit Impl(const Config& config) : owned(NewHttpServer(config)), server(*owned) {}
+  std::unique_ptr<httplib::Server> owned;  // an httplib::SSLServer when [tls] is configured
+  httplib::Server& server;
+  OpsHooks ops;
 };
 
 ApiServer::ApiServer(const Config& config, const Publisher& publisher, const storage::SnapshotStore& store,
                      const attest::PublicKey& public_key, const Clock& clock,
                      std::function<std::vector<feeds::SourceHealth>()> source_health)
-    : impl_(std::make_unique<Impl>()),
+    : impl_(std::make_unique<Impl>(config)),
       config_(config),
       publisher_(publisher),
       store_(store),
@@ -86,7 +96,7 @@ ApiServer::ApiServer(const Config& config, const Publisher& publisher, const sto
   httplib::Server& s = impl_->server;
   const HttpConfig& h = config_.http;
   const int threads = h.threads;
-  s.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+  s.new_task_queue = [threads] { return NewWorkerPool(threads); };
   s.set_read_timeout(h.read_timeout_ms / 1000, (h.read_timeout_ms % 1000) * 1000);
   s.set_write_timeout(h.write_timeout_ms / 1000, (h.write_timeout_ms % 1000) * 1000);
   s.set_keep_alive_timeout(std::max<time_t>(1, h.idle_timeout_ms / 1000));
@@ -107,7 +117,7 @@ ApiServer::~ApiServer() { Stop(); }
 
 void ApiServer::Routes() {
   httplib::Server& s = impl_->server;
-  RegisterReserveRoutes(s, publisher_, &reserves_, Problem);  // before the catch-all 405 routes
+  RegisterReserveRoutes(s, publisher_, &reserves_);  // before the catch-all 405 routes
 
   s.Get("/v1/snapshots/latest", [this](const httplib::Request& req, httplib::Response& res) {
     auto latest = publisher_.Latest();
@@ -176,7 +186,7 @@ void ApiServer::Routes() {
     if (latest) {
       const int64_t age_ms = (now - latest->signed_snapshot.snapshot.time_unix_nanos) / kNanosPerMilli;
       // Healthy while rounds keep coming: three missed intervals is an outage worth paging for.
-      healthy = age_ms <= 3 * config_.publish_interval_ms + 1000;
+      healthy = age_ms <= 3 * publisher_.config()->publish_interval_ms + 1000;
       body["last_sequence"] = latest->signed_snapshot.snapshot.sequence;
       body["last_publish_age_ms"] = age_ms;
     } else {
@@ -196,6 +206,8 @@ void ApiServer::Routes() {
     res.status = healthy ? 200 : 503;
     res.set_content(body.dump(), kJson);
   });
+
+  InstallOpsRoutes(s, config_.http, &impl_->ops);
 
   // Every other method on a known resource is 405 with Allow, not a misleading 404.
   auto not_allowed = [](const httplib::Request& req, httplib::Response& res) {
@@ -224,8 +236,11 @@ void ApiServer::Routes() {
   });
 }
 
+void ApiServer::SetOps(OpsHooks hooks) { impl_->ops = std::move(hooks); }
+
 Status ApiServer::Bind() {
   httplib::Server& s = impl_->server;
+  PLUMBLINE_RETURN_IF_ERROR(CheckHttpServer(config_, s));
   const std::string address = config_.listen_host + ":" + std::to_string(config_.listen_port);
   if (config_.listen_port == 0) {
     port_ = s.bind_to_any_port(config_.listen_host);

@@ -1,6 +1,7 @@
 #include "plumbline/daemon/config.h"
 
 #include <charconv>
+#include <cstdlib>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -83,6 +84,29 @@ Status ParseHttp(const toml::table& t, const std::string& file, HttpConfig* http
   int64_t body = static_cast<int64_t>(http->max_body_bytes);
   PLUMBLINE_RETURN_IF_ERROR(r.Integer("max_body_bytes", false, 1, 64 << 20, &body));
   http->max_body_bytes = static_cast<uint64_t>(body);
+  int64_t header = static_cast<int64_t>(http->max_header_bytes);
+  PLUMBLINE_RETURN_IF_ERROR(r.Integer("max_header_bytes", false, 1024, 1 << 20, &header));
+  http->max_header_bytes = static_cast<uint64_t>(header);
+  return r.CheckNoUnknownKeys();
+}
+
+// A path key that may name a systemd credential: "${CREDENTIALS_DIRECTORY}/NAME".
+Status CredentialPath(TableReader& r, std::string_view key, bool required, std::string* out) {
+  PLUMBLINE_RETURN_IF_ERROR(r.String(key, required, out));
+  constexpr std::string_view kVar = "${CREDENTIALS_DIRECTORY}";
+  if (out->rfind(kVar, 0) != 0) return Status::Ok();
+  const char* dir = std::getenv("CREDENTIALS_DIRECTORY");
+  if (dir == nullptr || *dir == '\0') {
+    return r.Error(key, "names ${CREDENTIALS_DIRECTORY}, which is not set (systemd sets it for LoadCredential=)");
+  }
+  out->replace(0, kVar.size(), dir);
+  return Status::Ok();
+}
+
+Status ParseTls(const toml::table& t, const std::string& file, TlsConfig* tls) {
+  TableReader r(t, file, "tls");
+  PLUMBLINE_RETURN_IF_ERROR(CredentialPath(r, "cert_file", true, &tls->cert_file));
+  PLUMBLINE_RETURN_IF_ERROR(CredentialPath(r, "key_file", true, &tls->key_file));
   return r.CheckNoUnknownKeys();
 }
 
@@ -172,12 +196,17 @@ Result<Config> ParseConfig(std::string_view toml_text, const std::string& path) 
     if (!s.ok()) return r.Error("listen", s.message());
   }
   PLUMBLINE_RETURN_IF_ERROR(r.String("data_dir", false, &config.data_dir));
-  PLUMBLINE_RETURN_IF_ERROR(r.String("key_file", true, &config.key_file));
+  PLUMBLINE_RETURN_IF_ERROR(CredentialPath(r, "key_file", true, &config.key_file));
+  PLUMBLINE_RETURN_IF_ERROR(CredentialPath(r, "admin_token_file", false, &config.admin_token_file));
   PLUMBLINE_RETURN_IF_ERROR(r.Integer("publish_interval_ms", false, 50, 3600000, &config.publish_interval_ms));
 
   if (const toml::node* http = r.Find("http")) {
     if (!http->is_table()) return r.Error("http", "expected a table, got " + TableReader::TypeName(*http));
     PLUMBLINE_RETURN_IF_ERROR(ParseHttp(*http->as_table(), file, &config.http));
+  }
+  if (const toml::node* tls = r.Find("tls")) {
+    if (!tls->is_table()) return r.Error("tls", "expected a table, got " + TableReader::TypeName(*tls));
+    PLUMBLINE_RETURN_IF_ERROR(ParseTls(*tls->as_table(), file, &config.tls));
   }
 
   auto array_of_tables = [&](std::string_view key, const toml::array** out) -> Status {

@@ -9,7 +9,7 @@ namespace plumbline::daemon {
 
 Publisher::Publisher(const Config& config, const feeds::ObservationBook* book,
                      storage::SnapshotStore* store, const attest::SigningKey& key, const Clock& clock)
-    : config_(config), book_(book), store_(store), key_(key), clock_(clock) {}
+    : config_(std::make_shared<const Config>(config)), book_(book), store_(store), key_(key), clock_(clock) {}
 
 Status Publisher::Resume() {
   std::optional<uint64_t> last = store_->LastSequence();
@@ -39,18 +39,24 @@ Status Publisher::Resume() {
   return Status::Ok();
 }
 
+std::shared_ptr<const Config> Publisher::config() const { return config_.load(); }
+
+void Publisher::SetConfig(std::shared_ptr<const Config> config) { config_.store(std::move(config)); }
+
 Result<std::shared_ptr<const Published>> Publisher::PublishRound() {
+  const std::shared_ptr<const Config> config_now = config_.load();  // one config for the whole round
+  const Config& config = *config_now;
   const int64_t now = clock_.NowUnixNanos();
   std::map<std::string, int64_t> max_age;
-  for (const auto& source : config_.sources) max_age[source.name] = source.max_age_ms * kNanosPerMilli;
+  for (const auto& source : config.sources) max_age[source.name] = source.max_age_ms * kNanosPerMilli;
 
   attest::Snapshot snapshot;
-  snapshot.origin = config_.origin;
+  snapshot.origin = config.origin;
   snapshot.sequence = next_sequence_;
   snapshot.time_unix_nanos = now;
   snapshot.previous_hash = previous_hash_;
-  snapshot.config_digest = config_.digest;
-  for (const auto& policy : config_.symbols) {
+  snapshot.config_digest = config.digest;
+  for (const auto& policy : config.symbols) {
     snapshot.marks.push_back(feeds::Aggregate(policy, book_->ForSymbol(policy.symbol), max_age, now));
   }
   if (reserve_source_) snapshot.reserves = reserve_source_(now);

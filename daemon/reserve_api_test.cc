@@ -12,6 +12,7 @@
 #include "daemon/reserve_runner.h"
 #include "daemon/test_support.h"
 #include "plumbline/daemon/api_server.h"
+#include "plumbline/daemon/ops.h"
 
 namespace plumbline::daemon {
 namespace {
@@ -251,6 +252,14 @@ TEST(ReserveConfig, ErrorsNameTheFileTheKeyAndWhatWasExpected) {
   EXPECT_NE(m.find("key 'reserves[0].chains[0].colour': unknown key"), std::string::npos) << m;
   m = parse(with("isin = \"US88160R1014\"", "isin = \"TSLA\""));
   EXPECT_NE(m.find("key 'reserves[0].isin': \"TSLA\" is not an ISIN"), std::string::npos) << m;
+
+  // Reserves are bound at start-up: a reload that changes them is refused, naming the key.
+  auto changed = ParseConfig(testing::TestConfigText() + with("tolerance = \"0\"", "tolerance = \"0.01\""), "good.toml");
+  ASSERT_TRUE(changed.ok()) << changed.status().ToString();
+  Status reload = CheckReloadable(*ok, *changed);
+  EXPECT_EQ(reload.code(), Code::kFailedPrecondition);
+  EXPECT_NE(reload.message().find("key 'reserves' cannot change while running"), std::string::npos) << reload.message();
+  EXPECT_TRUE(CheckReloadable(*ok, *ok).ok());
   std::filesystem::remove(pub);
 }
 

@@ -4,6 +4,7 @@
 #include <set>
 #include <sstream>
 
+#include "plumbline/attest/keys.h"
 #include "plumbline/attest/reserve_attestation.h"
 
 namespace plumbline::daemon {
@@ -223,6 +224,27 @@ Status ParseReservesConfig(const toml::node* reserves, const toml::node* round, 
     out->assets.push_back(std::move(asset));
   }
   return Status::Ok();
+}
+
+std::string ReservesFingerprint(const reserves::ReservesConfig& c) {
+  std::ostringstream o;
+  o << c.interval_ms << '|' << c.parallelism << '|' << c.data_dir << '\n';
+  for (const auto& a : c.assets) {
+    o << a.asset << '|' << a.isin << '|' << a.multiplier.current.ToString() << '|'
+      << (a.multiplier.next ? a.multiplier.next->ToString() : "") << '|'
+      << a.multiplier.activation_unix_nanos.value_or(-1) << '|' << a.tolerance.ToString() << '|'
+      << a.max_supply_age_ms << '|' << a.max_statement_age_ms << '|' << a.custodian.id << '|' << a.custodian.account
+      << '|' << (a.custodian.ed25519_key ? a.custodian.ed25519_key->KeyId() : "") << '|'
+      << attest::Sha256Hex(a.custodian.ca_pem) << '\n';
+    for (const auto& ch : a.chains) {
+      o << ' ' << ch.name << '|' << ch.kind << '|' << ch.token << '|' << ch.decimals << '|' << ch.min_providers << '|'
+        << ch.confirmations << '|' << ch.timeout_ms;
+      for (const auto& p : ch.providers) o << '|' << p.name << '=' << p.url;
+      for (const auto& x : ch.excluded) o << '|' << x.address << '=' << x.label;
+      o << '\n';
+    }
+  }
+  return o.str();
 }
 
 }  // namespace plumbline::daemon

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "daemon/http_problem.h"
 #include "plumbline/attest/canonical_json.h"
 
 namespace plumbline::daemon {
@@ -48,8 +49,8 @@ const char* ProblemTypeOf(Code code) {
 
 }  // namespace
 
-void RegisterReserveRoutes(httplib::Server& s, const Publisher& publisher, reserves::ReserveMonitor* const* monitor,
-                           ProblemFn problem) {
+void RegisterReserveRoutes(httplib::Server& s, const Publisher& publisher, reserves::ReserveMonitor* const* monitor) {
+  auto* problem = &WriteProblem;
   auto latest_or_503 = [&publisher, problem](const httplib::Request& req, httplib::Response& res) {
     auto latest = publisher.Latest();
     if (!latest) problem(res, 503, "no-snapshot-yet", "no snapshot has been published yet", req.path);

@@ -20,12 +20,10 @@
 
 namespace plumbline::daemon {
 
-using ProblemFn = void (*)(httplib::Response&, int status, const std::string& type, const std::string& detail,
-                           const std::string& instance);
-
 // `monitor` points at the ApiServer's slot, read at request time (null: reserves not configured,
 // the statement and evidence routes answer 404). Must be called before the catch-all routes.
+// Errors are written with WriteProblem (daemon/http_problem.h).
 void RegisterReserveRoutes(httplib::Server& server, const Publisher& publisher,
-                           reserves::ReserveMonitor* const* monitor, ProblemFn problem);
+                           reserves::ReserveMonitor* const* monitor);
 
 }  // namespace plumbline::daemon

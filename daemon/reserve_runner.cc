@@ -1,8 +1,9 @@
 #include "reserve_runner.h"
 
 #include <chrono>
-#include <cstdio>
 #include <filesystem>
+
+#include "plumbline/daemon/log.h"
 
 namespace plumbline::daemon {
 
@@ -45,7 +46,7 @@ void ReserveRunner::Loop(int64_t interval_ms) {
     Status s = monitor_->RunRound();
     if (!s.ok()) {
       // The attestations age into `stale`; nothing else to do but say so and try again.
-      std::fprintf(stderr, "plumbline: reserves round failed: %s\n", s.ToString().c_str());
+      Log(LogLevel::kWarning, "reserves round failed: " + s.ToString());
     }
     next += interval;
     const auto now = std::chrono::steady_clock::now();

@@ -163,10 +163,13 @@ void Poller::Start() {
       const SourceConfig& src = sources_[i];
       State& s = *state_;
       for (;;) {
+        const auto poll_start = std::chrono::steady_clock::now();
         Status st = PollSymbols(src, book_, clock_, &s.stop_flag);
         const int64_t now = clock_.NowUnixNanos();
         std::unique_lock<std::mutex> lock(s.mu);
         SourceHealth& h = s.health[i];
+        h.last_poll_duration_nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                         std::chrono::steady_clock::now() - poll_start).count();
         State::LogState& log = s.log[i];
         // Log on a change of error or every 30 s of operator time (the injected clock may be
         // frozen in tests), so a dead venue cannot flood the journal.

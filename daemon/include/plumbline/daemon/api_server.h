@@ -6,6 +6,7 @@
 //   GET /v1/marks/{symbol}     one mark ("BTC/USD" may be written BTC-USD or BTC%2FUSD)
 //   GET /v1/keys               the signing key(s): key id, PEM, raw base64
 //   GET /healthz               liveness and freshness of publishing
+//   GET /metrics, POST /v1/admin/reload   see daemon/ops.h
 // Errors are RFC 9457 application/problem+json with a type, title, status and detail.
 //
 // cpp-httplib is configured explicitly (its defaults are old): fixed worker pool, read/write and
@@ -22,6 +23,7 @@
 #include "plumbline/attest/keys.h"
 #include "plumbline/clock.h"
 #include "plumbline/daemon/config.h"
+#include "plumbline/daemon/ops.h"
 #include "plumbline/daemon/publisher.h"
 #include "plumbline/feeds/sources.h"
 #include "plumbline/reserves/monitor.h"
@@ -41,6 +43,8 @@ class ApiServer {
   // address when it is taken or not local.
   Status Bind();
   int port() const { return port_; }
+  // Metrics, admin token and reload hook (daemon/ops.h); call before Run().
+  void SetOps(OpsHooks hooks);
   // Serves until Stop(); blocking.
   void Run();
   void Stop();

@@ -26,6 +26,15 @@ struct HttpConfig {
   int64_t write_timeout_ms = 5000;
   int64_t idle_timeout_ms = 5000;    // keep-alive wait for the next request
   uint64_t max_body_bytes = 65536;   // larger request bodies get 413
+  uint64_t max_header_bytes = 16384; // larger request header sections get 431 (one line > 8 KiB: 400)
+};
+
+// HTTPS served directly (OpenSSL through cpp-httplib) when cert_file is set. Paths may start with
+// "${CREDENTIALS_DIRECTORY}/" (systemd LoadCredential=), expanded when the config is read.
+struct TlsConfig {
+  std::string cert_file;  // PEM certificate chain
+  std::string key_file;   // PEM private key; mode 0600 or 0400 like the signing key
+  bool enabled() const { return !cert_file.empty(); }
 };
 
 struct Config {
@@ -38,6 +47,8 @@ struct Config {
   std::string key_file;                         // PKCS#8 PEM Ed25519 key, mode 0600 (required)
   int64_t publish_interval_ms = 1000;
   HttpConfig http;
+  TlsConfig tls;
+  std::string admin_token_file;  // bearer token for admin/write endpoints ("" = admin disabled)
   std::vector<feeds::SymbolPolicy> symbols;     // at least one
   std::vector<feeds::SourceConfig> sources;     // at least one
   reserves::ReservesConfig reserves;            // [[reserves]]: proof of reserve (may be empty)

@@ -9,6 +9,7 @@
 // may be called from any thread concurrently with it.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -33,9 +34,14 @@ struct Published {
 
 class Publisher {
  public:
-  // All pointers/references are borrowed and must outlive the Publisher.
+  // All pointers/references are borrowed and must outlive the Publisher; `config` is copied.
   Publisher(const Config& config, const feeds::ObservationBook* book, storage::SnapshotStore* store,
             const attest::SigningKey& key, const Clock& clock);
+
+  // The configuration rounds use. SetConfig (a reload) takes effect at the next PublishRound; a
+  // round in flight keeps the one it started with. Any thread.
+  std::shared_ptr<const Config> config() const;
+  void SetConfig(std::shared_ptr<const Config> config);
 
   // Loads the newest stored snapshot (if any): checks it decodes and was signed by this key, and
   // sets the next sequence and previous hash from it. Corruption if it does not decode.
@@ -57,7 +63,7 @@ class Publisher {
  private:
   static std::string BuildMarksJson(const attest::SignedSnapshot& s);
 
-  const Config& config_;
+  std::atomic<std::shared_ptr<const Config>> config_;
   const feeds::ObservationBook* book_;
   storage::SnapshotStore* store_;
   const attest::SigningKey& key_;

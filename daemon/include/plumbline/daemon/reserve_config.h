@@ -20,4 +20,8 @@ namespace plumbline::daemon {
 Status ParseReservesConfig(const toml::node* reserves, const toml::node* round, const std::string& file,
                            reserves::ReservesConfig* out);
 
+// A text that differs whenever anything in `config` differs (keys by key id, CAs by hash). The
+// reserves round is bound at start-up: a reload that changes it is refused (CheckReloadable).
+std::string ReservesFingerprint(const reserves::ReservesConfig& config);
+
 }  // namespace plumbline::daemon

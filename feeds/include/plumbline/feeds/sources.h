@@ -40,6 +40,7 @@ struct SourceHealth {
   uint64_t successes = 0;
   uint64_t errors = 0;
   std::string last_error;               // empty if none
+  int64_t last_poll_duration_nanos = 0; // wall time of the last poll of all symbols (0 = none yet)
 };
 
 // Latest observation per (source, symbol). Thread-safe.
