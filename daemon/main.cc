@@ -158,6 +158,12 @@ int Run(int argc, char** argv) {
     Log(LogLevel::kError, reserve_runner.status().message());
     return 3;
   }
+  if (*reserve_runner) {
+    if (Status s = (*reserve_runner)->RegisterMetrics(&registry, clock); !s.ok()) {
+      Log(LogLevel::kError, s.message());
+      return 70;
+    }
+  }
   if (Status s = api.Bind(); !s.ok()) {
     Log(LogLevel::kError, s.message());
     return 3;

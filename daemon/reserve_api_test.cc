@@ -178,6 +178,15 @@ TEST_F(ReserveApiTest, SnapshotsCarryAttestationsThatAnAuditorRederivesFromServe
   ExpectProblem(client_->Get("/v1/reserves/evidence/" + std::string(64, '0')), 404, "unknown-evidence", "no evidence");
   ExpectProblem(client_->Get("/v1/reserves/NOPEx"), 404, "unknown-asset", "NOPEx");
 
+  // Prometheus view of the same state.
+  Registry registry;
+  ASSERT_TRUE(runner_->RegisterMetrics(&registry, clock_).ok());
+  const std::string exposed = registry.Expose();
+  EXPECT_NE(exposed.find("plumbline_reserve_status{asset=\"TSLAx\",status=\"fully_backed\"} 1"), std::string::npos)
+      << exposed;
+  EXPECT_NE(exposed.find("plumbline_reserve_status{asset=\"TSLAx\",status=\"unknown\"} 0"), std::string::npos);
+  EXPECT_NE(exposed.find("plumbline_reserve_ratio{asset=\"TSLAx\"} 1"), std::string::npos) << exposed;
+
   // The auditor CLI, against the live daemon.
   const std::string pub = (dir_.parent_path() / (dir_.filename().string() + "-daemon.pub")).string();
   std::ofstream(pub) << key_->public_key().ToPem();

@@ -1,6 +1,8 @@
 #include "reserve_runner.h"
 
 #include <chrono>
+#include <cmath>
+#include <string>
 #include <filesystem>
 
 #include "plumbline/daemon/log.h"
@@ -33,6 +35,33 @@ ReserveRunner::~ReserveRunner() {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+}
+
+Status ReserveRunner::RegisterMetrics(Registry* registry, const Clock& clock) {
+  auto status = registry->AddGauge("plumbline_reserve_status", "Current reserve status per asset (1 = this status).",
+                                   {"asset", "status"});
+  auto ratio = registry->AddGauge("plumbline_reserve_ratio", "Settled shares / required shares (NaN without a ratio).",
+                                  {"asset"});
+  auto round = registry->AddGauge("plumbline_reserve_round_seconds", "Duration of the last reserves round.");
+  auto age = registry->AddGauge("plumbline_reserve_round_age_seconds", "Time since the last reserves round completed.");
+  for (const Status& s : {status.status(), ratio.status(), round.status(), age.status()}) {
+    if (!s.ok()) return s;
+  }
+  registry->AddCollector([this, &clock, status = *status, ratio = *ratio, round = *round, age = *age] {
+    const int64_t now = clock.NowUnixNanos();
+    for (const attest::ReserveAttestation& a : monitor_->AttestationsAt(now)) {
+      for (auto s : {attest::ReserveStatus::kFullyBacked, attest::ReserveStatus::kUnderBacked,
+                     attest::ReserveStatus::kStale, attest::ReserveStatus::kUnknown}) {
+        status->Labels({a.asset, attest::ReserveStatusName(s)}).Set(a.status == s ? 1 : 0);
+      }
+      // Metrics are observability, not money: the exact ratio is the signed decimal string.
+      ratio->Labels({a.asset}).Set(a.ratio ? std::stod(a.ratio->ToString()) : std::nan(""));
+    }
+    round->Labels({}).Set(static_cast<MetricValue>(monitor_->last_round_duration_nanos()) / 1e9);
+    const int64_t last = monitor_->last_round_unix_nanos();
+    age->Labels({}).Set(last ? static_cast<MetricValue>(now - last) / 1e9 : std::nan(""));
+  });
+  return Status::Ok();
 }
 
 void ReserveRunner::Loop(int64_t interval_ms) {

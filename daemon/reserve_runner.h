@@ -15,6 +15,7 @@
 #include "plumbline/clock.h"
 #include "plumbline/daemon/api_server.h"
 #include "plumbline/daemon/config.h"
+#include "plumbline/daemon/metrics.h"
 #include "plumbline/daemon/publisher.h"
 #include "plumbline/reserves/monitor.h"
 
@@ -28,6 +29,14 @@ class ReserveRunner {
                                                       ApiServer* api);
   ~ReserveRunner();
   reserves::ReserveMonitor& monitor() { return *monitor_; }
+
+  // Prometheus series, refreshed at each scrape (observability only; the signed numbers are in
+  // the snapshots): plumbline_reserve_status{asset,status} (1 for the current status, else 0),
+  // plumbline_reserve_ratio{asset} (absent meaning NaN when there is no ratio),
+  // plumbline_reserve_round_seconds (duration of the last round) and
+  // plumbline_reserve_round_age_seconds (since it completed). The runner must outlive `registry`'s
+  // scrapes.
+  Status RegisterMetrics(Registry* registry, const Clock& clock);
 
  private:
   ReserveRunner() = default;
