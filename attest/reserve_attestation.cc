@@ -138,6 +138,11 @@ Result<uint64_t> HexQuantity(const json& v, const std::string& field) {
 }
 
 
+// now - t > max_ms, without overflow for any int64 inputs (parsed attestations are untrusted).
+bool OlderThan(int64_t now, int64_t t, int64_t max_ms) {
+  return static_cast<__int128>(now) - t > static_cast<__int128>(max_ms) * kNanosPerMilli;
+}
+
 // base units / 10^decimals as an exact Decimal; OutOfRange when it needs more than 36 digits.
 Result<Decimal> TokensOf(const UInt256& units, uint32_t decimals) {
   std::string digits = units.ToString();
@@ -347,7 +352,7 @@ void ComputeReserve(ReserveAttestation* a) {
       continue;
     }
     sum = *total;
-    if (a->checked_unix_nanos - c.read_unix_nanos > a->max_supply_age_ms * kNanosPerMilli) {
+    if (OlderThan(a->checked_unix_nanos, c.read_unix_nanos, a->max_supply_age_ms)) {
       stale = true;
       a->reasons.push_back(who + "supply read at " + std::to_string(c.read_unix_nanos) + " is older than " +
                            std::to_string(a->max_supply_age_ms) + " ms");
@@ -366,7 +371,7 @@ void ComputeReserve(ReserveAttestation* a) {
   if (!a->custodian) {
     unknown = true;
     a->reasons.push_back("no accepted custodian statement");
-  } else if (a->checked_unix_nanos - a->custodian->as_of_unix_nanos > a->max_statement_age_ms * kNanosPerMilli) {
+  } else if (OlderThan(a->checked_unix_nanos, a->custodian->as_of_unix_nanos, a->max_statement_age_ms)) {
     stale = true;
     a->reasons.push_back("custodian statement as of " + std::to_string(a->custodian->as_of_unix_nanos) +
                          " is older than " + std::to_string(a->max_statement_age_ms) + " ms");

@@ -1,5 +1,6 @@
 #include "plumbline/reserves/store.h"
 
+#include <charconv>
 #include <filesystem>
 #include <mutex>
 
@@ -73,11 +74,17 @@ class RocksReserveStore final : public ReserveStore {
     std::string value;
     if (!db_->Get(rocksdb::ReadOptions(), "last/" + std::string(stream), &value).ok()) return std::nullopt;
     auto j = nlohmann::json::parse(value, nullptr, false);
-    if (j.is_discarded()) return std::nullopt;
+    // Written by AcceptStatement only; anything else is treated as no head (and Resume reports
+    // the missing statement).
+    if (!j.is_object() || !j.contains("sequence") || !j["sequence"].is_number_unsigned() || !j.contains("as_of") ||
+        !j["as_of"].is_string() || !j.contains("sha256") || !j["sha256"].is_string()) {
+      return std::nullopt;
+    }
     StatementHead h;
-    h.sequence = j.value("sequence", uint64_t{0});
-    h.as_of_unix_nanos = std::stoll(j.value("as_of", std::string("0")));
-    h.sha256 = j.value("sha256", std::string());
+    h.sequence = j["sequence"].get<uint64_t>();
+    const std::string as_of = j["as_of"].get<std::string>();
+    std::from_chars(as_of.data(), as_of.data() + as_of.size(), h.as_of_unix_nanos);
+    h.sha256 = j["sha256"].get<std::string>();
     return h;
   }
 
