@@ -263,8 +263,9 @@ Result<Mark> ParseMark(const json& j, const std::string& where) {
 Result<Snapshot> ParseSnapshotJson(const json& doc) {
   Members m(doc, "snapshot");
   PLUMBLINE_RETURN_IF_ERROR(m.Expect({"config_digest", "key_id", "marks", "origin",
-                                      "previous_hash", "sequence", "time"}));
+                                      "previous_hash", "sequence", "time"}, {"reserves"}));
   Snapshot s;
+  if (m.Has("reserves")) ASSIGN_OR_RETURN(s.reserves, ParseReserves(m["reserves"]));
   ASSIGN_OR_RETURN(s.config_digest, m.Hex64("config_digest"));
   ASSIGN_OR_RETURN(s.key_id, m.Hex64("key_id"));
   ASSIGN_OR_RETURN(s.origin, m.String("origin"));
@@ -335,6 +336,11 @@ Result<std::string> SnapshotPayload(const Snapshot& s) {
   doc["marks"] = std::move(marks);
   doc["origin"] = s.origin;
   doc["previous_hash"] = s.previous_hash;
+  if (!s.reserves.empty()) {
+    auto reserves = ReservesJson(s.reserves);
+    if (!reserves.ok()) return reserves.status();
+    doc["reserves"] = std::move(*reserves);
+  }
   doc["sequence"] = s.sequence;
   doc["time"] = std::to_string(s.time_unix_nanos);
   return Canonicalize(doc);
@@ -365,6 +371,8 @@ Result<SignedSnapshot> SignSnapshot(Snapshot snapshot, const SigningKey& key) {
   // that the two agree.
   std::sort(snapshot.marks.begin(), snapshot.marks.end(),
             [](const Mark& a, const Mark& b) { return a.symbol < b.symbol; });
+  std::sort(snapshot.reserves.begin(), snapshot.reserves.end(),
+            [](const ReserveAttestation& a, const ReserveAttestation& b) { return a.asset < b.asset; });
   for (Mark& m : snapshot.marks) {
     std::sort(m.contributions.begin(), m.contributions.end(),
               [](const Observation& a, const Observation& b) { return a.source < b.source; });

@@ -11,6 +11,7 @@
 #include "daemon/log_routes.h"
 #include "plumbline/daemon/margin_routes.h"
 #include "plumbline/daemon/stream.h"
+#include "reserve_routes.h"
 
 namespace plumbline::daemon {
 namespace {
@@ -132,6 +133,7 @@ void ApiServer::Routes() {
   impl_->margin = std::make_unique<MarginService>(config_, publisher_, store_, clock_);
   impl_->margin_status = impl_->margin->Init();
   impl_->margin->Register(s);
+  RegisterReserveRoutes(s, publisher_, &reserves_);  // before the catch-all 405 routes
 
   s.Get("/v1/snapshots/latest", [this](const httplib::Request& req, httplib::Response& res) {
     auto latest = publisher_.Latest();

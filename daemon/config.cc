@@ -9,6 +9,7 @@
 #include <toml++/toml.h>
 
 #include "plumbline/attest/keys.h"
+#include "plumbline/daemon/reserve_config.h"
 
 namespace plumbline::daemon {
 namespace {
@@ -357,6 +358,7 @@ Result<Config> ParseConfig(std::string_view toml_text, const std::string& path) 
       config.publishers.push_back(std::move(p));
     }
   }
+  PLUMBLINE_RETURN_IF_ERROR(ParseReservesConfig(r.Find("reserves"), r.Find("reserves_round"), file, &config.reserves));
   PLUMBLINE_RETURN_IF_ERROR(r.CheckNoUnknownKeys());
   return config;
 }

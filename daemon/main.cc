@@ -42,6 +42,7 @@
 #include "plumbline/daemon/stream.h"
 #include "plumbline/feeds/sources.h"
 #include "plumbline/storage/snapshot_store.h"
+#include "reserve_runner.h"
 
 namespace {
 
@@ -218,6 +219,17 @@ int Run(int argc, char** argv) {
   };
   api.SetOps(std::move(ops));
   api.AcceptCosignatures(store->get());
+  auto reserve_runner = daemon::ReserveRunner::Start(*config, clock, &publisher, &api);
+  if (!reserve_runner.ok()) {
+    Log(LogLevel::kError, reserve_runner.status().message());
+    return 3;
+  }
+  if (*reserve_runner) {
+    if (Status s = (*reserve_runner)->RegisterMetrics(&registry, clock); !s.ok()) {
+      Log(LogLevel::kError, s.message());
+      return 70;
+    }
+  }
   if (Status s = api.Bind(); !s.ok()) {
     Log(LogLevel::kError, s.message());
     return 3;

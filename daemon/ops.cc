@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "daemon/http_problem.h"
+#include "plumbline/daemon/reserve_config.h"
 
 namespace plumbline::daemon {
 namespace {
@@ -348,6 +349,9 @@ Status CheckReloadable(const Config& running, const Config& next) {
   if (a.idle_timeout_ms != b.idle_timeout_ms) return refuse("http.idle_timeout_ms", num(a.idle_timeout_ms), num(b.idle_timeout_ms));
   if (a.max_body_bytes != b.max_body_bytes) return refuse("http.max_body_bytes", num(a.max_body_bytes), num(b.max_body_bytes));
   if (a.max_header_bytes != b.max_header_bytes) return refuse("http.max_header_bytes", num(a.max_header_bytes), num(b.max_header_bytes));
+  if (ReservesFingerprint(running.reserves) != ReservesFingerprint(next.reserves)) {
+    return refuse("reserves", "the running [[reserves]] / [reserves_round]", "a changed one");
+  }
   return Status::Ok();
 }
 

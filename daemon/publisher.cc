@@ -67,6 +67,7 @@ Result<std::shared_ptr<const Published>> Publisher::PublishRound() {
   for (const auto& policy : config.symbols) {
     snapshot.marks.push_back(feeds::Aggregate(policy, book_->ForSymbol(policy.symbol), max_age, now));
   }
+  if (reserve_source_) snapshot.reserves = reserve_source_(now);
 
   auto signed_snapshot = attest::SignSnapshot(std::move(snapshot), key_);
   if (!signed_snapshot.ok()) return signed_snapshot.status().WithContext("signing snapshot");

@@ -17,6 +17,7 @@
 
 #include "plumbline/attest/snapshot.h"
 #include "log_cli.h"
+#include "reserves_cmd.h"
 #include "verify.h"
 
 namespace {
@@ -85,6 +86,12 @@ int Main(int argc, char** argv) {
   audit->add_option("--state", audit_options.state_dir, "Directory of the remembered state")->required();
   audit->add_option("--witness-key", audit_options.witness_key, "PKCS#8 key to cosign the checkpoint with");
   audit->add_option("--witness-name", audit_options.witness_name, "The witness's key name");
+  std::string evidence;
+  auto* reserves = app.add_subcommand(
+      "reserves", "Verify a snapshot and re-derive every reserve attestation in it from its evidence");
+  reserves->add_option("SOURCE", source, "Snapshot envelope file, '-' or http(s):// URL")->required();
+  reserves->add_option("--key", pub_path, "SPKI PEM Ed25519 public key")->required();
+  reserves->add_option("--evidence", evidence, "Daemon base URL or directory of <sha256> files");
 
   try {
     app.parse(argc, argv);
@@ -105,6 +112,7 @@ int Main(int argc, char** argv) {
     return cli::RunVerifyBundle(bundle_path, pub_path, key_history, origin, std::cout, std::cerr);
   }
   if (audit->parsed()) return cli::RunAudit(audit_options, plumbline::SystemClock::Instance(), std::cout, std::cerr);
+  if (reserves->parsed()) return cli::RunReserves(source, pub_path, evidence, std::cout, std::cerr);
   return cli::kExitUsage;
 }
 

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/../.."
 
 bash deploy/install-deps.sh
 cmake --preset release >/dev/null
-cmake --build --preset release --target plumbline attest plumbline-venue-sim
+cmake --build --preset release --target plumbline attest plumbline-venue-sim plumbline-chain-sim
 
 build=build/release
 mkdir -p var/demo
@@ -15,12 +15,34 @@ if [ ! -f var/demo/signing.key ]; then
   "$build/bin/attest" keygen --out var/demo/signing
 fi
 
+if [ ! -f var/demo/custodian.key ]; then
+  "$build/bin/attest" keygen --out var/demo/custodian >/dev/null
+fi
+
 "$build/bin/plumbline-venue-sim" --recording deploy/demo/recording.jsonl &
 sim=$!
-trap 'kill -TERM $sim 2>/dev/null || true; wait $sim 2>/dev/null || true' EXIT
+# Proof of reserve: TSLAx on Ethereum (1000 tokens, 150 in the treasury) and Solana (200 tokens,
+# 50 in the treasury): 1000 circulating, backed by the 1000 shares of the statement below.
+"$build/bin/plumbline-chain-sim" serve --evm-port 18545 --evm-port 18546 --solana-port 18899 --solana-port 18900 \
+  --evm-token 0x00000000000000000000000000000000000000aa --supply 1000000000000000000000 \
+  --evm-balance 0x00000000000000000000000000000000000000b1=150000000000000000000 \
+  --solana-mint SimMint1111111111111111111111111111111111111 --solana-decimals 6 --solana-supply 200000000 \
+  --solana-balance SimTreasury11111111111111111111111111111111=50000000 &
+chain=$!
+trap 'kill -TERM $sim $chain 2>/dev/null || true; wait $sim $chain 2>/dev/null || true' EXIT
+# The custodian's statement, uploaded once the daemon answers (sequence = Unix seconds, so each
+# demo start sends a newer one).
+(
+  for _ in $(seq 1 100); do curl -sf http://127.0.0.1:8420/healthz >/dev/null && break; sleep 0.2; done
+  "$build/bin/plumbline-chain-sim" sign-statement --key var/demo/custodian.key --custodian demo-custody \
+    --account DEMO-1 --isin US88160R1014 --settled 1000 --in-transit 5 --sequence "$(date +%s)" |
+    curl -sf -X POST -H 'Content-Type: application/json' --data-binary @- \
+      http://127.0.0.1:8420/v1/custodian/statements >/dev/null || echo "demo: statement upload failed" >&2
+) &
 
 cat <<MSG
 plumbline demo: http://127.0.0.1:8420/v1/snapshots/latest  (also /v1/marks, /v1/keys, /healthz)
 verify it:       $build/bin/attest verify http://127.0.0.1:8420/v1/snapshots/latest --key var/demo/signing.pub
+reserves:        http://127.0.0.1:8420/v1/reserves  (re-derive: $build/bin/attest reserves http://127.0.0.1:8420/v1/snapshots/latest --key var/demo/signing.pub --evidence http://127.0.0.1:8420)
 MSG
 "$build/bin/plumbline" --config deploy/demo/plumbline.toml "$@"

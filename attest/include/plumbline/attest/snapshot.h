@@ -17,6 +17,8 @@
 //       "symbol": "BTC/USD" } ],
 //   "origin": "<log origin, e.g. plumbline.example/demo>",
 //   "previous_hash": "<64 hex: SHA-256 of the previous snapshot's payload bytes; 64 zeros for 1>",
+//   "reserves": [ <reserve attestation>, ... ],  // only when reserves are configured; sorted by
+//                                              // asset (attest/reserve_attestation.h, docs/reserves.md)
 //   "sequence": <integer, 1-based, < 2^53>,
 //   "time": "<unix ns, decimal string>"
 // }
@@ -32,6 +34,7 @@
 
 #include "plumbline/attest/dsse.h"
 #include "plumbline/attest/keys.h"
+#include "plumbline/attest/reserve_attestation.h"
 #include "plumbline/market.h"
 #include "plumbline/status.h"
 
@@ -48,6 +51,7 @@ struct Snapshot {
   std::string config_digest;  // 64 lowercase hex
   std::string key_id;         // 64 lowercase hex
   std::vector<Mark> marks;
+  std::vector<ReserveAttestation> reserves;  // proof of reserve; omitted from the payload when empty
 };
 
 // Canonical payload bytes. InvalidArgument if a field is out of its documented domain.

@@ -30,6 +30,7 @@
 #include "plumbline/daemon/push_api.h"
 #include "plumbline/daemon/publisher.h"
 #include "plumbline/feeds/sources.h"
+#include "plumbline/reserves/monitor.h"
 #include "plumbline/storage/snapshot_store.h"
 
 namespace plumbline::daemon {
@@ -56,6 +57,9 @@ class ApiServer {
   // Lets POST /v1/log/cosignatures store witness cosignatures in `store` (borrowed; the same
   // store as the constructor's). Call before Run(). Without it that route answers 503.
   void AcceptCosignatures(storage::SnapshotStore* store) { writable_store_ = store; }
+  // Proof of reserve (daemon/reserve_routes.h): statement upload and evidence routes use this
+  // monitor. Call before Run(); borrowed.
+  void AttachReserves(reserves::ReserveMonitor* monitor) { reserves_ = monitor; }
 
  private:
   void Routes();
@@ -70,6 +74,7 @@ class ApiServer {
   PushApi push_;  // POST /v1/observations, GET /v1/stream (daemon/push_routes.h)
   int port_ = 0;
   storage::SnapshotStore* writable_store_ = nullptr;
+  reserves::ReserveMonitor* reserves_ = nullptr;
 };
 
 }  // namespace plumbline::daemon

@@ -16,6 +16,7 @@
 #include "plumbline/attest/keys.h"
 #include "plumbline/feeds/aggregator.h"
 #include "plumbline/feeds/sources.h"
+#include "plumbline/reserves/config.h"
 #include "plumbline/status.h"
 
 namespace plumbline::daemon {
@@ -89,6 +90,7 @@ struct Config {
   std::vector<PushPublisherConfig> publishers;  // optional [[publishers]]
   IngestConfig ingest;
   StreamConfig stream;
+  reserves::ReservesConfig reserves;            // [[reserves]]: proof of reserve (may be empty)
 };
 
 // Parses TOML text; `path` is used in messages and for Config::path. `digest` is computed from

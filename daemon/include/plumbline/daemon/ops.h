@@ -127,7 +127,7 @@ Status CheckHttpServer(const Config& config, const httplib::Server& server);
 
 // A reload may change sources, symbols, publish_interval_ms and every other round parameter.
 // FailedPrecondition naming the first key that differs among those bound at start-up: listen,
-// data_dir, key_file, origin, admin_token_file, http.*, tls.*.
+// data_dir, key_file, origin, admin_token_file, http.*, tls.*, and the proof-of-reserve tables.
 Status CheckReloadable(const Config& running, const Config& next);
 
 // True when the two lists poll the same venues the same way (a reload keeps the poller running).

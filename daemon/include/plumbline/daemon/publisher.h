@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -61,6 +62,11 @@ class Publisher {
   std::shared_ptr<const Published> Latest() const;
 
   uint64_t next_sequence() const { return next_sequence_; }
+  // Proof of reserve: each round includes source(now), the reserve attestations evaluated at the
+  // snapshot's time. Set before the first round; unset means no `reserves` member.
+  void SetReserveSource(std::function<std::vector<attest::ReserveAttestation>(int64_t now)> source) {
+    reserve_source_ = std::move(source);
+  }
 
   // The GET /v1/marks view of a snapshot (canonical JSON); also used by the stream's marks events.
   static std::string BuildMarksJson(const attest::SignedSnapshot& s);
@@ -76,6 +82,7 @@ class Publisher {
   std::string previous_hash_ = attest::kGenesisPreviousHash;
   mutable std::mutex latest_mu_;
   std::shared_ptr<const Published> latest_;
+  std::function<std::vector<attest::ReserveAttestation>(int64_t)> reserve_source_;
 };
 
 }  // namespace plumbline::daemon

@@ -1,0 +1,86 @@
+#include "reserve_runner.h"
+
+#include <chrono>
+#include <cmath>
+#include <string>
+#include <filesystem>
+
+#include "plumbline/daemon/log.h"
+
+namespace plumbline::daemon {
+
+Result<std::unique_ptr<ReserveRunner>> ReserveRunner::Start(const Config& config, const Clock& clock,
+                                                            Publisher* publisher, ApiServer* api) {
+  if (config.reserves.assets.empty()) return std::unique_ptr<ReserveRunner>();
+  const std::string path = config.reserves.data_dir.empty()
+                               ? (std::filesystem::path(config.data_dir) / "reserves").string()
+                               : config.reserves.data_dir;
+  auto store = reserves::ReserveStore::Open({.path = path, .sync_writes = true});
+  if (!store.ok()) return store.status().WithContext("reserve store");
+  std::unique_ptr<ReserveRunner> r(new ReserveRunner());
+  r->store_ = std::move(store).value();
+  r->monitor_ = std::make_unique<reserves::ReserveMonitor>(config.reserves, r->store_.get(), clock);
+  PLUMBLINE_RETURN_IF_ERROR(r->monitor_->Resume());
+  reserves::ReserveMonitor* m = r->monitor_.get();
+  publisher->SetReserveSource([m](int64_t now) { return m->AttestationsAt(now); });
+  api->AttachReserves(m);
+  r->thread_ = std::thread([raw = r.get(), interval = config.reserves.interval_ms] { raw->Loop(interval); });
+  return r;
+}
+
+ReserveRunner::~ReserveRunner() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+Status ReserveRunner::RegisterMetrics(Registry* registry, const Clock& clock) {
+  auto status = registry->AddGauge("plumbline_reserve_status", "Current reserve status per asset (1 = this status).",
+                                   {"asset", "status"});
+  auto ratio = registry->AddGauge("plumbline_reserve_ratio", "Settled shares / required shares (NaN without a ratio).",
+                                  {"asset"});
+  auto round = registry->AddGauge("plumbline_reserve_round_seconds", "Duration of the last reserves round.");
+  auto age = registry->AddGauge("plumbline_reserve_round_age_seconds", "Time since the last reserves round completed.");
+  for (const Status& s : {status.status(), ratio.status(), round.status(), age.status()}) {
+    if (!s.ok()) return s;
+  }
+  registry->AddCollector([this, &clock, status = *status, ratio = *ratio, round = *round, age = *age] {
+    const int64_t now = clock.NowUnixNanos();
+    for (const attest::ReserveAttestation& a : monitor_->AttestationsAt(now)) {
+      for (auto s : {attest::ReserveStatus::kFullyBacked, attest::ReserveStatus::kUnderBacked,
+                     attest::ReserveStatus::kStale, attest::ReserveStatus::kUnknown}) {
+        status->Labels({a.asset, attest::ReserveStatusName(s)}).Set(a.status == s ? 1 : 0);
+      }
+      // Metrics are observability, not money: the exact ratio is the signed decimal string.
+      ratio->Labels({a.asset}).Set(a.ratio ? std::stod(a.ratio->ToString()) : std::nan(""));
+    }
+    round->Labels({}).Set(static_cast<MetricValue>(monitor_->last_round_duration_nanos()) / 1e9);
+    const int64_t last = monitor_->last_round_unix_nanos();
+    age->Labels({}).Set(last ? static_cast<MetricValue>(now - last) / 1e9 : std::nan(""));
+  });
+  return Status::Ok();
+}
+
+void ReserveRunner::Loop(int64_t interval_ms) {
+  const auto interval = std::chrono::milliseconds(interval_ms);
+  auto next = std::chrono::steady_clock::now();
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      if (cv_.wait_until(lock, next, [this] { return stop_; })) return;
+    }
+    Status s = monitor_->RunRound();
+    if (!s.ok()) {
+      // The attestations age into `stale`; nothing else to do but say so and try again.
+      Log(LogLevel::kWarning, "reserves round failed: " + s.ToString());
+    }
+    next += interval;
+    const auto now = std::chrono::steady_clock::now();
+    while (next <= now) next += interval;
+  }
+}
+
+}  // namespace plumbline::daemon
