@@ -22,6 +22,15 @@ SYMBOLS = [
     ("SOL/USD", 150000, 3, 40),     # 150.000, up to +-0.040
 ]
 
+# US equities (tokenized stocks follow these in the simulator). A separate random stream, so the
+# crypto series above stay exactly what they were before equities were added.
+EQUITY_SEED = 0x6571756974696573  # "equities"
+EQUITIES = [
+    ("AAPL/USD", 19000, 2, 5),      # 190.00, up to +-0.05 per second
+    ("TSLA/USD", 25000, 2, 10),     # 250.00, up to +-0.10
+    ("SPY/USD", 55000, 2, 5),       # 550.00, up to +-0.05
+]
+
 
 def splitmix64(state):
     state = (state + 0x9E3779B97F4A7C15) & MASK
@@ -50,6 +59,18 @@ def main():
                 state, r = splitmix64(state)
                 step = r % (2 * max_step + 1) - max_step
                 # Pull gently back toward the start so a looped tape has no runaway trend.
+                step -= (prices[sym] - start) // 400
+                prices[sym] = max(prices[sym] + step, 1)
+            lines.append(json.dumps(
+                {"t": t, "symbol": sym, "price": fmt(prices[sym], decimals)},
+                separators=(",", ":")))
+    state = EQUITY_SEED
+    prices = {sym: start for sym, start, _, _ in EQUITIES}
+    for t in range(DURATION_S):
+        for sym, start, decimals, max_step in EQUITIES:
+            if t > 0:
+                state, r = splitmix64(state)
+                step = r % (2 * max_step + 1) - max_step
                 step -= (prices[sym] - start) // 400
                 prices[sym] = max(prices[sym] + step, 1)
             lines.append(json.dumps(

@@ -13,7 +13,11 @@
 #include <string_view>
 #include <vector>
 
+#include <memory>
+
+#include "plumbline/clock.h"
 #include "plumbline/feeds/aggregator.h"
+#include "plumbline/feeds/calendar.h"
 #include "plumbline/feeds/sources.h"
 #include "plumbline/status.h"
 
@@ -39,11 +43,16 @@ struct Config {
   HttpConfig http;
   std::vector<feeds::SymbolPolicy> symbols;     // at least one
   std::vector<feeds::SourceConfig> sources;     // at least one
+  // Equity calendar (docs/oracle.md): required when a symbol is equity or token; loaded and
+  // checked at config load, path relative to the working directory.
+  std::string calendar_file;
+  std::shared_ptr<const feeds::EquityCalendar> calendar;
 };
 
 // Parses TOML text; `path` is used in messages and for Config::path. `digest` is computed from
-// the text bytes.
-Result<Config> ParseConfig(std::string_view toml_text, const std::string& path);
+// the text bytes. `clock` judges staged multiplier activations (one in the past is refused).
+Result<Config> ParseConfig(std::string_view toml_text, const std::string& path,
+                           const Clock& clock = SystemClock::Instance());
 
 // Reads and parses a file. IOError names the file if it cannot be read.
 Result<Config> LoadConfig(const std::string& path);
