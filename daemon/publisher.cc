@@ -3,13 +3,22 @@
 #include <nlohmann/json.hpp>
 
 #include "plumbline/attest/canonical_json.h"
-#include "plumbline/feeds/aggregator.h"
+#include "plumbline/feeds/mark_engine.h"
 
 namespace plumbline::daemon {
 
 Publisher::Publisher(const Config& config, const feeds::ObservationBook* book,
                      storage::SnapshotStore* store, const attest::SigningKey& key, const Clock& clock)
-    : config_(config), book_(book), store_(store), key_(key), clock_(clock) {}
+    : config_(config), book_(book), store_(store), key_(key), clock_(clock) {
+  std::map<std::string, int64_t> max_age;
+  for (const auto& source : config_.sources) max_age[source.name] = source.max_age_ms * kNanosPerMilli;
+  auto engine = feeds::MarkEngine::Create(config_.symbols, std::move(max_age), config_.calendar);
+  if (engine.ok()) {
+    engine_ = std::move(engine).value();
+  } else {
+    engine_status_ = engine.status().WithContext("configuration");
+  }
+}
 
 Status Publisher::Resume() {
   std::optional<uint64_t> last = store_->LastSequence();
@@ -31,6 +40,8 @@ Status Publisher::Resume() {
   }
   next_sequence_ = *last + 1;
   previous_hash_ = decoded->payload_hash;
+  // Carry the last statuses, accepted and last regular prices across the restart.
+  if (engine_) engine_->Seed(decoded->snapshot.marks, decoded->snapshot.time_unix_nanos);
   auto published = std::make_shared<Published>();
   published->marks_json = BuildMarksJson(*decoded);
   published->signed_snapshot = std::move(decoded).value();
@@ -40,9 +51,8 @@ Status Publisher::Resume() {
 }
 
 Result<std::shared_ptr<const Published>> Publisher::PublishRound() {
+  if (!engine_) return engine_status_;
   const int64_t now = clock_.NowUnixNanos();
-  std::map<std::string, int64_t> max_age;
-  for (const auto& source : config_.sources) max_age[source.name] = source.max_age_ms * kNanosPerMilli;
 
   attest::Snapshot snapshot;
   snapshot.origin = config_.origin;
@@ -50,9 +60,7 @@ Result<std::shared_ptr<const Published>> Publisher::PublishRound() {
   snapshot.time_unix_nanos = now;
   snapshot.previous_hash = previous_hash_;
   snapshot.config_digest = config_.digest;
-  for (const auto& policy : config_.symbols) {
-    snapshot.marks.push_back(feeds::Aggregate(policy, book_->ForSymbol(policy.symbol), max_age, now));
-  }
+  snapshot.marks = engine_->Round([this](const std::string& symbol) { return book_->ForSymbol(symbol); }, now);
 
   auto signed_snapshot = attest::SignSnapshot(std::move(snapshot), key_);
   if (!signed_snapshot.ok()) return signed_snapshot.status().WithContext("signing snapshot");
@@ -88,6 +96,10 @@ std::string Publisher::BuildMarksJson(const attest::SignedSnapshot& s) {
                                        : nlohmann::json(nullptr);
     j["sources"] = m.contributions.size();
     j["quorum"] = m.quorum;
+    j["asset_class"] = AssetClassName(m.asset_class);
+    j["confidence"] = m.confidence ? nlohmann::json(m.confidence->ToString()) : nlohmann::json(nullptr);
+    j["session"] = m.session ? nlohmann::json(SessionName(*m.session)) : nlohmann::json(nullptr);
+    j["publish_reason"] = PublishReasonName(m.publish_reason);
     marks.push_back(std::move(j));
   }
   nlohmann::json view;

@@ -18,6 +18,7 @@
 #include "plumbline/attest/snapshot.h"
 #include "plumbline/clock.h"
 #include "plumbline/daemon/config.h"
+#include "plumbline/feeds/mark_engine.h"
 #include "plumbline/feeds/sources.h"
 #include "plumbline/status.h"
 #include "plumbline/storage/snapshot_store.h"
@@ -48,6 +49,10 @@ class Publisher {
 
   uint64_t next_sequence() const { return next_sequence_; }
 
+  // The round engine (kill switch: engine().SetHalted). Null only if the config was inconsistent,
+  // in which case PublishRound() returns that error.
+  feeds::MarkEngine* engine() { return engine_.get(); }
+
  private:
   static std::string BuildMarksJson(const attest::SignedSnapshot& s);
 
@@ -58,6 +63,8 @@ class Publisher {
   const Clock& clock_;
   uint64_t next_sequence_ = 1;
   std::string previous_hash_ = attest::kGenesisPreviousHash;
+  std::unique_ptr<feeds::MarkEngine> engine_;
+  Status engine_status_;
   mutable std::mutex latest_mu_;
   std::shared_ptr<const Published> latest_;
 };
