@@ -21,6 +21,11 @@ Publisher::Publisher(const Config& config, const feeds::ObservationBook* book,
 }
 
 Status Publisher::Resume() {
+  if (!config_.observation_log.empty() && !observation_log_) {
+    auto log = feeds::ObservationLogWriter::Open(config_.observation_log);
+    if (!log.ok()) return log.status();
+    observation_log_ = std::move(log).value();
+  }
   std::optional<uint64_t> last = store_->LastSequence();
   if (!last) return Status::Ok();
   auto envelope = store_->Get(*last);
@@ -42,6 +47,7 @@ Status Publisher::Resume() {
   previous_hash_ = decoded->payload_hash;
   // Carry the last statuses, accepted and last regular prices across the restart.
   if (engine_) engine_->Seed(decoded->snapshot.marks, decoded->snapshot.time_unix_nanos);
+  if (observation_log_) PLUMBLINE_RETURN_IF_ERROR(observation_log_->Append(feeds::ObservationLogSeedLine(*last)));
   auto published = std::make_shared<Published>();
   published->marks_json = BuildMarksJson(*decoded);
   published->signed_snapshot = std::move(decoded).value();
@@ -60,7 +66,17 @@ Result<std::shared_ptr<const Published>> Publisher::PublishRound() {
   snapshot.time_unix_nanos = now;
   snapshot.previous_hash = previous_hash_;
   snapshot.config_digest = config_.digest;
-  snapshot.marks = engine_->Round([this](const std::string& symbol) { return book_->ForSymbol(symbol); }, now);
+  std::vector<Observation> seen;  // what this round looked at, for the observation log
+  snapshot.marks = engine_->Round(
+      [&](const std::string& symbol) {
+        std::vector<Observation> latest = book_->ForSymbol(symbol);
+        if (observation_log_) seen.insert(seen.end(), latest.begin(), latest.end());
+        return latest;
+      },
+      now);
+  if (observation_log_) {
+    PLUMBLINE_RETURN_IF_ERROR(observation_log_->Append(feeds::ObservationLogRoundLine(next_sequence_, now, seen)));
+  }
 
   auto signed_snapshot = attest::SignSnapshot(std::move(snapshot), key_);
   if (!signed_snapshot.ok()) return signed_snapshot.status().WithContext("signing snapshot");

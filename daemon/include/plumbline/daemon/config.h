@@ -47,6 +47,8 @@ struct Config {
   // checked at config load, path relative to the working directory.
   std::string calendar_file;
   std::shared_ptr<const feeds::EquityCalendar> calendar;
+  // Observation log for replay (plumbline-replay): every round's inputs appended here. Empty = off.
+  std::string observation_log;
 };
 
 // Parses TOML text; `path` is used in messages and for Config::path. `digest` is computed from

@@ -19,6 +19,7 @@
 #include "plumbline/clock.h"
 #include "plumbline/daemon/config.h"
 #include "plumbline/feeds/mark_engine.h"
+#include "plumbline/feeds/observation_log.h"
 #include "plumbline/feeds/sources.h"
 #include "plumbline/status.h"
 #include "plumbline/storage/snapshot_store.h"
@@ -38,7 +39,8 @@ class Publisher {
             const attest::SigningKey& key, const Clock& clock);
 
   // Loads the newest stored snapshot (if any): checks it decodes and was signed by this key, and
-  // sets the next sequence and previous hash from it. Corruption if it does not decode.
+  // sets the next sequence and previous hash from it. Corruption if it does not decode. Opens the
+  // configured observation log (IOError if it cannot be opened).
   Status Resume();
 
   // Runs one round. On error nothing is stored or published and the chain state is unchanged.
@@ -64,6 +66,7 @@ class Publisher {
   uint64_t next_sequence_ = 1;
   std::string previous_hash_ = attest::kGenesisPreviousHash;
   std::unique_ptr<feeds::MarkEngine> engine_;
+  std::unique_ptr<feeds::ObservationLogWriter> observation_log_;
   Status engine_status_;
   mutable std::mutex latest_mu_;
   std::shared_ptr<const Published> latest_;
