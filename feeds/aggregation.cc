@@ -89,33 +89,50 @@ Result<Decimal> SpreadConfidence(const Observation& o) {
   return Halve(spread->units(), s);
 }
 
+bool RelativeMoveExceeds(const Decimal& a, const Decimal& b, const Decimal& fraction, bool inclusive) {
+  const int scale = std::max(a.scale(), b.scale());
+  i128 ua, ub;
+  if (!ScaleUp(a.units(), scale - a.scale(), &ua) || !ScaleUp(b.units(), scale - b.scale(), &ub)) return true;
+  i128 diff = ua - ub;
+  if (diff < 0) diff = -diff;
+  // diff / 10^s > (fu / 10^fs) * (ub / 10^s)  <=>  diff * 10^fs > fu * ub
+  const i128 lhs_factor = Pow10(fraction.scale());
+  const bool greater = ProductGreater(diff, lhs_factor, fraction.units(), ub);
+  if (greater) return true;
+  if (!inclusive) return false;
+  return !ProductGreater(fraction.units(), ub, diff, lhs_factor);  // equal
+}
+
 Result<Aggregated> AggregateQuotes(const std::vector<Quote>& quotes, const OutlierRule& rule) {
   if (quotes.empty()) return Status::InvalidArgument("aggregation: no quotes");
   int scale = 0;
   for (const Quote& q : quotes) {
     if (!q.price.is_positive()) {
-      return Status::InvalidArgument("aggregation: source " + q.source + ": price must be > 0");
+      return Status::InvalidArgument("aggregation: source " + std::string(q.source) + ": price must be > 0");
     }
     if (q.confidence.is_negative()) {
-      return Status::InvalidArgument("aggregation: source " + q.source + ": confidence must be >= 0");
+      return Status::InvalidArgument("aggregation: source " + std::string(q.source) + ": confidence must be >= 0");
     }
-    if (q.weight == 0) return Status::InvalidArgument("aggregation: source " + q.source + ": weight must be >= 1");
+    if (q.weight == 0) return Status::InvalidArgument("aggregation: source " + std::string(q.source) + ": weight must be >= 1");
     scale = std::max({scale, q.price.scale(), q.confidence.scale()});
   }
   const size_t n = quotes.size();
-  std::vector<i128> price(n), conf(n);
+  // Reused per thread: a round aggregates thousands of symbols and must not allocate for each.
+  thread_local std::vector<i128> price, conf, d2;
+  thread_local std::vector<Weighted> work;
+  price.resize(n);
+  conf.resize(n);
   for (size_t i = 0; i < n; ++i) {
     if (!ScaleUp(quotes[i].price.units(), scale - quotes[i].price.scale(), &price[i]) ||
         !ScaleUp(quotes[i].confidence.units(), scale - quotes[i].confidence.scale(), &conf[i]) ||
         price[i] > (i128{1} << 120) || conf[i] > (i128{1} << 120)) {
-      return Status::OutOfRange("aggregation: source " + quotes[i].source + ": value too large at scale " +
+      return Status::OutOfRange("aggregation: source " + std::string(quotes[i].source) + ": value too large at scale " +
                                 std::to_string(scale));
     }
   }
 
   Aggregated out;
-  std::vector<Weighted> work;
-  work.reserve(3 * n);
+  work.clear();
   // ---- outliers around the median ----
   if (rule.mad_k.is_positive() && n >= 3) {
     uint64_t total = 0;
@@ -125,7 +142,7 @@ Result<Aggregated> AggregateQuotes(const std::vector<Quote>& quotes, const Outli
     }
     SortByValue(&work);
     const i128 m2 = TwiceMedian(work, total);
-    std::vector<i128> d2(n);
+    d2.resize(n);
     work.clear();
     for (size_t i = 0; i < n; ++i) {
       const i128 d = 2 * price[i] - m2;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -30,8 +31,10 @@ TEST(AggregationVectors, AllFilesMatchByteForByte) {
     rule.mad_k = D(doc["rule"]["mad_k"].get<std::string>());
     rule.min_band = D(doc["rule"]["min_band"].get<std::string>());
     std::vector<Quote> quotes;
+    std::deque<std::string> names;  // Quote::source borrows
     for (const auto& q : doc["quotes"]) {
-      quotes.push_back({q["source"].get<std::string>(), D(q["price"].get<std::string>()),
+      names.push_back(q["source"].get<std::string>());
+      quotes.push_back({names.back(), D(q["price"].get<std::string>()),
                         D(q["confidence"].get<std::string>()), q["weight"].get<uint32_t>()});
     }
     Result<Aggregated> got = AggregateQuotes(quotes, rule);
@@ -39,7 +42,7 @@ TEST(AggregationVectors, AllFilesMatchByteForByte) {
     EXPECT_EQ(got->price.ToString(), doc["expected"]["price"].get<std::string>());
     EXPECT_EQ(got->confidence.ToString(), doc["expected"]["confidence"].get<std::string>());
     std::vector<std::string> outliers;
-    for (size_t i : got->outliers) outliers.push_back(quotes[i].source);
+    for (size_t i : got->outliers) outliers.emplace_back(quotes[i].source);
     EXPECT_EQ(outliers, doc["expected"]["outliers"].get<std::vector<std::string>>());
     // Input order never matters.
     std::reverse(quotes.begin(), quotes.end());
@@ -54,9 +57,11 @@ TEST(AggregationVectors, AllFilesMatchByteForByte) {
 
 TEST(Aggregation, PythExamplesInline) {
   std::vector<Quote> q;
+  std::deque<std::string> names;
   const char* expected[][2] = {{"100", "10"}, {"145", "55"}, {"200", "90"}, {"245", "85"}};
   for (int i = 1; i <= 4; ++i) {
-    q.push_back({"p" + std::to_string(i), Decimal::FromInt(100 * i), Decimal::FromInt(10 * i), 1});
+    names.push_back("p" + std::to_string(i));
+    q.push_back({names.back(), Decimal::FromInt(100 * i), Decimal::FromInt(10 * i), 1});
     Result<Aggregated> a = AggregateQuotes(q, OutlierRule{});
     ASSERT_TRUE(a.ok());
     EXPECT_EQ(a->price.ToString(), expected[i - 1][0]);

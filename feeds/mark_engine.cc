@@ -11,23 +11,12 @@ namespace {
 constexpr int kTokenScale = 8;  // fraction digits of theoretical prices before normalising
 constexpr int kBasisScale = 6;
 
-// |a - b| > fraction * b (b > 0), exactly.
 bool MovedBeyond(const Decimal& a, const Decimal& b, const Decimal& fraction) {
-  Result<Decimal> diff = Decimal::Sub(a, b);
-  if (!diff.ok()) return true;
-  const int scale = std::min(Decimal::kMaxScale, b.scale() + fraction.scale());
-  Result<Decimal> bound = Decimal::Mul(b, fraction, scale, Rounding::kCeiling);
-  if (!bound.ok()) return false;
-  return diff->Abs() > *bound;
+  return RelativeMoveExceeds(a, b, fraction, /*inclusive=*/false);
 }
 
 bool MovedAtLeast(const Decimal& a, const Decimal& b, const Decimal& fraction) {
-  Result<Decimal> diff = Decimal::Sub(a, b);
-  if (!diff.ok()) return true;
-  const int scale = std::min(Decimal::kMaxScale, b.scale() + fraction.scale());
-  Result<Decimal> bound = Decimal::Mul(b, fraction, scale, Rounding::kCeiling);
-  if (!bound.ok()) return false;
-  return diff->Abs() >= *bound;
+  return RelativeMoveExceeds(a, b, fraction, /*inclusive=*/true);
 }
 
 std::optional<Decimal> Widen(const Decimal& confidence, const Decimal& factor) {
@@ -85,6 +74,7 @@ Result<std::unique_ptr<MarkEngine>> MarkEngine::Create(std::vector<SymbolPolicy>
   }
   e->symbols_ = std::move(symbols);
   e->max_age_ = std::move(max_age_nanos_by_source);
+  e->max_age_sorted_.assign(e->max_age_.begin(), e->max_age_.end());
   e->calendar_ = std::move(calendar);
   e->halted_ = std::make_unique<std::atomic<bool>[]>(e->symbols_.size());
   for (size_t i = 0; i < e->symbols_.size(); ++i) {
@@ -118,24 +108,43 @@ bool MarkEngine::halted(const std::string& symbol) const {
 MarkEngine::Basic MarkEngine::Aggregate(const SymbolPolicy& policy, const std::vector<Observation>& observations,
                                         std::optional<Session> session, int64_t now) const {
   Basic out;
-  // One observation per source (the newest), so duplicates cannot vote twice.
-  std::map<std::string, const Observation*> by_source;
+  // One observation per source (the newest), so duplicates cannot vote twice; sorted by source.
+  thread_local std::vector<std::pair<std::string_view, const Observation*>> by_source;
+  by_source.clear();
   for (const Observation& o : observations) {
-    if (o.symbol != policy.symbol) continue;
-    auto [it, inserted] = by_source.emplace(o.source, &o);
-    if (!inserted && o.observed_unix_nanos > it->second->observed_unix_nanos) it->second = &o;
+    if (o.symbol == policy.symbol) by_source.emplace_back(o.source, &o);
   }
+  // ObservationBook::ForSymbol already gives them sorted and unique: only sort when not.
+  auto by_name = [](const auto& x, const auto& y) { return x.first < y.first; };
+  if (!std::is_sorted(by_source.begin(), by_source.end(), by_name)) {
+    std::stable_sort(by_source.begin(), by_source.end(), by_name);
+  }
+  size_t w = 0;
+  for (size_t r = 0; r < by_source.size(); ++r) {
+    if (w > 0 && by_source[w - 1].first == by_source[r].first) {
+      if (by_source[r].second->observed_unix_nanos > by_source[w - 1].second->observed_unix_nanos) {
+        by_source[w - 1] = by_source[r];
+      }
+    } else {
+      by_source[w++] = by_source[r];
+    }
+  }
+  by_source.resize(w);
   std::optional<int64_t> session_age;
   if (session) {
     auto it = policy.session_max_age_ms.find(*session);
     if (it != policy.session_max_age_ms.end()) session_age = it->second * kNanosPerMilli;
   }
-  std::vector<Quote> quotes;
-  std::vector<const Observation*> fresh;
+  // Per-thread scratch: a round aggregates thousands of symbols and should not allocate for each.
+  thread_local std::vector<Quote> quotes;
+  thread_local std::vector<const Observation*> fresh;
+  quotes.clear();
+  fresh.clear();
   for (const auto& [source, o] : by_source) {
     if (!out.newest || o->observed_unix_nanos > *out.newest) out.newest = o->observed_unix_nanos;
-    auto age = max_age_.find(source);
-    if (age == max_age_.end()) continue;
+    auto age = std::lower_bound(max_age_sorted_.begin(), max_age_sorted_.end(), source,
+                                [](const auto& e, std::string_view name) { return e.first < name; });
+    if (age == max_age_sorted_.end() || age->first != source) continue;
     const int64_t bound = session_age ? std::min(*session_age, age->second) : age->second;
     const int64_t delta = now - o->observed_unix_nanos;
     // Same bound both ways: a source clock far ahead is as untrustworthy as an old reading.
@@ -143,8 +152,12 @@ MarkEngine::Basic MarkEngine::Aggregate(const SymbolPolicy& policy, const std::v
     if (!o->price.is_positive()) continue;
     Result<Decimal> conf = SpreadConfidence(*o);
     if (!conf.ok()) continue;  // crossed or non-positive book: not a usable quote
-    auto w = policy.weights.find(source);
-    quotes.push_back({source, o->price, *conf, w == policy.weights.end() ? 1u : w->second});
+    uint32_t weight = 1;
+    if (!policy.weights.empty()) {
+      auto wi = policy.weights.find(std::string(source));
+      if (wi != policy.weights.end()) weight = wi->second;
+    }
+    quotes.push_back({source, o->price, *conf, weight});
     fresh.push_back(o);
   }
   const size_t needed = std::max<uint32_t>(policy.quorum, 1);
@@ -157,7 +170,7 @@ MarkEngine::Basic MarkEngine::Aggregate(const SymbolPolicy& policy, const std::v
     out.status = MarkStatus::kInsufficientSources;
     return out;
   }
-  for (size_t i : agg->outliers) out.outliers.push_back(quotes[i].source);
+  for (size_t i : agg->outliers) out.outliers.emplace_back(quotes[i].source);
   if (agg->kept.size() < needed) {
     out.status = MarkStatus::kInsufficientSources;
     return out;
@@ -166,6 +179,7 @@ MarkEngine::Basic MarkEngine::Aggregate(const SymbolPolicy& policy, const std::v
   out.price = agg->price;
   out.confidence = agg->confidence;
   int64_t newest = fresh[agg->kept.front()]->observed_unix_nanos;
+  out.contributions.reserve(agg->kept.size());
   for (size_t i : agg->kept) {
     newest = std::max(newest, fresh[i]->observed_unix_nanos);
     out.contributions.push_back(*fresh[i]);

@@ -32,6 +32,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "plumbline/decimal.h"
@@ -41,7 +42,7 @@
 namespace plumbline::feeds {
 
 struct Quote {
-  std::string source;
+  std::string_view source;  // borrowed: names the quote in errors only
   Decimal price;        // > 0
   Decimal confidence;   // >= 0, half-width
   uint32_t weight = 1;  // >= 1
@@ -67,5 +68,9 @@ Result<Decimal> SpreadConfidence(const Observation& observation);
 // confidence, zero weight or an empty input; OutOfRange if the values cannot be brought to one
 // scale within 36 digits.
 Result<Aggregated> AggregateQuotes(const std::vector<Quote>& quotes, const OutlierRule& rule);
+
+// |a - b| > fraction x b (or >= when `inclusive`), exactly, for b > 0 and fraction >= 0. Integer
+// arithmetic only (the per-round clamp and deviation checks run for every symbol every round).
+bool RelativeMoveExceeds(const Decimal& a, const Decimal& b, const Decimal& fraction, bool inclusive);
 
 }  // namespace plumbline::feeds

@@ -73,6 +73,7 @@ class MarkEngine {
   std::vector<SymbolPolicy> symbols_;
   std::vector<size_t> order_;  // non-token symbols first, then tokens
   std::map<std::string, int64_t> max_age_;
+  std::vector<std::pair<std::string, int64_t>> max_age_sorted_;  // the same, for binary search
   std::shared_ptr<const EquityCalendar> calendar_;
   std::vector<std::unique_ptr<SymbolState>> state_;
   std::unique_ptr<std::atomic<bool>[]> halted_;
