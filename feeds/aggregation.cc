@@ -183,8 +183,18 @@ Result<Aggregated> AggregateQuotes(const std::vector<Quote>& quotes, const Outli
   if (!p.ok()) return p.status();
   Result<Decimal> c = Halve(std::max<i128>(c2, 0), scale);
   if (!c.ok()) return c.status();
-  out.price = *p;
-  out.confidence = *c;
+  // Print at the fewest digits that hold the value exactly, but never fewer than the narrowest
+  // kept quote (a 2-decimal venue's price stays "65432.10" next to a 5-decimal venue).
+  int min_scale = Decimal::kMaxScale;
+  for (size_t i : out.kept) min_scale = std::min(min_scale, quotes[i].price.scale());
+  out.price = p->Normalized(min_scale);
+  for (size_t i : out.kept) {  // the price one venue quoted keeps that venue's text
+    if (price[i] * 2 == p2) {
+      out.price = quotes[i].price;
+      break;
+    }
+  }
+  out.confidence = c->Normalized(min_scale);
   return out;
 }
 

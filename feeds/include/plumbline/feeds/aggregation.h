@@ -23,6 +23,9 @@
 //   has both, its stated confidence, else 0). Over the votes (total weight V = 3 * sum w):
 //   price = weighted median; p25 = value at position floor(V/4); p75 = value at position
 //   V-1-floor(V/4); confidence = max(price - p25, p75 - price).
+//   A price equal to a kept quote's price is printed exactly as that quote (the first such in
+//   input order) printed it; any other price, and the confidence, with trailing zeros dropped down
+//   to the smallest scale among the kept quotes' prices.
 //   Pyth's published examples hold: 100+-10 -> 100+-10; with 200+-20 -> 145+-55; with 300+-30
 //   -> 200+-90; with 400+-40 -> 245+-85 (tests/vectors/aggregation/).
 //
