@@ -163,19 +163,27 @@ Result<int64_t> ParseUnixSecondsString(const json& doc, const char* key) {
   return std::stoll(s) * kNanosPerSecond;
 }
 
-Status ParseBitstamp(const json& doc, Observation* obs) {
-  Result<Decimal> last = PriceField(doc, "last");
+// last / bid / ask decimal strings of one ticker object, checked (positive, bid <= ask) and set
+// on `obs` only when all three are good.
+Status LastBidAsk(const json& obj, const char* last_key, const char* bid_key, const char* ask_key,
+                  Observation* obs) {
+  Result<Decimal> last = PriceField(obj, last_key);
   if (!last.ok()) return last.status();
-  Result<Decimal> bid = PriceField(doc, "bid");
+  Result<Decimal> bid = PriceField(obj, bid_key);
   if (!bid.ok()) return bid.status();
-  Result<Decimal> ask = PriceField(doc, "ask");
+  Result<Decimal> ask = PriceField(obj, ask_key);
   if (!ask.ok()) return ask.status();
   PLUMBLINE_RETURN_IF_ERROR(CheckBidAsk(*bid, *ask));
-  Result<int64_t> t = ParseUnixSecondsString(doc, "timestamp");
-  if (!t.ok()) return t.status();
   obs->price = *last;
   obs->bid = *bid;
   obs->ask = *ask;
+  return Status::Ok();
+}
+
+Status ParseBitstamp(const json& doc, Observation* obs) {
+  Result<int64_t> t = ParseUnixSecondsString(doc, "timestamp");
+  if (!t.ok()) return t.status();
+  PLUMBLINE_RETURN_IF_ERROR(LastBidAsk(doc, "last", "bid", "ask", obs));
   obs->observed_unix_nanos = *t;
   return Status::Ok();
 }
@@ -186,20 +194,11 @@ Status ParseBinance(const json& doc, Observation* obs) {
   if (doc.contains("code") && doc.contains("msg")) {  // {"code":-1121,"msg":"Invalid symbol."}
     return Status::InvalidArgument("binance reported error " + doc["code"].dump() + ": " + doc["msg"].dump());
   }
-  Result<Decimal> last = PriceField(doc, "lastPrice");
-  if (!last.ok()) return last.status();
-  Result<Decimal> bid = PriceField(doc, "bidPrice");
-  if (!bid.ok()) return bid.status();
-  Result<Decimal> ask = PriceField(doc, "askPrice");
-  if (!ask.ok()) return ask.status();
-  PLUMBLINE_RETURN_IF_ERROR(CheckBidAsk(*bid, *ask));
   auto t = doc.find("closeTime");
   if (t == doc.end() || !t->is_number_unsigned() || t->get<uint64_t>() > 100'000'000'000'000ULL) {
     return Status::InvalidArgument("field 'closeTime': expected Unix milliseconds as a JSON integer");
   }
-  obs->price = *last;
-  obs->bid = *bid;
-  obs->ask = *ask;
+  PLUMBLINE_RETURN_IF_ERROR(LastBidAsk(doc, "lastPrice", "bidPrice", "askPrice", obs));
   obs->observed_unix_nanos = static_cast<int64_t>(t->get<uint64_t>()) * kNanosPerMilli;
   return Status::Ok();
 }
@@ -227,18 +226,9 @@ Status ParseOkx(const json& doc, Observation* obs) {
     return Status::InvalidArgument("field 'data': expected an array of exactly one ticker");
   }
   const json& t = (*data)[0];
-  Result<Decimal> last = PriceField(t, "last");
-  if (!last.ok()) return last.status();
-  Result<Decimal> bid = PriceField(t, "bidPx");
-  if (!bid.ok()) return bid.status();
-  Result<Decimal> ask = PriceField(t, "askPx");
-  if (!ask.ok()) return ask.status();
-  PLUMBLINE_RETURN_IF_ERROR(CheckBidAsk(*bid, *ask));
   Result<int64_t> ts = MillisString(t, "ts");
   if (!ts.ok()) return ts.status();
-  obs->price = *last;
-  obs->bid = *bid;
-  obs->ask = *ask;
+  PLUMBLINE_RETURN_IF_ERROR(LastBidAsk(t, "last", "bidPx", "askPx", obs));
   obs->observed_unix_nanos = *ts;
   return Status::Ok();
 }

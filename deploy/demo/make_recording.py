@@ -47,14 +47,13 @@ def fmt(ticks, decimals):
     return f"{sign}{whole}.{frac:0{decimals}d}"
 
 
-def main():
-    out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
-        os.path.dirname(os.path.abspath(__file__)), "recording.jsonl")
-    state = SEED
-    prices = {sym: start for sym, start, _, _ in SYMBOLS}
+def walk(seed, symbols):
+    """One line per second per symbol, from its own random stream."""
+    state = seed
+    prices = {sym: start for sym, start, _, _ in symbols}
     lines = []
     for t in range(DURATION_S):
-        for sym, start, decimals, max_step in SYMBOLS:
+        for sym, start, decimals, max_step in symbols:
             if t > 0:
                 state, r = splitmix64(state)
                 step = r % (2 * max_step + 1) - max_step
@@ -64,18 +63,13 @@ def main():
             lines.append(json.dumps(
                 {"t": t, "symbol": sym, "price": fmt(prices[sym], decimals)},
                 separators=(",", ":")))
-    state = EQUITY_SEED
-    prices = {sym: start for sym, start, _, _ in EQUITIES}
-    for t in range(DURATION_S):
-        for sym, start, decimals, max_step in EQUITIES:
-            if t > 0:
-                state, r = splitmix64(state)
-                step = r % (2 * max_step + 1) - max_step
-                step -= (prices[sym] - start) // 400
-                prices[sym] = max(prices[sym] + step, 1)
-            lines.append(json.dumps(
-                {"t": t, "symbol": sym, "price": fmt(prices[sym], decimals)},
-                separators=(",", ":")))
+    return lines
+
+
+def main():
+    out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "recording.jsonl")
+    lines = walk(SEED, SYMBOLS) + walk(EQUITY_SEED, EQUITIES)
     with open(out, "w", encoding="ascii") as f:
         f.write("\n".join(lines) + "\n")
 
