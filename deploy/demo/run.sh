@@ -23,7 +23,6 @@ trap 'kill -TERM $sim 2>/dev/null || true; wait $sim 2>/dev/null || true' EXIT
 cat <<MSG
 plumbline demo: http://127.0.0.1:8420/v1/snapshots/latest  (also /v1/marks, /v1/keys, /healthz)
 verify it:       $build/bin/attest verify http://127.0.0.1:8420/v1/snapshots/latest --key var/demo/signing.pub
-replay it:       $build/bin/plumbline-replay --config deploy/demo/plumbline.toml \
-                   --observations var/demo/observations.jsonl --server http://127.0.0.1:8420
+replay it:       $build/bin/plumbline-replay --config deploy/demo/plumbline.toml --observations var/demo/observations.jsonl --server http://127.0.0.1:8420
 MSG
 "$build/bin/plumbline" --config deploy/demo/plumbline.toml "$@"
