@@ -105,13 +105,13 @@ bool MarkEngine::halted(const std::string& symbol) const {
   return false;
 }
 
-MarkEngine::Basic MarkEngine::Aggregate(const SymbolPolicy& policy, const std::vector<Observation>& observations,
+MarkEngine::Basic MarkEngine::Aggregate(const SymbolPolicy& policy, std::vector<Observation> observations,
                                         std::optional<Session> session, int64_t now) const {
   Basic out;
   // One observation per source (the newest), so duplicates cannot vote twice; sorted by source.
-  thread_local std::vector<std::pair<std::string_view, const Observation*>> by_source;
+  thread_local std::vector<std::pair<std::string_view, Observation*>> by_source;
   by_source.clear();
-  for (const Observation& o : observations) {
+  for (Observation& o : observations) {
     if (o.symbol == policy.symbol) by_source.emplace_back(o.source, &o);
   }
   // ObservationBook::ForSymbol already gives them sorted and unique: only sort when not.
@@ -137,7 +137,7 @@ MarkEngine::Basic MarkEngine::Aggregate(const SymbolPolicy& policy, const std::v
   }
   // Per-thread scratch: a round aggregates thousands of symbols and should not allocate for each.
   thread_local std::vector<Quote> quotes;
-  thread_local std::vector<const Observation*> fresh;
+  thread_local std::vector<Observation*> fresh;
   quotes.clear();
   fresh.clear();
   for (const auto& [source, o] : by_source) {
@@ -182,7 +182,7 @@ MarkEngine::Basic MarkEngine::Aggregate(const SymbolPolicy& policy, const std::v
   out.contributions.reserve(agg->kept.size());
   for (size_t i : agg->kept) {
     newest = std::max(newest, fresh[i]->observed_unix_nanos);
-    out.contributions.push_back(*fresh[i]);
+    out.contributions.push_back(std::move(*fresh[i]));  // we own `observations`; nothing reads it after
   }
   out.newest = newest;
   return out;

@@ -66,7 +66,7 @@ class MarkEngine {
  private:
   MarkEngine() = default;
   struct Basic;
-  Basic Aggregate(const SymbolPolicy& policy, const std::vector<Observation>& observations,
+  Basic Aggregate(const SymbolPolicy& policy, std::vector<Observation> observations,
                   std::optional<Session> session, int64_t now) const;
   Mark Build(size_t index, const Lookup& latest, const std::map<std::string, const Mark*>& done, int64_t now);
 
