@@ -311,5 +311,46 @@ TEST(MarkEngine, ReplayIsDeterministic) {
   EXPECT_EQ(run(), run());
 }
 
+TEST(MarkEngine, RestartKeepsTheLastRegularPriceForTheWeekend) {
+  auto engine = Engine({Equity("AAPL/USD")});
+  Book book;
+  PutAll(&book, "AAPL/USD", "190.10", kRegular - kSec);
+  std::vector<Mark> friday = engine->Round(book.Lookup(), kRegular);
+  ASSERT_EQ(friday[0].status, MarkStatus::kOk);
+  // A new engine (daemon restart) seeded from the last published marks.
+  auto restarted = Engine({Equity("AAPL/USD")});
+  restarted->Seed(friday, kRegular);
+  Mark m = restarted->Round(Book().Lookup(), kSaturday).front();
+  EXPECT_EQ(m.status, MarkStatus::kMarketClosed);
+  EXPECT_EQ(m.price->ToString(), "190.10");
+  EXPECT_EQ(*m.price_unix_nanos, kRegular - kSec);
+  EXPECT_EQ(m.publish_reason, PublishReason::kStatusChange);
+}
+
+TEST(MarkEngine, SessionMaxAgeTightensTheSourcesMaxAge) {
+  SymbolPolicy p = Equity("AAPL/USD");
+  p.session_max_age_ms[Session::kRegular] = 1000;
+  auto engine = Engine({p});
+  Book book;
+  PutAll(&book, "AAPL/USD", "190.10", kRegular - 5 * kSec);  // fresh for the sources (10 s), not the session
+  EXPECT_EQ(engine->Round(book.Lookup(), kRegular).front().status, MarkStatus::kStale);
+  PutAll(&book, "AAPL/USD", "190.10", kRegular - 500 * kNanosPerMilli);
+  EXPECT_EQ(engine->Round(book.Lookup(), kRegular).front().status, MarkStatus::kOk);
+}
+
+TEST(MarkEngine, WeightsMoveTheMedian) {
+  SymbolPolicy p("BTC/USD", 3);
+  p.outliers.mad_k = Decimal();
+  auto engine = Engine({p});
+  Book book;
+  book.Put("a", "BTC/USD", "100", kRegular);
+  book.Put("b", "BTC/USD", "101", kRegular);
+  book.Put("c", "BTC/USD", "102", kRegular);
+  EXPECT_EQ(engine->Round(book.Lookup(), kRegular).front().price->ToString(), "101");
+  p.weights["c"] = 3;
+  auto weighted = Engine({p});
+  EXPECT_EQ(weighted->Round(book.Lookup(), kRegular).front().price->ToString(), "102");
+}
+
 }  // namespace
 }  // namespace plumbline::feeds
