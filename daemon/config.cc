@@ -238,8 +238,16 @@ Status CheckOracleSymbols(const std::string& file, Config* config) {
     classes[p.symbol] = p.asset_class;
     needs_calendar = needs_calendar || p.asset_class != AssetClass::kCrypto;
   }
+  std::set<std::string> source_names;
+  for (const auto& src : config->sources) source_names.insert(src.name);
   for (size_t i = 0; i < config->symbols.size(); ++i) {
     const auto& p = config->symbols[i];
+    for (const auto& [source, weight] : p.weights) {
+      if (!source_names.count(source)) {
+        return Status::InvalidArgument("config " + file + ": key 'symbols[" + std::to_string(i) + "].weights." + source +
+                                       "': no source of that name in [[sources]]");
+      }
+    }
     if (p.token && (!classes.count(p.token->underlying) || classes[p.token->underlying] != AssetClass::kEquity)) {
       return Status::InvalidArgument("config " + file + ": key 'symbols[" + std::to_string(i) + "].underlying': \"" +
                                      p.token->underlying + "\" is not an equity symbol listed in [[symbols]]");

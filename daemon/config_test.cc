@@ -236,6 +236,8 @@ TEST(ConfigTest, OracleKeyErrorsNameTheKey) {
   EXPECT_NE(bad("multiplier = \"1.0025\"", "multiplier = \"0\"").find("symbols[1].multiplier"), std::string::npos);
   EXPECT_NE(bad("format = \"alpaca\"", "format = \"bloomberg\"").find("\"finnhub\""), std::string::npos);
   EXPECT_NE(bad("calendar_file = ", "# calendar_file = ").find("key 'calendar_file': missing"), std::string::npos);
+  EXPECT_NE(bad("weights = { alpaca = 2 }", "weights = { alpacca = 2 }").find("symbols[0].weights.alpacca': no source"),
+            std::string::npos);
   unlink(cal.c_str());
   unlink(good.c_str());
 }
