@@ -315,6 +315,7 @@ Result<Config> ParseConfig(std::string_view toml_text, const std::string& path, 
   PLUMBLINE_RETURN_IF_ERROR(r.Integer("publish_interval_ms", false, 50, 3600000, &config.publish_interval_ms));
   PLUMBLINE_RETURN_IF_ERROR(r.String("calendar_file", false, &config.calendar_file));
   PLUMBLINE_RETURN_IF_ERROR(r.String("observation_log", false, &config.observation_log));
+  PLUMBLINE_RETURN_IF_ERROR(r.String("halt_file", false, &config.halt_file));
 
   if (const toml::node* http = r.Find("http")) {
     if (!http->is_table()) return r.Error("http", "expected a table, got " + TableReader::TypeName(*http));

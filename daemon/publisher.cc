@@ -1,5 +1,9 @@
 #include "plumbline/daemon/publisher.h"
 
+#include <cstdio>
+#include <fstream>
+#include <set>
+
 #include <nlohmann/json.hpp>
 
 #include "plumbline/attest/canonical_json.h"
@@ -59,6 +63,7 @@ Status Publisher::Resume() {
 Result<std::shared_ptr<const Published>> Publisher::PublishRound() {
   if (!engine_) return engine_status_;
   const int64_t now = clock_.NowUnixNanos();
+  std::vector<std::string> halted = ApplyHaltFile();
 
   attest::Snapshot snapshot;
   snapshot.origin = config_.origin;
@@ -75,7 +80,8 @@ Result<std::shared_ptr<const Published>> Publisher::PublishRound() {
       },
       now);
   if (observation_log_) {
-    PLUMBLINE_RETURN_IF_ERROR(observation_log_->Append(feeds::ObservationLogRoundLine(next_sequence_, now, seen)));
+    PLUMBLINE_RETURN_IF_ERROR(
+        observation_log_->Append(feeds::ObservationLogRoundLine(next_sequence_, now, seen, halted)));
   }
 
   auto signed_snapshot = attest::SignSnapshot(std::move(snapshot), key_);
@@ -91,6 +97,35 @@ Result<std::shared_ptr<const Published>> Publisher::PublishRound() {
   std::lock_guard<std::mutex> lock(latest_mu_);
   latest_ = result;
   return result;
+}
+
+std::vector<std::string> Publisher::ApplyHaltFile() {
+  std::set<std::string> listed;
+  if (!config_.halt_file.empty()) {
+    std::ifstream in(config_.halt_file);  // a missing file halts nothing
+    for (std::string line; std::getline(in, line);) {
+      const size_t hash = line.find('#');
+      if (hash != std::string::npos) line.resize(hash);
+      const size_t b = line.find_first_not_of(" \t\r"), e = line.find_last_not_of(" \t\r");
+      if (b == std::string::npos) continue;
+      listed.insert(line.substr(b, e - b + 1));
+    }
+  }
+  std::vector<std::string> halted;
+  std::set<std::string> known;
+  for (const auto& policy : config_.symbols) {
+    known.insert(policy.symbol);
+    const bool halt = policy.halted || listed.count(policy.symbol) != 0;
+    (void)engine_->SetHalted(policy.symbol, halt);
+    if (halt) halted.push_back(policy.symbol);
+  }
+  for (const std::string& name : listed) {
+    if (!known.count(name) && warned_unknown_halts_.insert(name).second) {
+      std::fprintf(stderr, "plumbline: halt file %s: '%s' is not a configured symbol (ignored)\n",
+                   config_.halt_file.c_str(), name.c_str());
+    }
+  }
+  return halted;
 }
 
 std::shared_ptr<const Published> Publisher::Latest() const {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include "plumbline/attest/snapshot.h"
 #include "plumbline/feeds/mark_engine.h"
@@ -41,6 +42,8 @@ Result<ReplayReport> Replay(const Config& config, const std::vector<feeds::Logge
       (*engine)->Seed(stored->snapshot.marks, stored->snapshot.time_unix_nanos);
       continue;
     }
+    std::set<std::string> halted(line.halted.begin(), line.halted.end());
+    for (const auto& policy : config.symbols) (void)(*engine)->SetHalted(policy.symbol, halted.count(policy.symbol) != 0);
     std::map<std::string, std::vector<Observation>> by_symbol;
     for (const Observation& o : line.observations) by_symbol[o.symbol].push_back(o);
     std::vector<Mark> marks = (*engine)->Round(

@@ -97,6 +97,30 @@ TEST_F(ReplayTest, WrongConfigIsRefused) {
   EXPECT_NE(report.status().message().find("config digest"), std::string::npos);
 }
 
+TEST_F(ReplayTest, HaltFileHaltsAtRunTimeAndReplays) {
+  const std::string halt = dir_.string() + ".halt";
+  config_->halt_file = halt;
+  EnableLog();
+  std::ofstream(halt) << "# emergency\nBTC/USD\nNOPE/USD\n";
+  FillFresh("67000.10", "67000.30", "67000.20");
+  auto halted = publisher_->PublishRound();
+  ASSERT_TRUE(halted.ok());
+  EXPECT_EQ((*halted)->signed_snapshot.snapshot.marks[0].status, MarkStatus::kHalted);
+  EXPECT_FALSE((*halted)->signed_snapshot.snapshot.marks[0].price.has_value());
+  std::filesystem::remove(halt);  // lifted: the next round prices again
+  clock_.Advance(kNanosPerSecond);
+  FillFresh("67000.10", "67000.30", "67000.20");
+  auto resumed = publisher_->PublishRound();
+  ASSERT_TRUE(resumed.ok());
+  EXPECT_EQ((*resumed)->signed_snapshot.snapshot.marks[0].status, MarkStatus::kOk);
+  auto log = feeds::LoadObservationLog(log_path_);
+  ASSERT_TRUE(log.ok());
+  EXPECT_EQ((*log)[0].halted, std::vector<std::string>{"BTC/USD"});
+  auto report = Replay(*config_, *log, Fetch());
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(report->identical, 2u) << report->first_difference;
+}
+
 TEST(ObservationLog, TornLineIsNamed) {
   const std::string path = std::filesystem::temp_directory_path() / "plumbline-torn-log.jsonl";
   std::ofstream(path) << feeds::ObservationLogSeedLine(3) << "\n{\"sequence\":4,\"ti";

@@ -69,10 +69,11 @@ Result<Observation> ParseObservation(const json& j) {
 
 }  // namespace
 
-std::string ObservationLogRoundLine(uint64_t sequence, int64_t time, const std::vector<Observation>& observations) {
+std::string ObservationLogRoundLine(uint64_t sequence, int64_t time, const std::vector<Observation>& observations,
+                                    const std::vector<std::string>& halted) {
   json obs = json::array();
   for (const Observation& o : observations) obs.push_back(ObservationJson(o));
-  json j = {{"observations", std::move(obs)}, {"sequence", sequence}, {"time", std::to_string(time)}};
+  json j = {{"halted", halted}, {"observations", std::move(obs)}, {"sequence", sequence}, {"time", std::to_string(time)}};
   return j.dump();
 }
 
@@ -104,6 +105,13 @@ Result<std::vector<LoggedRound>> LoadObservationLog(const std::string& path) {
     if (!t.ok()) return where(t.status().message());
     r.time_unix_nanos = *t;
     if (!j.contains("observations") || !j["observations"].is_array()) return where("'observations' must be an array");
+    if (j.contains("halted")) {
+      if (!j["halted"].is_array()) return where("'halted' must be an array of symbols");
+      for (const json& h : j["halted"]) {
+        if (!h.is_string()) return where("'halted' must be an array of symbols");
+        r.halted.push_back(h.get<std::string>());
+      }
+    }
     for (const json& o : j["observations"]) {
       Result<Observation> obs = ParseObservation(o);
       if (!obs.ok()) return where(obs.status().message());

@@ -49,6 +49,9 @@ struct Config {
   std::shared_ptr<const feeds::EquityCalendar> calendar;
   // Observation log for replay (plumbline-replay): every round's inputs appended here. Empty = off.
   std::string observation_log;
+  // Run-time kill switch: a text file of symbols (one per line, '#' comments) read every round;
+  // each listed symbol is published as `halted` until it is removed. Empty = off.
+  std::string halt_file;
 };
 
 // Parses TOML text; `path` is used in messages and for Config::path. `digest` is computed from

@@ -12,6 +12,8 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <set>
+#include <vector>
 #include <string>
 
 #include "plumbline/attest/keys.h"
@@ -57,6 +59,8 @@ class Publisher {
 
  private:
   static std::string BuildMarksJson(const attest::SignedSnapshot& s);
+  // Sets the engine's kill switch from config `halted` and the halt file; returns the halted.
+  std::vector<std::string> ApplyHaltFile();
 
   const Config& config_;
   const feeds::ObservationBook* book_;
@@ -67,6 +71,7 @@ class Publisher {
   std::string previous_hash_ = attest::kGenesisPreviousHash;
   std::unique_ptr<feeds::MarkEngine> engine_;
   std::unique_ptr<feeds::ObservationLogWriter> observation_log_;
+  std::set<std::string> warned_unknown_halts_;
   Status engine_status_;
   mutable std::mutex latest_mu_;
   std::shared_ptr<const Published> latest_;

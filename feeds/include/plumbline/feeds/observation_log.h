@@ -2,8 +2,8 @@
 // (plumbline-replay) and its marks compared byte for byte with the signed snapshot.
 //
 // File: JSON lines, appended by the daemon when `observation_log` is configured. Two kinds:
-//   {"observations":[<obs>...],"sequence":N,"time":"<unix ns>"}   one per round, written before
-//        the round is signed; <obs> = {"ask"?,"bid"?,"observed_time","price","received_time",
+//   {"halted":[<symbol>...],"observations":[<obs>...],"sequence":N,"time":"<unix ns>"}   one per
+//        round, written before the round is signed; "halted" = the symbols the kill switch held; <obs> = {"ask"?,"bid"?,"observed_time","price","received_time",
 //        "source","symbol"} with decimals and times as strings, exactly as held in memory
 //   {"seed_sequence":N}   the daemon restarted and seeded its round memory from stored snapshot N
 // Lines are canonical (keys sorted) and self-contained; a torn last line (crash mid-write) is
@@ -28,10 +28,12 @@ struct LoggedRound {
   uint64_t sequence = 0;
   int64_t time_unix_nanos = 0;
   std::vector<Observation> observations;  // every observation the round looked up
+  std::vector<std::string> halted;        // symbols halted in this round
 };
 
 std::string ObservationLogRoundLine(uint64_t sequence, int64_t time_unix_nanos,
-                                    const std::vector<Observation>& observations);
+                                    const std::vector<Observation>& observations,
+                                    const std::vector<std::string>& halted);
 std::string ObservationLogSeedLine(uint64_t sequence);
 
 // Errors name the file and line.
