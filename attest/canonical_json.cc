@@ -2,6 +2,8 @@
 // escapes differently and prints numbers in C++ rather than ECMAScript form.
 #include "plumbline/attest/canonical_json.h"
 
+#include "canonical_scan.h"
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -19,34 +21,8 @@ namespace {
 bool Utf8ToUtf16(std::string_view s, std::u16string* out) {
   size_t i = 0;
   while (i < s.size()) {
-    const auto b0 = static_cast<unsigned char>(s[i]);
     uint32_t cp = 0;
-    size_t len = 0;
-    if (b0 < 0x80) {
-      cp = b0;
-      len = 1;
-    } else if (b0 >= 0xC2 && b0 <= 0xDF) {
-      cp = b0 & 0x1Fu;
-      len = 2;
-    } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-      cp = b0 & 0x0Fu;
-      len = 3;
-    } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-      cp = b0 & 0x07u;
-      len = 4;
-    } else {
-      return false;
-    }
-    if (i + len > s.size()) return false;
-    for (size_t k = 1; k < len; ++k) {
-      const auto b = static_cast<unsigned char>(s[i + k]);
-      if ((b & 0xC0u) != 0x80u) return false;
-      cp = (cp << 6) | (b & 0x3Fu);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-        (cp >= 0xD800 && cp <= 0xDFFF)) {
-      return false;
-    }
+    if (!scan::DecodeUtf8(s, &i, &cp)) return false;
     if (out != nullptr) {
       if (cp >= 0x10000) {
         cp -= 0x10000;
@@ -56,7 +32,6 @@ bool Utf8ToUtf16(std::string_view s, std::u16string* out) {
         out->push_back(static_cast<char16_t>(cp));
       }
     }
-    i += len;
   }
   return true;
 }

@@ -193,6 +193,18 @@ Hash RootOf(std::span<const Hash> leaf_hashes) {
   return NodeHash(RootOf(leaf_hashes.first(k)), RootOf(leaf_hashes.subspan(k)));
 }
 
+Result<Frontier> Frontier::FromSubtrees(uint64_t size, std::vector<Hash> subtrees) {
+  if (subtrees.size() != static_cast<size_t>(std::popcount(size))) {
+    return Status::InvalidArgument("frontier of size " + std::to_string(size) + " needs " +
+                                   std::to_string(std::popcount(size)) + " subtree hashes, got " +
+                                   std::to_string(subtrees.size()));
+  }
+  Frontier f;
+  f.subtrees_ = std::move(subtrees);
+  f.size_ = size;
+  return f;
+}
+
 void Frontier::Append(const Hash& leaf_hash) {
   // Each trailing one bit of the old size is a perfect subtree of the same height as the one
   // being carried; merge them like a binary increment.

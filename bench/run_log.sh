@@ -39,4 +39,17 @@ for name, label in [("log/inclusion_proof", f"InclusionProof(random, {n:,})"),
     hashes = b.get("hashes_per_proof")
     print(f"{label:38} {t:9.1f} {'' if hashes is None else f'{hashes:8.1f}':>8}")
 PY
+# What the daemon's checkpoints add (bench/checkpoint_bench.cc): one signed checkpoint per snapshot.
+cmake --build "$build" --target checkpoint_bench >/dev/null
+"$build/bin/checkpoint_bench" --benchmark_format=json >"$out"
+/usr/bin/python3 - "$out" <<'PY'
+import json, sys
+rows = {b["run_name"]: b for b in json.load(open(sys.argv[1]))["benchmarks"]}
+b, s = rows["checkpoint/bytes/iterations:1"], rows["checkpoint/sign_and_store"]
+print(f"checkpoints ({int(b['snapshots']):,} snapshots, one signed checkpoint each, compacted)")
+print(f"  tree nodes, bytes per snapshot       {b['tree_bytes_per_snapshot']:8.1f}")
+print(f"  checkpoints, bytes per snapshot      {b['checkpoint_bytes_per_snapshot']:8.1f}")
+print(f"  log total, bytes per snapshot        {b['log_bytes_per_snapshot']:8.1f}")
+print(f"  SignLatestCheckpoint per round       {s['cpu_time']:8.1f} µs CPU ({s['real_time']:.1f} µs wall, unsynced)")
+PY
 rm -f "$out"

@@ -5,7 +5,11 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include "daemon/http_problem.h"
+#include "daemon/push_routes.h"
 #include "plumbline/attest/canonical_json.h"
+#include "daemon/log_routes.h"
+#include "plumbline/daemon/stream.h"
 
 namespace plumbline::daemon {
 namespace {
@@ -16,9 +20,14 @@ constexpr char kProblemJson[] = "application/problem+json";
 const char* Title(int status) {
   switch (status) {
     case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
     case 413: return "Content Too Large";
+    case 422: return "Unprocessable Content";
+    case 429: return "Too Many Requests";
     case 414: return "URI Too Long";
     case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
@@ -65,24 +74,36 @@ void ServeMark(const Published& latest, const std::string& symbol, const httplib
 
 }  // namespace
 
+void WriteProblem(httplib::Response& res, int status, const std::string& type, const std::string& detail,
+                  const std::string& instance) {
+  Problem(res, status, type, detail, instance);
+}
+
 struct ApiServer::Impl {
-  httplib::Server server;
+  explicit Impl(const Config& config) : owned(NewHttpServer(config)), server(*owned) {}
+  std::unique_ptr<httplib::Server> owned;  // an httplib::SSLServer when [tls] is configured
+  httplib::Server& server;
+  OpsHooks ops;
+  int listen_socket = -1;  // set by the socket-options callback during Bind()
 };
 
 ApiServer::ApiServer(const Config& config, const Publisher& publisher, const storage::SnapshotStore& store,
                      const attest::PublicKey& public_key, const Clock& clock,
-                     std::function<std::vector<feeds::SourceHealth>()> source_health)
-    : impl_(std::make_unique<Impl>()),
+                     std::function<std::vector<feeds::SourceHealth>()> source_health, PushApi push)
+    : impl_(std::make_unique<Impl>(config)),
       config_(config),
       publisher_(publisher),
       store_(store),
       public_key_(public_key),
       clock_(clock),
-      source_health_(std::move(source_health)) {
+      source_health_(std::move(source_health)),
+      push_(push) {
   httplib::Server& s = impl_->server;
   const HttpConfig& h = config_.http;
   const int threads = h.threads;
-  s.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+  // Elastic: streams (GET /v1/stream) borrow threads of their own, see daemon/push_routes.h.
+  // Workers run at a lower CPU priority than rounds (LowerHttpWorkerPriority, daemon/ops.h).
+  s.new_task_queue = [threads] { return NewElasticTaskQueue(static_cast<size_t>(threads), LowerHttpWorkerPriority); };
   s.set_read_timeout(h.read_timeout_ms / 1000, (h.read_timeout_ms % 1000) * 1000);
   s.set_write_timeout(h.write_timeout_ms / 1000, (h.write_timeout_ms % 1000) * 1000);
   s.set_keep_alive_timeout(std::max<time_t>(1, h.idle_timeout_ms / 1000));
@@ -92,9 +113,10 @@ ApiServer::ApiServer(const Config& config, const Publisher& publisher, const sto
   s.set_tcp_nodelay(true);
   // httplib's default adds SO_REUSEPORT, which would let a second daemon share the port silently
   // and split the traffic between two histories; a taken port must be a start-up error.
-  s.set_socket_options([](socket_t sock) {
+  s.set_socket_options([impl = impl_.get()](socket_t sock) {
     int yes = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    impl->listen_socket = sock;
   });
   Routes();
 }
@@ -103,6 +125,7 @@ ApiServer::~ApiServer() { Stop(); }
 
 void ApiServer::Routes() {
   httplib::Server& s = impl_->server;
+  RegisterLogRoutes(s, {config_, store_, public_key_, [this] { return writable_store_; }});
 
   s.Get("/v1/snapshots/latest", [this](const httplib::Request& req, httplib::Response& res) {
     auto latest = publisher_.Latest();
@@ -171,7 +194,7 @@ void ApiServer::Routes() {
     if (latest) {
       const int64_t age_ms = (now - latest->signed_snapshot.snapshot.time_unix_nanos) / kNanosPerMilli;
       // Healthy while rounds keep coming: three missed intervals is an outage worth paging for.
-      healthy = age_ms <= 3 * config_.publish_interval_ms + 1000;
+      healthy = age_ms <= 3 * publisher_.config()->publish_interval_ms + 1000;
       body["last_sequence"] = latest->signed_snapshot.snapshot.sequence;
       body["last_publish_age_ms"] = age_ms;
     } else {
@@ -194,6 +217,10 @@ void ApiServer::Routes() {
     res.status = healthy ? 200 : 503;
     res.set_content(body.dump(), kJson);
   });
+
+  InstallOpsRoutes(s, config_.http, &impl_->ops);
+  // Push ingestion and the stream; before the catch-all below, so POST /v1/observations is reachable.
+  RegisterPushRoutes(s, push_);
 
   // Every other method on a known resource is 405 with Allow, not a misleading 404.
   auto not_allowed = [](const httplib::Request& req, httplib::Response& res) {
@@ -222,8 +249,11 @@ void ApiServer::Routes() {
   });
 }
 
+void ApiServer::SetOps(OpsHooks hooks) { impl_->ops = std::move(hooks); }
+
 Status ApiServer::Bind() {
   httplib::Server& s = impl_->server;
+  PLUMBLINE_RETURN_IF_ERROR(CheckHttpServer(config_, s));
   const std::string address = config_.listen_host + ":" + std::to_string(config_.listen_port);
   if (config_.listen_port == 0) {
     port_ = s.bind_to_any_port(config_.listen_host);
@@ -234,12 +264,15 @@ Status ApiServer::Bind() {
     }
     port_ = config_.listen_port;
   }
+  WidenListenBacklog(impl_->listen_socket);
   return Status::Ok();
 }
 
 void ApiServer::Run() { impl_->server.listen_after_bind(); }
 
 void ApiServer::Stop() {
+  // Streams hold their threads until they end; end them first so the server's workers can join.
+  if (push_.stream != nullptr) push_.stream->Close();
   if (impl_ && impl_->server.is_running()) impl_->server.stop();
 }
 

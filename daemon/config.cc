@@ -1,6 +1,7 @@
 #include "plumbline/daemon/config.h"
 
 #include <charconv>
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <set>
@@ -84,6 +85,29 @@ Status ParseHttp(const toml::table& t, const std::string& file, HttpConfig* http
   int64_t body = static_cast<int64_t>(http->max_body_bytes);
   PLUMBLINE_RETURN_IF_ERROR(r.Integer("max_body_bytes", false, 1, 64 << 20, &body));
   http->max_body_bytes = static_cast<uint64_t>(body);
+  int64_t header = static_cast<int64_t>(http->max_header_bytes);
+  PLUMBLINE_RETURN_IF_ERROR(r.Integer("max_header_bytes", false, 1024, 1 << 20, &header));
+  http->max_header_bytes = static_cast<uint64_t>(header);
+  return r.CheckNoUnknownKeys();
+}
+
+// A path key that may name a systemd credential: "${CREDENTIALS_DIRECTORY}/NAME".
+Status CredentialPath(TableReader& r, std::string_view key, bool required, std::string* out) {
+  PLUMBLINE_RETURN_IF_ERROR(r.String(key, required, out));
+  constexpr std::string_view kVar = "${CREDENTIALS_DIRECTORY}";
+  if (out->rfind(kVar, 0) != 0) return Status::Ok();
+  const char* dir = std::getenv("CREDENTIALS_DIRECTORY");
+  if (dir == nullptr || *dir == '\0') {
+    return r.Error(key, "names ${CREDENTIALS_DIRECTORY}, which is not set (systemd sets it for LoadCredential=)");
+  }
+  out->replace(0, kVar.size(), dir);
+  return Status::Ok();
+}
+
+Status ParseTls(const toml::table& t, const std::string& file, TlsConfig* tls) {
+  TableReader r(t, file, "tls");
+  PLUMBLINE_RETURN_IF_ERROR(CredentialPath(r, "cert_file", true, &tls->cert_file));
+  PLUMBLINE_RETURN_IF_ERROR(CredentialPath(r, "key_file", true, &tls->key_file));
   return r.CheckNoUnknownKeys();
 }
 
@@ -240,6 +264,7 @@ Status CheckOracleSymbols(const std::string& file, Config* config) {
   }
   std::set<std::string> source_names;
   for (const auto& src : config->sources) source_names.insert(src.name);
+  for (const auto& pub : config->publishers) source_names.insert(pub.name);
   for (size_t i = 0; i < config->symbols.size(); ++i) {
     const auto& p = config->symbols[i];
     for (const auto& [source, weight] : p.weights) {
@@ -263,6 +288,66 @@ Status CheckOracleSymbols(const std::string& file, Config* config) {
   if (!cal.ok()) return Status::InvalidArgument("config " + file + ": key 'calendar_file': " + cal.status().message());
   config->calendar = std::make_shared<feeds::EquityCalendar>(std::move(cal).value());
   return Status::Ok();
+}
+
+Status ParseWitness(const toml::table& t, const std::string& file, const std::string& prefix, WitnessConfig* out) {
+  TableReader r(t, file, prefix);
+  PLUMBLINE_RETURN_IF_ERROR(r.String("name", true, &out->name));
+  for (char c : out->name) {
+    if (c == ' ' || c == '+' || c == '\n' || c == '\t') return r.Error("name", "must not contain spaces or '+'");
+  }
+  PLUMBLINE_RETURN_IF_ERROR(r.String("public_key_file", true, &out->public_key_file));
+  auto key = attest::PublicKey::LoadFile(out->public_key_file);
+  if (!key.ok()) return r.Error("public_key_file", "cannot load an Ed25519 public key: " + key.status().message());
+  out->public_key = *key;
+  return r.CheckNoUnknownKeys();
+}
+
+// [[publishers]] (push ingestion, docs/ingest.md). Key files are read later by the Ingestor,
+// whose errors name this key path too; the raw base64 form is checked here.
+Status ParsePushPublisher(const toml::table& t, const std::string& file, const std::string& prefix,
+                          PushPublisherConfig* out) {
+  TableReader r(t, file, prefix);
+  PLUMBLINE_RETURN_IF_ERROR(r.String("name", true, &out->name));
+  PLUMBLINE_RETURN_IF_ERROR(r.String("public_key_file", false, &out->public_key_file));
+  PLUMBLINE_RETURN_IF_ERROR(r.String("public_key", false, &out->public_key));
+  if (out->public_key_file.empty() == out->public_key.empty()) {
+    return r.Error("public_key", "set exactly one of public_key_file (PEM) and public_key (raw base64)");
+  }
+  if (!out->public_key.empty()) {
+    auto raw = attest::Base64Decode(out->public_key);
+    if (!raw.ok() || raw->size() != 32) {
+      return r.Error("public_key", "expected the 32-byte Ed25519 public key in standard base64");
+    }
+  }
+  const toml::node* symbols = r.Find("symbols");
+  if (symbols == nullptr || !symbols->is_array() || symbols->as_array()->empty()) {
+    return r.Error("symbols", "expected a non-empty array of symbol strings");
+  }
+  for (const auto& v : *symbols->as_array()) {
+    if (!v.is_string()) return r.Error("symbols", "expected strings, got " + TableReader::TypeName(v));
+    out->symbols.push_back(v.as_string()->get());
+  }
+  PLUMBLINE_RETURN_IF_ERROR(r.Integer("max_age_ms", false, 1, 86400000, &out->max_age_ms));
+  PLUMBLINE_RETURN_IF_ERROR(r.Integer("batches_per_second", false, 1, 1000000, &out->batches_per_second));
+  PLUMBLINE_RETURN_IF_ERROR(r.Integer("burst", false, 1, 1000000, &out->burst));
+  return r.CheckNoUnknownKeys();
+}
+
+Status ParseIngest(const toml::table& t, const std::string& file, IngestConfig* out) {
+  TableReader r(t, file, "ingest");
+  PLUMBLINE_RETURN_IF_ERROR(r.Integer("max_future_skew_ms", false, 0, 3600000, &out->max_future_skew_ms));
+  PLUMBLINE_RETURN_IF_ERROR(r.Integer("max_observations", false, 1, 100000, &out->max_observations));
+  return r.CheckNoUnknownKeys();
+}
+
+Status ParseStream(const toml::table& t, const std::string& file, StreamConfig* out) {
+  TableReader r(t, file, "stream");
+  int64_t subscribers = out->max_subscribers;
+  PLUMBLINE_RETURN_IF_ERROR(r.Integer("max_subscribers", false, 0, 100000, &subscribers));
+  out->max_subscribers = static_cast<int>(subscribers);
+  PLUMBLINE_RETURN_IF_ERROR(r.Integer("heartbeat_ms", false, 10, 3600000, &out->heartbeat_ms));
+  return r.CheckNoUnknownKeys();
 }
 
 }  // namespace
@@ -311,7 +396,8 @@ Result<Config> ParseConfig(std::string_view toml_text, const std::string& path, 
     if (!s.ok()) return r.Error("listen", s.message());
   }
   PLUMBLINE_RETURN_IF_ERROR(r.String("data_dir", false, &config.data_dir));
-  PLUMBLINE_RETURN_IF_ERROR(r.String("key_file", true, &config.key_file));
+  PLUMBLINE_RETURN_IF_ERROR(CredentialPath(r, "key_file", true, &config.key_file));
+  PLUMBLINE_RETURN_IF_ERROR(CredentialPath(r, "admin_token_file", false, &config.admin_token_file));
   PLUMBLINE_RETURN_IF_ERROR(r.Integer("publish_interval_ms", false, 50, 3600000, &config.publish_interval_ms));
   PLUMBLINE_RETURN_IF_ERROR(r.String("calendar_file", false, &config.calendar_file));
   PLUMBLINE_RETURN_IF_ERROR(r.String("observation_log", false, &config.observation_log));
@@ -320,6 +406,10 @@ Result<Config> ParseConfig(std::string_view toml_text, const std::string& path, 
   if (const toml::node* http = r.Find("http")) {
     if (!http->is_table()) return r.Error("http", "expected a table, got " + TableReader::TypeName(*http));
     PLUMBLINE_RETURN_IF_ERROR(ParseHttp(*http->as_table(), file, &config.http));
+  }
+  if (const toml::node* tls = r.Find("tls")) {
+    if (!tls->is_table()) return r.Error("tls", "expected a table, got " + TableReader::TypeName(*tls));
+    PLUMBLINE_RETURN_IF_ERROR(ParseTls(*tls->as_table(), file, &config.tls));
   }
 
   auto array_of_tables = [&](std::string_view key, const toml::array** out) -> Status {
@@ -363,6 +453,52 @@ Result<Config> ParseConfig(std::string_view toml_text, const std::string& path, 
       }
     }
     config.sources.push_back(std::move(source));
+  }
+  if (const toml::node* witnesses = r.Find("witnesses")) {
+    if (!witnesses->is_array_of_tables()) {
+      return r.Error("witnesses", "expected an array of tables ([[witnesses]]), got " + TableReader::TypeName(*witnesses));
+    }
+    std::set<std::string> names;
+    for (size_t i = 0; i < witnesses->as_array()->size(); ++i) {
+      WitnessConfig w;
+      std::string prefix = "witnesses[" + std::to_string(i) + "]";
+      PLUMBLINE_RETURN_IF_ERROR(ParseWitness(*witnesses->as_array()->get(i)->as_table(), file, prefix, &w));
+      if (!names.insert(w.name).second) {
+        return Status::InvalidArgument("config " + file + ": key '" + prefix + ".name': duplicate witness \"" + w.name + "\"");
+      }
+      config.witnesses.push_back(std::move(w));
+    }
+  }
+
+  if (const toml::node* ingest = r.Find("ingest")) {
+    if (!ingest->is_table()) return r.Error("ingest", "expected a table, got " + TableReader::TypeName(*ingest));
+    PLUMBLINE_RETURN_IF_ERROR(ParseIngest(*ingest->as_table(), file, &config.ingest));
+  }
+  if (const toml::node* stream = r.Find("stream")) {
+    if (!stream->is_table()) return r.Error("stream", "expected a table, got " + TableReader::TypeName(*stream));
+    PLUMBLINE_RETURN_IF_ERROR(ParseStream(*stream->as_table(), file, &config.stream));
+  }
+  if (const toml::node* publishers = r.Find("publishers")) {
+    if (!publishers->is_array_of_tables()) {
+      return r.Error("publishers", "expected an array of tables ([[publishers]]), got " + TableReader::TypeName(*publishers));
+    }
+    for (size_t i = 0; i < publishers->as_array()->size(); ++i) {
+      PushPublisherConfig p;
+      const std::string prefix = "publishers[" + std::to_string(i) + "]";
+      PLUMBLINE_RETURN_IF_ERROR(ParsePushPublisher(*publishers->as_array()->get(i)->as_table(), file, prefix, &p));
+      // Publishers share the book's source namespace with [[sources]].
+      if (!source_names.insert(p.name).second) {
+        return Status::InvalidArgument("config " + file + ": key '" + prefix + ".name': \"" + p.name +
+                                       "\" is already a source or publisher name");
+      }
+      for (const std::string& symbol : p.symbols) {
+        if (!symbol_names.count(symbol)) {
+          return Status::InvalidArgument("config " + file + ": key '" + prefix + ".symbols': \"" + symbol +
+                                         "\" is not listed in [[symbols]]");
+        }
+      }
+      config.publishers.push_back(std::move(p));
+    }
   }
   PLUMBLINE_RETURN_IF_ERROR(r.CheckNoUnknownKeys());
   PLUMBLINE_RETURN_IF_ERROR(CheckOracleSymbols(file, &config));

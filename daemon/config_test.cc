@@ -242,5 +242,43 @@ TEST(ConfigTest, OracleKeyErrorsNameTheKey) {
   unlink(good.c_str());
 }
 
+TEST(ConfigTest, TlsAdminTokenAndHeaderLimit) {
+  auto c = ParseConfig(Replace(kGood, "[http]\n", "admin_token_file = \"/etc/plumbline/admin.token\"\n"
+                                                   "[tls]\ncert_file = \"/c.pem\"\nkey_file = \"/k.pem\"\n"
+                                                   "[http]\nmax_header_bytes = 4096\n"),
+                       "test.toml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->admin_token_file, "/etc/plumbline/admin.token");
+  EXPECT_TRUE(c->tls.enabled());
+  EXPECT_EQ(c->tls.cert_file, "/c.pem");
+  EXPECT_EQ(c->tls.key_file, "/k.pem");
+  EXPECT_EQ(c->http.max_header_bytes, 4096u);
+  auto plain = ParseConfig(kGood, "test.toml");
+  EXPECT_FALSE(plain->tls.enabled());
+  EXPECT_TRUE(plain->admin_token_file.empty());
+
+  std::string m = ErrorOf(Replace(kGood, "[http]\n", "[tls]\ncert_file = \"/c.pem\"\n[http]\n"));
+  EXPECT_NE(m.find("'tls.key_file': missing"), std::string::npos) << m;
+  m = ErrorOf(Replace(kGood, "[http]\n", "[tls]\ncert_file = \"/c\"\nkey_file = \"/k\"\nkey_pass = \"x\"\n[http]\n"));
+  EXPECT_NE(m.find("'tls.key_pass': unknown key"), std::string::npos) << m;
+  m = ErrorOf(Replace(kGood, "threads = 4", "max_header_bytes = 10"));
+  EXPECT_NE(m.find("'http.max_header_bytes'"), std::string::npos) << m;
+}
+
+TEST(ConfigTest, CredentialPathsExpandFromSystemd) {
+  const std::string text = Replace(kGood, "key_file = \"var/test/signing.key\"",
+                                   "key_file = \"${CREDENTIALS_DIRECTORY}/signing.key\"\n"
+                                   "admin_token_file = \"${CREDENTIALS_DIRECTORY}/admin.token\"");
+  ::setenv("CREDENTIALS_DIRECTORY", "/run/credentials/plumbline.service", 1);
+  auto c = ParseConfig(text, "test.toml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->key_file, "/run/credentials/plumbline.service/signing.key");
+  EXPECT_EQ(c->admin_token_file, "/run/credentials/plumbline.service/admin.token");
+  ::unsetenv("CREDENTIALS_DIRECTORY");
+  std::string m = ErrorOf(text);
+  EXPECT_NE(m.find("'key_file'"), std::string::npos) << m;
+  EXPECT_NE(m.find("CREDENTIALS_DIRECTORY"), std::string::npos) << m;
+}
+
 }  // namespace
 }  // namespace plumbline::daemon

@@ -295,7 +295,16 @@ Result<HistogramFamily*> Registry::AddHistogram(std::string name, std::string he
   return Add<Histogram>(std::move(name), std::move(help), std::move(label_names), std::move(bounds), max_series);
 }
 
+void Registry::AddCollector(std::function<void()> collect) {
+  std::lock_guard<std::mutex> lock(collect_mu_);
+  collectors_.push_back(std::move(collect));
+}
+
 std::string Registry::Expose() const {
+  {
+    std::lock_guard<std::mutex> lock(collect_mu_);
+    for (const auto& collect : collectors_) collect();
+  }
   std::string out;
   std::lock_guard<std::mutex> lock(mu_);
   for (const auto& f : families_) f->AppendText(&out);

@@ -7,19 +7,33 @@
 #include <nlohmann/json.hpp>
 
 #include "plumbline/attest/canonical_json.h"
+#include "plumbline/daemon/log_signer.h"
 #include "plumbline/feeds/mark_engine.h"
 
 namespace plumbline::daemon {
 
 Publisher::Publisher(const Config& config, const feeds::ObservationBook* book,
                      storage::SnapshotStore* store, const attest::SigningKey& key, const Clock& clock)
-    : config_(config), book_(book), store_(store), key_(key), clock_(clock) {
+    : config_(config), live_config_(std::make_shared<const Config>(config)), book_(book), store_(store), key_(key), clock_(clock) {
+  engine_config_ = live_config_.load();
+  BuildEngine(*engine_config_);
+}
+
+std::map<std::string, int64_t> MaxAgeBySource(const Config& config) {
   std::map<std::string, int64_t> max_age;
-  for (const auto& source : config_.sources) max_age[source.name] = source.max_age_ms * kNanosPerMilli;
-  auto engine = feeds::MarkEngine::Create(config_.symbols, std::move(max_age), config_.calendar);
+  for (const auto& source : config.sources) max_age[source.name] = source.max_age_ms * kNanosPerMilli;
+  // Push publishers (/v1/observations) are sources under their own name.
+  for (const auto& p : config.publishers) max_age[p.name] = p.max_age_ms * kNanosPerMilli;
+  return max_age;
+}
+
+void Publisher::BuildEngine(const Config& config) {
+  auto engine = feeds::MarkEngine::Create(config.symbols, MaxAgeBySource(config), config.calendar);
   if (engine.ok()) {
     engine_ = std::move(engine).value();
+    engine_status_ = Status::Ok();
   } else {
+    engine_.reset();
     engine_status_ = engine.status().WithContext("configuration");
   }
 }
@@ -43,10 +57,15 @@ Status Publisher::Resume() {
     return Status::Corruption("stored snapshot under sequence " + std::to_string(*last) +
                               " says sequence " + std::to_string(decoded->snapshot.sequence));
   }
-  if (decoded->snapshot.key_id != key_.KeyId()) {
+  // After `plumbline rotate-key` the newest snapshot is the old key's; the store (opened with our
+  // key id) names us as its current key.
+  if (decoded->snapshot.key_id != key_.KeyId() && store_->CurrentKeyId() != key_.KeyId()) {
     return Status::FailedPrecondition("stored snapshot " + std::to_string(*last) + " was signed by key " +
                                       decoded->snapshot.key_id + ", not the configured key " + key_.KeyId());
   }
+  // A crash between a snapshot's append and its checkpoint: sign the missing checkpoint first.
+  auto checkpoint = SignLatestCheckpoint(store_, key_, config_.origin);
+  if (!checkpoint.ok()) return checkpoint.status().WithContext("signing the checkpoint at start-up");
   next_sequence_ = *last + 1;
   previous_hash_ = decoded->payload_hash;
   // Carry the last statuses, accepted and last regular prices across the restart.
@@ -60,17 +79,31 @@ Status Publisher::Resume() {
   return Status::Ok();
 }
 
+std::shared_ptr<const Config> Publisher::config() const { return live_config_.load(); }
+
+void Publisher::SetConfig(std::shared_ptr<const Config> config) { live_config_.store(std::move(config)); }
+
 Result<std::shared_ptr<const Published>> Publisher::PublishRound() {
+  const std::shared_ptr<const Config> config_now = live_config_.load();  // one config for the whole round
+  const Config& config = *config_now;
+  if (config_now != engine_config_) {
+    // A reloaded config: rebuild the round engine and carry over what the last snapshot says.
+    BuildEngine(config);
+    engine_config_ = config_now;
+    if (auto latest = Latest(); engine_ && latest) {
+      engine_->Seed(latest->signed_snapshot.snapshot.marks, latest->signed_snapshot.snapshot.time_unix_nanos);
+    }
+  }
   if (!engine_) return engine_status_;
   const int64_t now = clock_.NowUnixNanos();
-  std::vector<std::string> halted = ApplyHaltFile();
+  std::vector<std::string> halted = ApplyHaltFile(config);
 
   attest::Snapshot snapshot;
-  snapshot.origin = config_.origin;
+  snapshot.origin = config.origin;
   snapshot.sequence = next_sequence_;
   snapshot.time_unix_nanos = now;
   snapshot.previous_hash = previous_hash_;
-  snapshot.config_digest = config_.digest;
+  snapshot.config_digest = config.digest;
   std::vector<Observation> seen;  // what this round looked at, for the observation log
   snapshot.marks = engine_->Round(
       [&](const std::string& symbol) {
@@ -90,6 +123,10 @@ Result<std::shared_ptr<const Published>> Publisher::PublishRound() {
 
   next_sequence_ += 1;
   previous_hash_ = signed_snapshot->payload_hash;
+  // The snapshot is synced; its checkpoint is signed and stored before either is served. If this
+  // fails the daemon stops, and the next start signs the missing checkpoint.
+  auto checkpoint = SignLatestCheckpoint(store_, key_, config_now->origin);
+  if (!checkpoint.ok()) return checkpoint.status().WithContext("signing the checkpoint");
   auto published = std::make_shared<Published>();
   published->marks_json = BuildMarksJson(*signed_snapshot);
   published->signed_snapshot = std::move(signed_snapshot).value();
@@ -99,10 +136,10 @@ Result<std::shared_ptr<const Published>> Publisher::PublishRound() {
   return result;
 }
 
-std::vector<std::string> Publisher::ApplyHaltFile() {
+std::vector<std::string> Publisher::ApplyHaltFile(const Config& config) {
   std::set<std::string> listed;
-  if (!config_.halt_file.empty()) {
-    std::ifstream in(config_.halt_file);  // a missing file halts nothing
+  if (!config.halt_file.empty()) {
+    std::ifstream in(config.halt_file);  // a missing file halts nothing
     for (std::string line; std::getline(in, line);) {
       const size_t hash = line.find('#');
       if (hash != std::string::npos) line.resize(hash);
@@ -113,7 +150,7 @@ std::vector<std::string> Publisher::ApplyHaltFile() {
   }
   std::vector<std::string> halted;
   std::set<std::string> known;
-  for (const auto& policy : config_.symbols) {
+  for (const auto& policy : config.symbols) {
     known.insert(policy.symbol);
     const bool halt = policy.halted || listed.count(policy.symbol) != 0;
     (void)engine_->SetHalted(policy.symbol, halt);
@@ -122,7 +159,7 @@ std::vector<std::string> Publisher::ApplyHaltFile() {
   for (const std::string& name : listed) {
     if (!known.count(name) && warned_unknown_halts_.insert(name).second) {
       std::fprintf(stderr, "plumbline: halt file %s: '%s' is not a configured symbol (ignored)\n",
-                   config_.halt_file.c_str(), name.c_str());
+                   config.halt_file.c_str(), name.c_str());
     }
   }
   return halted;

@@ -82,5 +82,27 @@ TEST_F(PublisherTest, ResumeRefusesAnUndecodableStoredSnapshot) {
   EXPECT_NE(s.message().find("stored snapshot 1"), std::string::npos) << s.message();
 }
 
+TEST_F(PublisherTest, ANewConfigTakesEffectAtTheNextRoundAndKeepsTheChain) {
+  FillFresh("100", "101", "102");
+  auto first = publisher_->PublishRound();
+  ASSERT_TRUE(first.ok());
+  const std::string served = (*first)->signed_snapshot.envelope_json;
+  auto next = ParseConfig(testing::TestConfigText() + "[[symbols]]\nsymbol = \"SOL/USD\"\n", "reloaded.toml");
+  ASSERT_TRUE(next.ok()) << next.status().ToString();
+  publisher_->SetConfig(std::make_shared<const Config>(std::move(next).value()));
+  // Until the next round the served snapshot is the old one, unchanged.
+  EXPECT_EQ(publisher_->Latest()->signed_snapshot.envelope_json, served);
+  auto second = publisher_->PublishRound();
+  ASSERT_TRUE(second.ok());
+  const auto& snap = (*second)->signed_snapshot.snapshot;
+  EXPECT_EQ(snap.sequence, 2u);
+  EXPECT_EQ(snap.previous_hash, (*first)->signed_snapshot.payload_hash);
+  ASSERT_EQ(snap.marks.size(), 3u);
+  EXPECT_EQ(snap.marks[2].symbol, "SOL/USD");
+  EXPECT_EQ(snap.config_digest, publisher_->config()->digest);
+  EXPECT_NE(snap.config_digest, (*first)->signed_snapshot.snapshot.config_digest);
+  EXPECT_EQ(*store_->Get(1), served);
+}
+
 }  // namespace
 }  // namespace plumbline::daemon

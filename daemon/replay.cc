@@ -5,6 +5,7 @@
 #include <set>
 
 #include "plumbline/attest/snapshot.h"
+#include "plumbline/daemon/publisher.h"
 #include "plumbline/feeds/mark_engine.h"
 
 namespace plumbline::daemon {
@@ -30,9 +31,7 @@ Result<attest::SignedSnapshot> Stored(const EnvelopeFetcher& fetch, uint64_t seq
 
 Result<ReplayReport> Replay(const Config& config, const std::vector<feeds::LoggedRound>& log,
                             const EnvelopeFetcher& fetch) {
-  std::map<std::string, int64_t> max_age;
-  for (const auto& source : config.sources) max_age[source.name] = source.max_age_ms * kNanosPerMilli;
-  auto engine = feeds::MarkEngine::Create(config.symbols, std::move(max_age), config.calendar);
+  auto engine = feeds::MarkEngine::Create(config.symbols, MaxAgeBySource(config), config.calendar);
   if (!engine.ok()) return engine.status().WithContext("configuration");
   ReplayReport report;
   for (const feeds::LoggedRound& line : log) {

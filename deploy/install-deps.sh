@@ -3,6 +3,9 @@
 # Idempotent: packages already present are skipped by apt; safe to run on every build.
 # systemd (systemd-analyze), dpkg-dev (dpkg-shlibdeps) and file are for the packaging checks
 # (tests/packaging: the unit, the .deb); nginx, if installed, gets its example config checked.
+#
+#   install-deps.sh [--bench]    --bench adds wrk and nginx for bench/run_load.sh (optional: the
+#                                test suite never needs them)
 set -euo pipefail
 
 packages=(
@@ -13,6 +16,9 @@ packages=(
   curl jq python3 python3-cryptography
   systemd dpkg-dev file
 )
+if [ "${1:-}" = "--bench" ]; then
+  packages+=(wrk nginx)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

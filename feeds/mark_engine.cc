@@ -171,7 +171,9 @@ MarkEngine::Basic MarkEngine::Aggregate(const SymbolPolicy& policy, std::vector<
     return out;
   }
   for (size_t i : agg->outliers) out.outliers.emplace_back(quotes[i].source);
-  if (agg->kept.size() < needed) {
+  // The quorum counts fresh sources; the kept (non-outlier) ones must be a strict majority of
+  // them, or there is no consensus to publish.
+  if (agg->kept.size() * 2 <= fresh.size()) {
     out.status = MarkStatus::kInsufficientSources;
     return out;
   }

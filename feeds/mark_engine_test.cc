@@ -82,6 +82,18 @@ TEST(MarkEngine, VenueHalfOffIsRejectedAndTheMarkIsUnaffected) {
   EXPECT_EQ(m.contributions.size(), 3u);
 }
 
+TEST(MarkEngine, ThreeVenuesTolerateOneOutlier) {
+  auto engine = Engine({SymbolPolicy("ETH/USD", 3)});
+  Book book;
+  book.Put("a", "ETH/USD", "3500.10", kRegular);
+  book.Put("b", "ETH/USD", "3500.30", kRegular);
+  book.Put("c", "ETH/USD", "1750.00", kRegular);  // 50% off
+  Mark m = engine->Round(book.Lookup(), kRegular).front();
+  ASSERT_EQ(m.status, MarkStatus::kOk);
+  EXPECT_EQ(m.price->ToString(), "3500.20");
+  EXPECT_EQ(m.outliers, std::vector<std::string>{"c"});
+}
+
 TEST(MarkEngine, TwoStaleVenuesFailTheQuorumAndSaySo) {
   auto engine = Engine({SymbolPolicy("BTC/USD", 3)});
   Book book;

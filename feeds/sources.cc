@@ -54,10 +54,19 @@ Status FetchAndParse(httplib::Client& cli, const SourceConfig& source, const std
 
 void ObservationBook::Put(Observation obs) {
   std::lock_guard<std::mutex> lock(mu_);
+  PutLocked(std::move(obs));
+}
+
+void ObservationBook::PutLocked(Observation obs) {
   auto key = std::make_pair(obs.symbol, obs.source);
   auto it = latest_.find(key);
   if (it != latest_.end() && it->second.observed_unix_nanos > obs.observed_unix_nanos) return;
   latest_.insert_or_assign(std::move(key), std::move(obs));
+}
+
+void ObservationBook::PutAll(std::vector<Observation> batch) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (Observation& obs : batch) PutLocked(std::move(obs));
 }
 
 std::vector<Observation> ObservationBook::ForSymbol(const std::string& symbol) const {
@@ -198,11 +207,14 @@ void Poller::Start() {
       const SourceConfig& src = sources_[i];
       State& s = *state_;
       for (;;) {
+        const auto poll_start = std::chrono::steady_clock::now();
         PollStats stats;
         Status st = PollSymbols(src, book_, clock_, &s.stop_flag, &stats);
         const int64_t now = clock_.NowUnixNanos();
         std::unique_lock<std::mutex> lock(s.mu);
         SourceHealth& h = s.health[i];
+        h.last_poll_duration_nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                         std::chrono::steady_clock::now() - poll_start).count();
         State::LogState& log = s.log[i];
         // Log on a change of error or every 30 s of operator time (the injected clock may be
         // frozen in tests), so a dead venue cannot flood the journal.

@@ -1,5 +1,6 @@
 // attest: the auditor's command-line tool. Verifies Plumbline DSSE envelopes and snapshot chains
-// with nothing but a public key; also makes and inspects Ed25519 signing keys.
+// with nothing but a public key; verifies offline log bundles and audits a running log
+// (docs/log.md); also makes and inspects Ed25519 signing keys.
 //
 // Exit codes (also printed by --help):
 //   0  verified (or the command succeeded)
@@ -15,6 +16,7 @@
 #include <CLI/CLI.hpp>
 
 #include "plumbline/attest/snapshot.h"
+#include "log_cli.h"
 #include "verify.h"
 
 namespace {
@@ -63,6 +65,27 @@ int Main(int argc, char** argv) {
   chain->add_option("--to", to, "Last sequence (>= FROM)")->required();
   chain->add_option("--key", pub_path, "SPKI PEM Ed25519 public key")->required();
 
+  std::string bundle_path, key_history, origin;
+  auto* verify_bundle = app.add_subcommand(
+      "verify-bundle", "Verify an offline bundle (GET /v1/snapshots/{seq}/bundle, c2sp.org/tlog-proof) "
+                       "with no network: checkpoint signature, inclusion proof, snapshot signature");
+  verify_bundle->add_option("FILE", bundle_path, "Bundle file, or '-' for stdin")->required();
+  verify_bundle->add_option("--key", pub_path, "SPKI PEM public key of the log (pinned)")->required();
+  verify_bundle->add_option("--key-history", key_history,
+                            "Saved GET /v1/keys/history body, for bundles signed by a later key");
+  verify_bundle->add_option("--origin", origin, "Expected log origin (default: the bundle's own)");
+
+  plumbline::attest::cli::AuditOptions audit_options;
+  auto* audit = app.add_subcommand(
+      "audit", "Check a running log against the state remembered in DIR: checkpoint signature, "
+               "consistency with the remembered checkpoint, every new snapshot's signature, chain "
+               "link and inclusion; remember the new state; optionally cosign as a witness");
+  audit->add_option("URL", audit_options.base_url, "Daemon base URL, e.g. http://127.0.0.1:8420")->required();
+  audit->add_option("--key", audit_options.pub_path, "SPKI PEM public key of the log (pinned)")->required();
+  audit->add_option("--state", audit_options.state_dir, "Directory of the remembered state")->required();
+  audit->add_option("--witness-key", audit_options.witness_key, "PKCS#8 key to cosign the checkpoint with");
+  audit->add_option("--witness-name", audit_options.witness_name, "The witness's key name");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -78,6 +101,10 @@ int Main(int argc, char** argv) {
   if (pubkey->parsed()) return cli::RunPubkey(private_key, std::cout, std::cerr);
   if (verify->parsed()) return cli::RunVerify(source, pub_path, type, std::cout, std::cerr);
   if (chain->parsed()) return cli::RunVerifyChain(base_url, from, to, pub_path, std::cout, std::cerr);
+  if (verify_bundle->parsed()) {
+    return cli::RunVerifyBundle(bundle_path, pub_path, key_history, origin, std::cout, std::cerr);
+  }
+  if (audit->parsed()) return cli::RunAudit(audit_options, plumbline::SystemClock::Instance(), std::cout, std::cerr);
   return cli::kExitUsage;
 }
 

@@ -79,16 +79,6 @@ Result<std::string> ReadStream(std::istream& in, const std::string& name) {
   return text;
 }
 
-int LoadPublicKey(const std::string& path, std::ostream& err, std::optional<PublicKey>* key) {
-  auto k = PublicKey::LoadFile(path);
-  if (!k.ok()) {
-    Fail(err, "cannot load public key", k.status().message());
-    return k.status().code() == Code::kIOError ? kExitUnavailable : kExitUsage;
-  }
-  key->emplace(*k);
-  return kExitOk;
-}
-
 std::string WhatFailed(Code code) {
   switch (code) {
     case Code::kInvalidArgument: return "payload type check failed";
@@ -141,6 +131,16 @@ std::string OkLine(const SignedSnapshot& s) {
 }
 
 }  // namespace
+
+int LoadPublicKey(const std::string& path, std::ostream& err, std::optional<PublicKey>* key) {
+  auto k = PublicKey::LoadFile(path);
+  if (!k.ok()) {
+    Fail(err, "cannot load public key", k.status().message());
+    return k.status().code() == Code::kIOError ? kExitUnavailable : kExitUsage;
+  }
+  key->emplace(*k);
+  return kExitOk;
+}
 
 Result<std::string> ReadSource(const std::string& source) {
   if (source == "-") return ReadStream(std::cin, "stdin");

@@ -5,7 +5,10 @@
 
 #include <cstdint>
 #include <iosfwd>
+#include <optional>
 #include <string>
+
+#include "plumbline/attest/keys.h"
 
 #include "plumbline/status.h"
 
@@ -21,6 +24,10 @@ inline constexpr int kExitUnavailable = 3;     // file unreadable, network error
 // timeouts). Errors: IOError (file, network) or Unavailable (HTTP non-200, with the status and
 // the problem+json "detail" when there is one).
 Result<std::string> ReadSource(const std::string& source);
+
+// Loads an SPKI PEM public key into *key; on failure prints the error and returns kExitUnavailable
+// (unreadable) or kExitUsage (not a key).
+int LoadPublicKey(const std::string& path, std::ostream& err, std::optional<PublicKey>* key);
 
 int RunKeygen(const std::string& prefix, std::ostream& out, std::ostream& err);
 int RunPubkey(const std::string& key_path, std::ostream& out, std::ostream& err);

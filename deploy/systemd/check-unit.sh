@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Checks the systemd unit offline (no running systemd needed):
 #   1. `systemd-analyze verify`: the file parses, every setting is known, the binaries exist;
-#   2. `systemd-analyze security --offline=yes`: overall exposure at most MAX_EXPOSURE (2.0).
+#   2. `systemd-analyze security --offline=yes`: overall exposure at most MAX_EXPOSURE (2.0);
+#   3. with a real PLUMBLINE_BINARY, every --flag of ExecStart= appears in its --help.
 #
 #   check-unit.sh [UNIT_FILE] [PLUMBLINE_BINARY]
 #
@@ -32,6 +33,16 @@ name=$(basename "$unit")
 copy=$scratch/$name
 grep -q '^ExecStart=/usr/bin/plumbline ' "$unit" || { echo "check-unit: FAIL: $unit: ExecStart is not /usr/bin/plumbline ..." >&2; exit 1; }
 sed "s#^ExecStart=/usr/bin/plumbline #ExecStart=$binary #" "$unit" >"$copy"
+
+# The command line must be one the binary accepts: every --flag of ExecStart= is in its --help
+# (only with a real binary; the stub knows no flags).
+if [ -n "${2:-}" ]; then
+  help=$("$binary" --help 2>&1) || { echo "check-unit: FAIL: $binary --help failed" >&2; exit 1; }
+  for flag in $(sed -n 's/^ExecStart=//p' "$unit" | grep -o -- '--[a-z][a-z0-9-]*'); do
+    grep -qE -- "${flag}([^a-z0-9-]|$)" <<<"$help" || { echo "check-unit: FAIL: ExecStart uses $flag, which $binary does not accept" >&2; exit 1; }
+  done
+  echo "check-unit: ExecStart flags accepted by $(basename "$binary")"
+fi
 
 status=0
 # verify's exit status ignores most warnings (an unknown key, a bad value), so any line it

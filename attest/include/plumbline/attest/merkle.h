@@ -80,9 +80,15 @@ Hash RootOf(std::span<const Hash> leaf_hashes);
 // Root() after n appends equals RootOf() of those n leaf hashes.
 class Frontier {
  public:
+  Frontier() = default;
+  // Resumes a frontier saved from subtrees() and size() (e.g. an auditor's remembered state).
+  // InvalidArgument unless there is exactly one subtree per set bit of `size`.
+  static Result<Frontier> FromSubtrees(uint64_t size, std::vector<Hash> subtrees);
+
   void Append(const Hash& leaf_hash);
   Hash Root() const;  // EmptyRoot() while size() == 0
   uint64_t size() const { return size_; }
+  const std::vector<Hash>& subtrees() const { return subtrees_; }
 
  private:
   std::vector<Hash> subtrees_;  // subtree roots, leftmost (largest) first

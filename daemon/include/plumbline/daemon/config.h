@@ -16,6 +16,7 @@
 #include <memory>
 
 #include "plumbline/clock.h"
+#include "plumbline/attest/keys.h"
 #include "plumbline/feeds/aggregator.h"
 #include "plumbline/feeds/calendar.h"
 #include "plumbline/feeds/sources.h"
@@ -29,6 +30,48 @@ struct HttpConfig {
   int64_t write_timeout_ms = 5000;
   int64_t idle_timeout_ms = 5000;    // keep-alive wait for the next request
   uint64_t max_body_bytes = 65536;   // larger request bodies get 413
+  uint64_t max_header_bytes = 16384; // larger request header sections get 431 (one line > 8 KiB: 400)
+};
+
+// HTTPS served directly (OpenSSL through cpp-httplib) when cert_file is set. Paths may start with
+// "${CREDENTIALS_DIRECTORY}/" (systemd LoadCredential=), expanded when the config is read.
+struct TlsConfig {
+  std::string cert_file;  // PEM certificate chain
+  std::string key_file;   // PEM private key; mode 0600 or 0400 like the signing key
+  bool enabled() const { return !cert_file.empty(); }
+};
+
+// A witness whose cosignatures (C2SP tlog-cosignature, cosignature/v1) the log accepts on its
+// checkpoints: [[witnesses]] name = "...", public_key_file = "witness.pub" (SPKI PEM Ed25519).
+struct WitnessConfig {
+  std::string name;             // the witness's key name in the cosignature line
+  std::string public_key_file;  // read at config load
+  attest::PublicKey public_key;
+};
+
+// A push publisher ([[publishers]], docs/ingest.md): an Ed25519 key allowed to POST signed
+// observation batches to /v1/observations for some symbols. Its observations enter the book under
+// source name = `name`, so the aggregator treats it like a polled source with `max_age_ms`.
+struct PushPublisherConfig {
+  std::string name;                   // unique among publishers and [[sources]] names
+  std::string public_key_file;        // SubjectPublicKeyInfo PEM; or
+  std::string public_key;             // raw 32-byte key, standard base64 (exactly one of the two)
+  std::vector<std::string> symbols;   // symbols it may publish (each listed in [[symbols]])
+  int64_t max_age_ms = 10000;         // freshness in the aggregator, and oldest accepted observed_time
+  int64_t batches_per_second = 20;    // token bucket refill rate (batches)
+  int64_t burst = 40;                 // token bucket size (batches)
+};
+
+// [ingest]: limits on POST /v1/observations shared by all publishers.
+struct IngestConfig {
+  int64_t max_future_skew_ms = 2000;  // observed_time may be at most this far ahead of our clock
+  int64_t max_observations = 1000;    // per batch
+};
+
+// [stream]: GET /v1/stream (Server-Sent Events, docs/stream.md).
+struct StreamConfig {
+  int max_subscribers = 256;          // concurrent streams; more get 503 with Retry-After
+  int64_t heartbeat_ms = 15000;       // comment line when no event was sent for this long
 };
 
 struct Config {
@@ -41,6 +84,8 @@ struct Config {
   std::string key_file;                         // PKCS#8 PEM Ed25519 key, mode 0600 (required)
   int64_t publish_interval_ms = 1000;
   HttpConfig http;
+  TlsConfig tls;
+  std::string admin_token_file;  // bearer token for admin/write endpoints ("" = admin disabled)
   std::vector<feeds::SymbolPolicy> symbols;     // at least one
   std::vector<feeds::SourceConfig> sources;     // at least one
   // Equity calendar (docs/oracle.md): required when a symbol is equity or token; loaded and
@@ -52,6 +97,10 @@ struct Config {
   // Run-time kill switch: a text file of symbols (one per line, '#' comments) read every round;
   // each listed symbol is published as `halted` until it is removed. Empty = off.
   std::string halt_file;
+  std::vector<WitnessConfig> witnesses;         // optional; names unique
+  std::vector<PushPublisherConfig> publishers;  // optional [[publishers]]
+  IngestConfig ingest;
+  StreamConfig stream;
 };
 
 // Parses TOML text; `path` is used in messages and for Config::path. `digest` is computed from

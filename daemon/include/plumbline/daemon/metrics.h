@@ -29,6 +29,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <map>
 #include <memory>
@@ -177,6 +178,12 @@ class Registry {
   // bound and +Inf, _sum, _count). Families without a series yet print only HELP and TYPE.
   std::string Expose() const;
 
+  // The hook for modules whose numbers live elsewhere (tree size in the store, source health in
+  // the poller, reserve statuses): `collect` runs at the start of every Expose(), in registration
+  // order, on the scraping thread, and should Set() its gauges from the current state. It must
+  // not call Expose() or AddCollector(). Borrowed state it reads must outlive the Registry.
+  void AddCollector(std::function<void()> collect);
+
  private:
   template <typename Metric>
   Result<Family<Metric>*> Add(std::string name, std::string help, std::vector<std::string> label_names,
@@ -187,6 +194,8 @@ class Registry {
   mutable std::mutex mu_;
   std::vector<std::unique_ptr<metrics_internal::FamilyBase>> families_;
   std::vector<std::string> taken_names_;
+  mutable std::mutex collect_mu_;  // one scrape's collectors at a time; never held with mu_ by collectors
+  std::vector<std::function<void()>> collectors_;
 };
 
 extern template class Family<Counter>;

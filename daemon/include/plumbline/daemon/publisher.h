@@ -5,11 +5,17 @@
 // reads the newest stored snapshot so a restarted daemon (even after SIGKILL) continues the
 // sequence and chain exactly where the last synced write left them.
 //
+// Log: after each append the round signs and stores the checkpoint of the new tree
+// (daemon/log_signer.h) before the snapshot is served; Resume() signs a checkpoint missing after a
+// crash.
+//
 // Thread safety: PublishRound() is called by one thread at a time; Latest() and LatestMarksJson()
 // may be called from any thread concurrently with it.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -34,18 +40,29 @@ struct Published {
   std::string marks_json;  // GET /v1/marks body
 };
 
+// Max age per source name (polled sources and push publishers), in nanoseconds.
+std::map<std::string, int64_t> MaxAgeBySource(const Config& config);
+
 class Publisher {
  public:
   // All pointers/references are borrowed and must outlive the Publisher.
   Publisher(const Config& config, const feeds::ObservationBook* book, storage::SnapshotStore* store,
             const attest::SigningKey& key, const Clock& clock);
 
+  // The configuration rounds use. SetConfig (a reload) takes effect at the next PublishRound; a
+  // round in flight keeps the one it started with. Any thread.
+  std::shared_ptr<const Config> config() const;
+  void SetConfig(std::shared_ptr<const Config> config);
+
   // Loads the newest stored snapshot (if any): checks it decodes and was signed by this key, and
-  // sets the next sequence and previous hash from it. Corruption if it does not decode. Opens the
-  // configured observation log (IOError if it cannot be opened).
+  // sets the next sequence and previous hash from it, and signs the checkpoint of the stored tree
+  // if it is missing. Corruption if it does not decode or the tree does not extend the latest
+  // checkpoint. Opens the configured observation log (IOError if it cannot be opened).
   Status Resume();
 
-  // Runs one round. On error nothing is stored or published and the chain state is unchanged.
+  // Runs one round. On error nothing is published; if the error came after the synced append
+  // (signing or storing the checkpoint) the snapshot is stored and the caller must stop (the next
+  // Resume() signs its checkpoint), otherwise nothing is stored and the chain state is unchanged.
   Result<std::shared_ptr<const Published>> PublishRound();
 
   // Null until the first round (or Resume() found a stored snapshot).
@@ -57,12 +74,15 @@ class Publisher {
   // in which case PublishRound() returns that error.
   feeds::MarkEngine* engine() { return engine_.get(); }
 
- private:
+  // The GET /v1/marks view of a snapshot (canonical JSON); also used by the stream's marks events.
   static std::string BuildMarksJson(const attest::SignedSnapshot& s);
-  // Sets the engine's kill switch from config `halted` and the halt file; returns the halted.
-  std::vector<std::string> ApplyHaltFile();
 
-  const Config& config_;
+ private:
+  // Sets the engine's kill switch from config `halted` and the halt file; returns the halted.
+  std::vector<std::string> ApplyHaltFile(const Config& config);
+  void BuildEngine(const Config& config);
+  const Config& config_;  // as started: holds the keys a reload cannot change (origin, data_dir, ...)
+  std::atomic<std::shared_ptr<const Config>> live_config_;  // what rounds use; SetConfig swaps it
   const feeds::ObservationBook* book_;
   storage::SnapshotStore* store_;
   const attest::SigningKey& key_;
@@ -70,6 +90,7 @@ class Publisher {
   uint64_t next_sequence_ = 1;
   std::string previous_hash_ = attest::kGenesisPreviousHash;
   std::unique_ptr<feeds::MarkEngine> engine_;
+  std::shared_ptr<const Config> engine_config_;  // the config engine_ was built from
   std::unique_ptr<feeds::ObservationLogWriter> observation_log_;
   std::set<std::string> warned_unknown_halts_;
   Status engine_status_;

@@ -7,7 +7,7 @@
 // Basic rule (DESIGN.md, "Aggregation"; full rules in docs/oracle.md):
 //   1. fresh = observations with now - observed_time <= that source's max age (and not in the
 //      future by more than the same bound);
-//   2. if fresh count >= quorum and, after outlier rejection, still >= quorum: status ok, price =
+//   2. if fresh count >= quorum and a strict majority of them are not outliers: status ok, price =
 //      the weighted median of the sources' Pyth votes (see plumbline/feeds/aggregation.h). Even
 //      count: the exact midpoint of the two middle values, so no rounding ever happens;
 //   3. else if the total number of sources with any observation >= quorum: status stale, no price;

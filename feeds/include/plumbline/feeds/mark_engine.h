@@ -4,7 +4,7 @@
 //   freshness   per source max age, tightened by the symbol's per-session max age; observations
 //               with a non-positive price or a crossed bid/ask never count;
 //   price       AggregateQuotes (weighted median, Pyth confidence, outliers) over fresh quotes;
-//               ok needs `quorum` agreeing (non-outlier) sources;
+//               ok needs `quorum` fresh sources of which a strict majority are not outliers;
 //   clamp       a move beyond max_move from the last accepted price holds that price (status
 //               clamped, proposed_price = the new median) until the move persists confirm_rounds
 //               consecutive rounds in the same direction;

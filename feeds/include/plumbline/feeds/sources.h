@@ -50,6 +50,7 @@ struct SourceHealth {
   uint64_t consecutive_failures = 0;    // failed polls in a row (0 after a success)
   int64_t last_latency_ms = -1;         // slowest successful request of the last poll; -1 = none
   int64_t next_poll_delay_ms = 0;       // the wait before the next poll (grows with backoff)
+  int64_t last_poll_duration_nanos = 0; // wall time of the last poll of all symbols (0 = none yet)
 };
 
 // Latest observation per (source, symbol). Thread-safe.
@@ -57,10 +58,13 @@ class ObservationBook {
  public:
   // Replaces the entry for (obs.source, obs.symbol) unless the stored one is newer.
   void Put(Observation obs);
+  // Put() of every element under one lock: a concurrent ForSymbol() sees all or none of them.
+  void PutAll(std::vector<Observation> batch);
   // All sources' latest observations of `symbol`, sorted by source name.
   std::vector<Observation> ForSymbol(const std::string& symbol) const;
 
  private:
+  void PutLocked(Observation obs);  // mu_ held
   mutable std::mutex mu_;
   std::map<std::pair<std::string, std::string>, Observation> latest_;  // (symbol, source)
 };

@@ -1,0 +1,16 @@
+// Internal to the daemon library: the RFC 9457 problem+json writer of api_server.cc, for route
+// code in other files (auth.cc, ops.cc). `type` is the last segment of "/problems/<type>".
+#pragma once
+
+#include <string>
+
+namespace httplib {
+struct Response;
+}  // namespace httplib
+
+namespace plumbline::daemon {
+
+void WriteProblem(httplib::Response& res, int status, const std::string& type, const std::string& detail,
+                  const std::string& instance);
+
+}  // namespace plumbline::daemon

@@ -1,0 +1,101 @@
+// Push ingestion: signed observation batches from registered publishers (POST /v1/observations,
+// docs/ingest.md).
+//
+// A batch is a DSSE envelope (attest/dsse.h) of payload type kObservationsPayloadType whose
+// payload is RFC 8785 canonical JSON:
+//   {"publisher": "desk-1", "sequence": 17,
+//    "observations": [{"symbol": "BTC/USD", "price": "67000.10", "bid": "67000.00",
+//                      "ask": "67000.20", "observed_time": "1763780000000000000"}, ...]}
+// signed by the publisher's Ed25519 key from [[publishers]] (one signature per batch). Prices
+// are decimal strings parsed exactly; bid and ask come together; "confidence" (>= 0) may be given
+// instead of bid/ask and is stored as bid = price - c, ask = price + c (the aggregator derives a
+// source's confidence as the half spread, so this is exact). observed_time is Unix nanoseconds as
+// a decimal string.
+//
+// Checks, in order (the first failure rejects the whole batch and changes nothing):
+//   envelope shape and payload type (400) -> a signature by a registered key (401 unknown-key) ->
+//   payload is canonical JSON (400 malformed-payload) -> the signature verifies (401
+//   bad-signature) -> the publisher's token bucket (429, Retry-After) -> payload fields and
+//   decimals (400 invalid-observations, naming the field) -> payload publisher == key's (403) ->
+//   batch size (422) -> each observation: symbol configured (422 unknown-symbol), allowed for this
+//   publisher (403), observed_time not older than the publisher's max_age_ms (422) and not ahead
+//   of our clock by more than [ingest].max_future_skew_ms (422), symbol not repeated in the batch
+//   (409) -> under the publisher's lock: sequence strictly above the last accepted one (409
+//   replayed-batch) and each observed_time strictly after the last accepted one for that
+//   (publisher, symbol) (409 replayed-observation) -> apply all observations to the book at once
+//   (ObservationBook::PutAll) -> 200.
+// The token is taken after the signature verified, so forged requests cannot drain a real
+// publisher's budget; a flood from one publisher only empties its own bucket.
+//
+// Replay state (last sequence, last observed_time per symbol) is kept in memory only. After a
+// restart the first batch of each publisher is accepted at any sequence, but every observation
+// must still be younger than max_age_ms: the most a replay after a restart can do is re-apply a
+// price the publisher really signed within its freshness window (docs/ingest.md, "Replay").
+//
+// Thread safety: Submit() may be called from many threads at once; batches of one publisher are
+// serialized, different publishers proceed in parallel.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "plumbline/clock.h"
+#include "plumbline/daemon/config.h"
+#include "plumbline/feeds/sources.h"
+#include "plumbline/status.h"
+
+namespace plumbline::daemon {
+
+inline constexpr char kObservationsPayloadType[] = "application/vnd.plumbline.observations.v1+json";
+
+// The outcome of one batch, ready to become an HTTP response.
+struct IngestResult {
+  int http_status = 200;            // 200 accepted; otherwise the rejection's status
+  std::string problem_type;         // "bad-signature", ... (empty when accepted)
+  std::string detail;               // names the field / symbol / limit
+  int64_t retry_after_seconds = 0;  // > 0 with 429
+  // When accepted:
+  std::string publisher;
+  uint64_t sequence = 0;
+  size_t accepted = 0;              // observations applied
+
+  bool ok() const { return http_status == 200; }
+};
+
+struct IngestStats {
+  std::string publisher;
+  uint64_t accepted_batches = 0;
+  uint64_t accepted_observations = 0;
+  uint64_t rejected_batches = 0;    // after the key was identified (signature, limits, replay, ...)
+  uint64_t rate_limited = 0;
+  uint64_t last_sequence = 0;       // 0 = none since start
+};
+
+class Ingestor {
+ public:
+  // Reads each publisher's key (public_key_file or public_key). Errors name the config key, e.g.
+  // "config x.toml: key 'publishers[0].public_key_file': ...". `book` and `clock` are borrowed.
+  static Result<std::unique_ptr<Ingestor>> Create(const Config& config, feeds::ObservationBook* book,
+                                                  const Clock& clock);
+  ~Ingestor();
+
+  // Verifies, validates and applies one request body (the envelope JSON). See the file comment.
+  IngestResult Submit(std::string_view body);
+
+  std::vector<IngestStats> Stats() const;  // by publisher name
+
+ private:
+  struct PublisherState;
+  Ingestor(const Config& config, feeds::ObservationBook* book, const Clock& clock);
+  const Config& config_;
+  feeds::ObservationBook* book_;
+  const Clock& clock_;
+  std::set<std::string> configured_symbols_;
+  std::vector<std::unique_ptr<PublisherState>> publishers_;
+};
+
+}  // namespace plumbline::daemon

@@ -1,0 +1,358 @@
+#include "plumbline/daemon/ingest.h"
+
+#include <charconv>
+#include <map>
+#include <mutex>
+#include <set>
+#include <span>
+
+#include <nlohmann/json.hpp>
+
+#include "plumbline/attest/canonical_json.h"
+#include "plumbline/attest/dsse.h"
+#include "plumbline/attest/keys.h"
+
+namespace plumbline::daemon {
+
+struct Ingestor::PublisherState {
+  // Immutable after Create().
+  std::string name;
+  attest::PublicKey key;
+  std::string key_id;
+  std::set<std::string> symbols;
+  int64_t max_age_nanos = 0;
+  // Token bucket in nano-batches: a batch costs kNanoBatch; refill is batches_per_second per ns.
+  int64_t rate = 0;
+  int64_t capacity = 0;
+
+  mutable std::mutex mu;
+  int64_t tokens = 0;
+  int64_t last_refill_unix_nanos = 0;
+  uint64_t last_sequence = 0;                  // 0 = none accepted since start
+  std::map<std::string, int64_t> last_observed;  // symbol -> newest accepted observed_time
+  IngestStats stats;
+};
+
+namespace {
+
+constexpr int64_t kNanoBatch = kNanosPerSecond;
+
+IngestResult Reject(int status, std::string type, std::string detail) {
+  IngestResult r;
+  r.http_status = status;
+  r.problem_type = std::move(type);
+  r.detail = std::move(detail);
+  return r;
+}
+
+Status OnlyMembers(const nlohmann::json& obj, std::initializer_list<const char*> allowed, const std::string& where) {
+  for (const auto& [key, value] : obj.items()) {
+    bool known = false;
+    for (const char* a : allowed) known = known || key == a;
+    if (!known) return Status::InvalidArgument(where + (where.empty() ? "" : ".") + key + ": unknown member");
+  }
+  return Status::Ok();
+}
+
+// A positive (or, with allow_zero, non-negative) decimal string member.
+Result<Decimal> DecimalField(const nlohmann::json& obj, const char* name, const std::string& where, bool allow_zero) {
+  const auto& v = obj.at(name);
+  auto field = [&] { return where + "." + name; };  // built only for an error (the hot path has none)
+  if (!v.is_string()) return Status::InvalidArgument(field() + ": expected a decimal string such as \"65432.10\"");
+  auto d = Decimal::Parse(v.get<std::string>());
+  if (!d.ok()) return Status::InvalidArgument(field() + ": \"" + v.get<std::string>() + "\" is not a decimal (" + d.status().message() + ")");
+  if (d->is_negative() || (!allow_zero && d->is_zero())) {
+    return Status::InvalidArgument(field() + ": must be " + (allow_zero ? "zero or positive" : "positive") + ", got \"" +
+                                   v.get<std::string>() + "\"");
+  }
+  return d;
+}
+
+Result<int64_t> UnixNanosField(const nlohmann::json& obj, const char* name, const std::string& where) {
+  const auto& v = obj.at(name);
+  auto field = [&] { return where + "." + name; };
+  if (!v.is_string()) return Status::InvalidArgument(field() + ": expected Unix nanoseconds as a decimal string");
+  const std::string& text = v.get_ref<const std::string&>();
+  int64_t t = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), t);
+  if (ec != std::errc() || end != text.data() + text.size() || t <= 0 || text[0] == '0') {
+    return Status::InvalidArgument(field() + ": \"" + text + "\" is not a positive integer of Unix nanoseconds");
+  }
+  return t;
+}
+
+struct ParsedBatch {
+  std::string publisher;
+  uint64_t sequence = 0;
+  std::vector<Observation> observations;
+};
+
+// Shape and number parsing only (no policy): InvalidArgument names the field.
+Result<ParsedBatch> ParsePayload(const nlohmann::json& doc) {
+  if (!doc.is_object()) return Status::InvalidArgument("payload: expected a JSON object");
+  PLUMBLINE_RETURN_IF_ERROR(OnlyMembers(doc, {"publisher", "sequence", "observations"}, ""));
+  ParsedBatch batch;
+  auto pub = doc.find("publisher");
+  if (pub == doc.end() || !pub->is_string()) return Status::InvalidArgument("publisher: expected a string");
+  batch.publisher = pub->get<std::string>();
+  auto seq = doc.find("sequence");
+  if (seq == doc.end() || !seq->is_number_unsigned() || seq->get<uint64_t>() == 0 ||
+      seq->get<uint64_t>() >= (uint64_t{1} << 53)) {
+    return Status::InvalidArgument("sequence: expected an integer in [1, 2^53)");
+  }
+  batch.sequence = seq->get<uint64_t>();
+  auto list = doc.find("observations");
+  if (list == doc.end() || !list->is_array() || list->empty()) {
+    return Status::InvalidArgument("observations: expected a non-empty array");
+  }
+  for (size_t i = 0; i < list->size(); ++i) {
+    const std::string where = "observations[" + std::to_string(i) + "]";
+    const auto& o = (*list)[i];
+    if (!o.is_object()) return Status::InvalidArgument(where + ": expected an object");
+    PLUMBLINE_RETURN_IF_ERROR(OnlyMembers(o, {"symbol", "price", "bid", "ask", "confidence", "observed_time"}, where));
+    for (const char* required : {"symbol", "price", "observed_time"}) {
+      if (!o.contains(required)) return Status::InvalidArgument(where + "." + required + ": missing");
+    }
+    Observation obs;
+    if (!o["symbol"].is_string()) return Status::InvalidArgument(where + ".symbol: expected a string");
+    obs.symbol = o["symbol"].get<std::string>();
+    auto price = DecimalField(o, "price", where, false);
+    if (!price.ok()) return price.status();
+    obs.price = *price;
+    auto t = UnixNanosField(o, "observed_time", where);
+    if (!t.ok()) return t.status();
+    obs.observed_unix_nanos = *t;
+    const bool has_bid = o.contains("bid"), has_ask = o.contains("ask"), has_conf = o.contains("confidence");
+    if (has_bid != has_ask) return Status::InvalidArgument(where + "." + (has_bid ? "ask" : "bid") + ": bid and ask come together");
+    if (has_conf && has_bid) return Status::InvalidArgument(where + ".confidence: give either bid/ask or confidence, not both");
+    if (has_bid) {
+      auto bid = DecimalField(o, "bid", where, false);
+      if (!bid.ok()) return bid.status();
+      auto ask = DecimalField(o, "ask", where, false);
+      if (!ask.ok()) return ask.status();
+      if (*bid > *ask) {
+        return Status::InvalidArgument(where + ".bid: bid " + bid->ToString() + " is above ask " + ask->ToString());
+      }
+      obs.bid = *bid;
+      obs.ask = *ask;
+    }
+    if (has_conf) {
+      auto c = DecimalField(o, "confidence", where, true);
+      if (!c.ok()) return c.status();
+      auto lo = Decimal::Sub(obs.price, *c);
+      auto hi = Decimal::Add(obs.price, *c);
+      if (!lo.ok() || !hi.ok()) return Status::InvalidArgument(where + ".confidence: out of range");
+      if (!lo->is_positive()) {
+        return Status::InvalidArgument(where + ".confidence: " + c->ToString() + " is not below the price " + obs.price.ToString());
+      }
+      obs.bid = *lo;
+      obs.ask = *hi;
+    }
+    batch.observations.push_back(std::move(obs));
+  }
+  return batch;
+}
+
+}  // namespace
+
+Ingestor::Ingestor(const Config& config, feeds::ObservationBook* book, const Clock& clock)
+    : config_(config), book_(book), clock_(clock) {
+  for (const auto& s : config.symbols) configured_symbols_.insert(s.symbol);
+}
+
+Ingestor::~Ingestor() = default;
+
+Result<std::unique_ptr<Ingestor>> Ingestor::Create(const Config& config, feeds::ObservationBook* book,
+                                                   const Clock& clock) {
+  std::unique_ptr<Ingestor> ingestor(new Ingestor(config, book, clock));
+  const std::string file = config.path.empty() ? "<text>" : config.path;
+  std::set<std::string> key_ids;
+  for (size_t i = 0; i < config.publishers.size(); ++i) {
+    const PushPublisherConfig& p = config.publishers[i];
+    const std::string prefix = "config " + file + ": key 'publishers[" + std::to_string(i) + "].";
+    Result<attest::PublicKey> key = Status::Internal("unset");
+    if (!p.public_key_file.empty()) {
+      key = attest::PublicKey::LoadFile(p.public_key_file);
+      if (!key.ok()) return key.status().WithContext(prefix + "public_key_file'");
+    } else {
+      auto raw = attest::Base64Decode(p.public_key);
+      if (!raw.ok()) return raw.status().WithContext(prefix + "public_key'");
+      key = attest::PublicKey::FromRaw(
+          std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(raw->data()), raw->size()));
+      if (!key.ok()) return key.status().WithContext(prefix + "public_key'");
+    }
+    auto state = std::make_unique<PublisherState>();
+    state->name = p.name;
+    state->key = *key;
+    state->key_id = key->KeyId();
+    if (!key_ids.insert(state->key_id).second) {
+      return Status::InvalidArgument(prefix + "public_key': the same key is registered for another publisher");
+    }
+    state->symbols.insert(p.symbols.begin(), p.symbols.end());
+    state->max_age_nanos = p.max_age_ms * kNanosPerMilli;
+    state->rate = p.batches_per_second;
+    state->capacity = p.burst * kNanoBatch;
+    state->tokens = state->capacity;
+    state->last_refill_unix_nanos = clock.NowUnixNanos();
+    state->stats.publisher = p.name;
+    ingestor->publishers_.push_back(std::move(state));
+  }
+  return ingestor;
+}
+
+IngestResult Ingestor::Submit(std::string_view body) {
+  auto envelope = attest::ParseEnvelope(body);
+  if (!envelope.ok()) return Reject(400, "malformed-envelope", envelope.status().message());
+  if (envelope->payload_type != kObservationsPayloadType) {
+    return Reject(400, "wrong-payload-type", "payloadType is \"" + envelope->payload_type + "\", expected \"" +
+                                                 kObservationsPayloadType + "\"");
+  }
+  PublisherState* pub = nullptr;
+  for (const auto& sig : envelope->signatures) {
+    for (const auto& p : publishers_) {
+      if (p->key_id == sig.keyid) pub = p.get();
+    }
+    if (pub != nullptr) break;
+  }
+  if (pub == nullptr) {
+    return Reject(401, "unknown-key", "no signature is by a registered publisher key (keyid \"" +
+                                          envelope->signatures.front().keyid + "\" is not in [[publishers]])");
+  }
+  auto count_rejection = [pub](IngestResult r) {
+    std::lock_guard<std::mutex> lock(pub->mu);
+    ++pub->stats.rejected_batches;
+    if (r.http_status == 429) ++pub->stats.rate_limited;
+    return r;
+  };
+
+  // attest::VerifyEnvelope's checks (canonical payload, signature over PAE by this key), done
+  // here so the payload is parsed once: the parse is reused below (bench/ingest_bench.cc).
+  auto doc = attest::ParseStrictJson(envelope->payload);
+  if (!doc.ok()) return count_rejection(Reject(400, "malformed-payload", "payload: " + doc.status().message()));
+  auto canonical = attest::Canonicalize(*doc);
+  if (!canonical.ok() || *canonical != envelope->payload) {
+    return count_rejection(Reject(400, "malformed-payload", "payload is not RFC 8785 canonical JSON"));
+  }
+  const std::string pae = attest::Pae(envelope->payload_type, envelope->payload);
+  bool verified = false;
+  for (const auto& sig : envelope->signatures) {
+    if (sig.keyid != pub->key_id) continue;
+    verified = verified || pub->key.Verify(pae, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(sig.sig.data()),
+                                                                        sig.sig.size()));
+  }
+  if (!verified) {
+    return count_rejection(Reject(401, "bad-signature", "publisher \"" + pub->name + "\": signature by key id " +
+                                                            pub->key_id + " does not verify (payload or signature altered)"));
+  }
+
+  const int64_t now = clock_.NowUnixNanos();
+  {
+    std::lock_guard<std::mutex> lock(pub->mu);
+    const int64_t elapsed = std::max<int64_t>(0, now - pub->last_refill_unix_nanos);
+    pub->last_refill_unix_nanos = std::max(now, pub->last_refill_unix_nanos);
+    // Clamp before multiplying: a long idle time must not overflow elapsed * rate.
+    const int64_t refill = elapsed > pub->capacity / pub->rate ? pub->capacity : elapsed * pub->rate;
+    pub->tokens = std::min(pub->capacity, pub->tokens + refill);
+    if (pub->tokens < kNanoBatch) {
+      const int64_t wait_ns = (kNanoBatch - pub->tokens + pub->rate - 1) / pub->rate;
+      IngestResult r = Reject(429, "rate-limited",
+                              "publisher \"" + pub->name + "\" exceeded " + std::to_string(pub->rate) +
+                                  " batches per second (burst " + std::to_string(pub->capacity / kNanoBatch) + ")");
+      r.retry_after_seconds = std::max<int64_t>(1, (wait_ns + kNanosPerSecond - 1) / kNanosPerSecond);
+      ++pub->stats.rejected_batches;
+      ++pub->stats.rate_limited;
+      return r;
+    }
+    pub->tokens -= kNanoBatch;
+  }
+
+  Result<ParsedBatch> batch = Status::Internal("unset");
+  try {
+    batch = ParsePayload(*doc);
+  } catch (const std::exception& e) {  // nlohmann accessors; the checks above should prevent any
+    return count_rejection(Reject(400, "invalid-observations", e.what()));
+  }
+  if (!batch.ok()) return count_rejection(Reject(400, "invalid-observations", "payload field " + batch.status().message()));
+  if (batch->publisher != pub->name) {
+    return count_rejection(Reject(403, "publisher-mismatch",
+                                  "payload names publisher \"" + batch->publisher + "\" but is signed by the key of \"" +
+                                      pub->name + "\""));
+  }
+  if (static_cast<int64_t>(batch->observations.size()) > config_.ingest.max_observations) {
+    return count_rejection(Reject(422, "batch-too-large",
+                                  "batch has " + std::to_string(batch->observations.size()) +
+                                      " observations; [ingest].max_observations is " +
+                                      std::to_string(config_.ingest.max_observations)));
+  }
+  std::set<std::string> seen;
+  const int64_t future = config_.ingest.max_future_skew_ms * kNanosPerMilli;
+  for (size_t i = 0; i < batch->observations.size(); ++i) {
+    Observation& o = batch->observations[i];
+    const std::string where = "observations[" + std::to_string(i) + "]";
+    if (!configured_symbols_.count(o.symbol)) {
+      return count_rejection(Reject(422, "unknown-symbol", where + ".symbol: \"" + o.symbol + "\" is not a configured symbol"));
+    }
+    if (!pub->symbols.count(o.symbol)) {
+      return count_rejection(Reject(403, "symbol-not-allowed", where + ".symbol: publisher \"" + pub->name +
+                                                                   "\" may not publish \"" + o.symbol + "\""));
+    }
+    if (now - o.observed_unix_nanos > pub->max_age_nanos) {
+      return count_rejection(Reject(422, "stale-observation",
+                                    where + ".observed_time: " + std::to_string((now - o.observed_unix_nanos) / kNanosPerMilli) +
+                                        " ms old; publisher \"" + pub->name + "\" allows " +
+                                        std::to_string(pub->max_age_nanos / kNanosPerMilli) + " ms"));
+    }
+    if (o.observed_unix_nanos - now > future) {
+      return count_rejection(Reject(422, "observation-in-future",
+                                    where + ".observed_time: " + std::to_string((o.observed_unix_nanos - now) / kNanosPerMilli) +
+                                        " ms ahead of the server clock; [ingest].max_future_skew_ms is " +
+                                        std::to_string(config_.ingest.max_future_skew_ms)));
+    }
+    if (!seen.insert(o.symbol).second) {
+      return count_rejection(Reject(409, "duplicate-observation", where + ".symbol: \"" + o.symbol + "\" appears twice in the batch"));
+    }
+    o.source = pub->name;
+    o.received_unix_nanos = now;
+  }
+
+  std::lock_guard<std::mutex> lock(pub->mu);
+  if (batch->sequence <= pub->last_sequence) {
+    ++pub->stats.rejected_batches;
+    return Reject(409, "replayed-batch", "publisher \"" + pub->name + "\": batch sequence " + std::to_string(batch->sequence) +
+                                             " is not above the last accepted " + std::to_string(pub->last_sequence));
+  }
+  for (size_t i = 0; i < batch->observations.size(); ++i) {
+    const Observation& o = batch->observations[i];
+    auto it = pub->last_observed.find(o.symbol);
+    if (it != pub->last_observed.end() && o.observed_unix_nanos <= it->second) {
+      ++pub->stats.rejected_batches;
+      return Reject(409, "replayed-observation",
+                    "observations[" + std::to_string(i) + "].observed_time: " + std::to_string(o.observed_unix_nanos) +
+                        " is not after the last accepted " + o.symbol + " observation (" + std::to_string(it->second) + ")");
+    }
+  }
+  for (const Observation& o : batch->observations) pub->last_observed[o.symbol] = o.observed_unix_nanos;
+  pub->last_sequence = batch->sequence;
+  IngestResult ok;
+  ok.publisher = pub->name;
+  ok.sequence = batch->sequence;
+  ok.accepted = batch->observations.size();
+  pub->stats.accepted_batches += 1;
+  pub->stats.accepted_observations += ok.accepted;
+  pub->stats.last_sequence = batch->sequence;
+  // Still under the publisher's lock, so two batches of one publisher reach the book in order.
+  book_->PutAll(std::move(batch->observations));
+  return ok;
+}
+
+std::vector<IngestStats> Ingestor::Stats() const {
+  std::vector<IngestStats> out;
+  for (const auto& p : publishers_) {
+    std::lock_guard<std::mutex> lock(p->mu);
+    out.push_back(p->stats);
+  }
+  std::sort(out.begin(), out.end(), [](const IngestStats& a, const IngestStats& b) { return a.publisher < b.publisher; });
+  return out;
+}
+
+}  // namespace plumbline::daemon
