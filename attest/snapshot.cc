@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "plumbline/attest/canonical_json.h"
+#include "plumbline/multiplier.h"
 
 namespace plumbline::attest {
 namespace {
@@ -52,11 +53,70 @@ Result<json> ObservationJson(const Observation& o, const std::string& where) {
   return j;
 }
 
+json OptDecimal(const std::optional<Decimal>& d) { return d ? json(d->ToString()) : json(nullptr); }
+json OptTime(const std::optional<int64_t>& t) { return t ? json(std::to_string(*t)) : json(nullptr); }
+
+// v2 members of a mark (docs/formats.md, docs/oracle.md).
+Status AddOracleFields(const Mark& m, const std::string& where, json* j) {
+  if ((m.status == MarkStatus::kClamped) != m.proposed_price.has_value()) {
+    return Status::InvalidArgument(where + ".proposed_price: must be present exactly when status is clamped");
+  }
+  if (m.price_unix_nanos && m.status != MarkStatus::kMarketClosed) {
+    return Status::InvalidArgument(where + ".price_time: only with status market_closed");
+  }
+  if (m.confidence && m.confidence->is_negative()) {
+    return Status::InvalidArgument(where + ".confidence: must be >= 0");
+  }
+  if (m.token.has_value() != (m.asset_class == AssetClass::kToken)) {
+    return Status::InvalidArgument(where + ".token: must be present exactly when asset_class is token");
+  }
+  (*j)["asset_class"] = AssetClassName(m.asset_class);
+  (*j)["confidence"] = OptDecimal(m.confidence);
+  std::vector<std::string> outliers = m.outliers;
+  std::sort(outliers.begin(), outliers.end());
+  (*j)["outliers"] = outliers;
+  (*j)["price_time"] = OptTime(m.price_unix_nanos);
+  (*j)["proposed_price"] = OptDecimal(m.proposed_price);
+  (*j)["publish_reason"] = PublishReasonName(m.publish_reason);
+  (*j)["session"] = m.session ? json(SessionName(*m.session)) : json(nullptr);
+  if (!m.token) {
+    (*j)["token"] = nullptr;
+    return Status::Ok();
+  }
+  const TokenQuote& t = *m.token;
+  if (t.underlying.empty()) return Status::InvalidArgument(where + ".token.underlying: empty");
+  if (t.next_multiplier.has_value() != t.multiplier_activation_unix_nanos.has_value()) {
+    return Status::InvalidArgument(where + ".token.next_multiplier: goes with multiplier_activation_time");
+  }
+  json tj = json::object();
+  tj["basis"] = OptDecimal(t.basis);
+  tj["basis_bound"] = t.basis_bound.ToString();
+  tj["basis_exceeded"] = t.basis_exceeded;
+  tj["multiplier"] = t.multiplier;
+  tj["multiplier_activation_time"] = OptTime(t.multiplier_activation_unix_nanos);
+  tj["next_multiplier"] = t.next_multiplier ? json(*t.next_multiplier) : json(nullptr);
+  tj["theoretical_price"] = OptDecimal(t.theoretical_price);
+  tj["underlying"] = t.underlying;
+  tj["underlying_price"] = OptDecimal(t.underlying_price);
+  tj["venue_price"] = OptDecimal(t.venue_price);
+  (*j)["token"] = std::move(tj);
+  return Status::Ok();
+}
+
+// Statuses whose mark carries a price: ok, clamped (the held price), market_closed (the last
+// regular price, when one is known).
+bool PriceAllowed(MarkStatus s) {
+  return s == MarkStatus::kOk || s == MarkStatus::kClamped || s == MarkStatus::kMarketClosed;
+}
+bool PriceRequired(MarkStatus s) { return s == MarkStatus::kOk || s == MarkStatus::kClamped; }
+
 Result<json> MarkJson(const Mark& m, const std::string& where) {
   if (m.symbol.empty()) return Status::InvalidArgument(where + ".symbol: empty");
   if (m.quorum < 1) return Status::InvalidArgument(where + ".quorum: must be >= 1");
-  if ((m.status == MarkStatus::kOk) != m.price.has_value()) {
-    return Status::InvalidArgument(where + ".price: must be present exactly when status is ok");
+  if ((PriceRequired(m.status) && !m.price) || (!PriceAllowed(m.status) && m.price)) {
+    return Status::InvalidArgument(where +
+                                   ".price: required with status ok or clamped, optional with "
+                                   "market_closed, absent otherwise");
   }
   if (m.price && !m.price->is_positive()) {
     return Status::InvalidArgument(where + ".price: must be > 0");
@@ -92,6 +152,7 @@ Result<json> MarkJson(const Mark& m, const std::string& where) {
   j["sources"] = std::move(sources);
   j["status"] = MarkStatusName(m.status);
   j["symbol"] = m.symbol;
+  PLUMBLINE_RETURN_IF_ERROR(AddOracleFields(m, where, &j));
   return j;
 }
 
@@ -214,27 +275,122 @@ Result<Observation> ParseObservation(const json& j, const std::string& where,
   return o;
 }
 
-Result<Mark> ParseMark(const json& j, const std::string& where) {
+Result<std::optional<Decimal>> OptDec(const Members& m, const char* name) {
+  if (m[name].is_null()) return std::optional<Decimal>();
+  auto d = m.Dec(name);
+  if (!d.ok()) return d.status();
+  return std::optional<Decimal>(*d);
+}
+
+Result<std::optional<int64_t>> OptTimeField(const Members& m, const char* name) {
+  if (m[name].is_null()) return std::optional<int64_t>();
+  auto t = m.Time(name);
+  if (!t.ok()) return t.status();
+  return std::optional<int64_t>(*t);
+}
+
+template <typename E>
+Result<E> EnumField(const Members& m, const char* name, std::optional<E> (*parse)(std::string_view)) {
+  auto s = m.String(name);
+  if (!s.ok()) return s.status();
+  auto e = parse(*s);
+  if (!e) return Status::InvalidArgument(m.Field(name) + ": unknown value \"" + *s + "\"");
+  return *e;
+}
+
+Result<TokenQuote> ParseToken(const json& j, const std::string& where) {
   Members m(j, where);
-  PLUMBLINE_RETURN_IF_ERROR(
-      m.Expect({"newest_observation_time", "price", "quorum", "sources", "status", "symbol"}));
+  PLUMBLINE_RETURN_IF_ERROR(m.Expect({"basis", "basis_bound", "basis_exceeded", "multiplier",
+                                      "multiplier_activation_time", "next_multiplier", "theoretical_price",
+                                      "underlying", "underlying_price", "venue_price"}));
+  TokenQuote t;
+  ASSIGN_OR_RETURN(t.basis, OptDec(m, "basis"));
+  ASSIGN_OR_RETURN(t.basis_bound, m.Dec("basis_bound"));
+  if (!m["basis_exceeded"].is_boolean()) return Status::InvalidArgument(m.Field("basis_exceeded") + ": must be a boolean");
+  t.basis_exceeded = m["basis_exceeded"].get<bool>();
+  ASSIGN_OR_RETURN(t.multiplier, m.String("multiplier"));
+  if (!Multiplier::Parse(t.multiplier).ok()) {
+    return Status::InvalidArgument(m.Field("multiplier") + ": not a multiplier like \"1.0025\" or \"1/3\"");
+  }
+  ASSIGN_OR_RETURN(t.multiplier_activation_unix_nanos, OptTimeField(m, "multiplier_activation_time"));
+  if (!m["next_multiplier"].is_null()) {
+    ASSIGN_OR_RETURN(t.next_multiplier, m.String("next_multiplier"));
+  }
+  if (t.next_multiplier.has_value() != t.multiplier_activation_unix_nanos.has_value()) {
+    return Status::InvalidArgument(m.Field("next_multiplier") + ": goes with multiplier_activation_time");
+  }
+  ASSIGN_OR_RETURN(t.theoretical_price, OptDec(m, "theoretical_price"));
+  ASSIGN_OR_RETURN(t.underlying, m.String("underlying"));
+  ASSIGN_OR_RETURN(t.underlying_price, OptDec(m, "underlying_price"));
+  ASSIGN_OR_RETURN(t.venue_price, OptDec(m, "venue_price"));
+  return t;
+}
+
+Status ParseOracleFields(const Members& m, Mark* mark) {
+  ASSIGN_OR_RETURN(mark->asset_class, EnumField<AssetClass>(m, "asset_class", ParseAssetClass));
+  ASSIGN_OR_RETURN(mark->confidence, OptDec(m, "confidence"));
+  if (mark->confidence && mark->confidence->is_negative()) {
+    return Status::InvalidArgument(m.Field("confidence") + ": must be >= 0");
+  }
+  const json& outliers = m["outliers"];
+  if (!outliers.is_array()) return Status::InvalidArgument(m.Field("outliers") + ": must be an array");
+  for (const json& o : outliers) {
+    if (!o.is_string()) return Status::InvalidArgument(m.Field("outliers") + ": must hold source names");
+    if (!mark->outliers.empty() && !(mark->outliers.back() < o.get<std::string>())) {
+      return Status::InvalidArgument(m.Field("outliers") + ": must be sorted without repeats");
+    }
+    mark->outliers.push_back(o.get<std::string>());
+  }
+  ASSIGN_OR_RETURN(mark->price_unix_nanos, OptTimeField(m, "price_time"));
+  if (mark->price_unix_nanos && mark->status != MarkStatus::kMarketClosed) {
+    return Status::InvalidArgument(m.Field("price_time") + ": only with status market_closed");
+  }
+  ASSIGN_OR_RETURN(mark->proposed_price, OptDec(m, "proposed_price"));
+  if (mark->proposed_price.has_value() != (mark->status == MarkStatus::kClamped)) {
+    return Status::InvalidArgument(m.Field("proposed_price") + ": present exactly when status is clamped");
+  }
+  ASSIGN_OR_RETURN(mark->publish_reason, EnumField<PublishReason>(m, "publish_reason", ParsePublishReason));
+  if (!m["session"].is_null()) {
+    ASSIGN_OR_RETURN(mark->session, EnumField<Session>(m, "session", ParseSession));
+  }
+  if (!m["token"].is_null()) {
+    ASSIGN_OR_RETURN(mark->token, ParseToken(m["token"], m.Field("token")));
+  }
+  if (mark->token.has_value() != (mark->asset_class == AssetClass::kToken)) {
+    return Status::InvalidArgument(m.Field("token") + ": present exactly when asset_class is token");
+  }
+  return Status::Ok();
+}
+
+Result<Mark> ParseMark(const json& j, const std::string& where, bool v2) {
+  Members m(j, where);
+  if (v2) {
+    PLUMBLINE_RETURN_IF_ERROR(m.Expect({"asset_class", "confidence", "newest_observation_time", "outliers", "price",
+                                        "price_time", "proposed_price", "publish_reason", "quorum", "session",
+                                        "sources", "status", "symbol", "token"}));
+  } else {
+    PLUMBLINE_RETURN_IF_ERROR(
+        m.Expect({"newest_observation_time", "price", "quorum", "sources", "status", "symbol"}));
+  }
   Mark mark;
   ASSIGN_OR_RETURN(mark.symbol, m.String("symbol"));
   if (mark.symbol.empty()) return Status::InvalidArgument(m.Field("symbol") + ": empty");
   std::string status;
   ASSIGN_OR_RETURN(status, m.String("status"));
   auto parsed_status = ParseMarkStatus(status);
-  if (!parsed_status) {
-    return Status::InvalidArgument(m.Field("status") + ": unknown status \"" + status +
-                                   "\", expected ok, stale or insufficient_sources");
+  if (!parsed_status || (!v2 && *parsed_status != MarkStatus::kOk && *parsed_status != MarkStatus::kStale &&
+                         *parsed_status != MarkStatus::kInsufficientSources)) {
+    return Status::InvalidArgument(m.Field("status") + ": unknown status \"" + status + "\", expected " +
+                                   (v2 ? "ok, stale, insufficient_sources, market_closed, halted or clamped"
+                                       : "ok, stale or insufficient_sources"));
   }
   mark.status = *parsed_status;
   if (m["price"].is_null()) {
-    if (mark.status == MarkStatus::kOk) {
-      return Status::InvalidArgument(m.Field("price") + ": null, but status is ok");
+    if (PriceRequired(mark.status)) {
+      return Status::InvalidArgument(m.Field("price") + ": null, but status is " + status);
     }
   } else {
-    if (mark.status != MarkStatus::kOk) {
+    if (!PriceAllowed(mark.status)) {
       return Status::InvalidArgument(m.Field("price") + ": must be null when status is " + status);
     }
     ASSIGN_OR_RETURN(mark.price, m.Dec("price"));
@@ -257,10 +413,11 @@ Result<Mark> ParseMark(const json& j, const std::string& where) {
     }
     mark.contributions.push_back(std::move(o));
   }
+  if (v2) PLUMBLINE_RETURN_IF_ERROR(ParseOracleFields(m, &mark));
   return mark;
 }
 
-Result<Snapshot> ParseSnapshotJson(const json& doc) {
+Result<Snapshot> ParseSnapshotJson(const json& doc, bool v2) {
   Members m(doc, "snapshot");
   PLUMBLINE_RETURN_IF_ERROR(m.Expect({"config_digest", "key_id", "marks", "origin",
                                       "previous_hash", "sequence", "time"}, {"reserves"}));
@@ -278,7 +435,7 @@ Result<Snapshot> ParseSnapshotJson(const json& doc) {
   for (size_t i = 0; i < marks.size(); ++i) {
     const std::string w = "snapshot.marks[" + std::to_string(i) + "]";
     Mark mark;
-    ASSIGN_OR_RETURN(mark, ParseMark(marks[i], w));
+    ASSIGN_OR_RETURN(mark, ParseMark(marks[i], w, v2));
     if (!s.marks.empty() && !(s.marks.back().symbol < mark.symbol)) {
       return Status::InvalidArgument(w + ".symbol: marks must be sorted by symbol without repeats");
     }
@@ -287,8 +444,12 @@ Result<Snapshot> ParseSnapshotJson(const json& doc) {
   return s;
 }
 
+bool IsSnapshotType(std::string_view type) {
+  return type == kSnapshotPayloadType || type == kSnapshotPayloadTypeV1;
+}
+
 Result<SignedSnapshot> FromEnvelope(const Envelope& env, const std::string& envelope_json) {
-  auto snapshot = ParseSnapshotPayload(env.payload);
+  auto snapshot = ParseSnapshotPayload(env.payload, env.payload_type);
   if (!snapshot.ok()) return snapshot.status();
   SignedSnapshot out;
   out.snapshot = std::move(*snapshot);
@@ -346,7 +507,10 @@ Result<std::string> SnapshotPayload(const Snapshot& s) {
   return Canonicalize(doc);
 }
 
-Result<Snapshot> ParseSnapshotPayload(std::string_view payload) {
+Result<Snapshot> ParseSnapshotPayload(std::string_view payload, std::string_view payload_type) {
+  if (!IsSnapshotType(payload_type)) {
+    return Status::InvalidArgument("payload type \"" + std::string(payload_type) + "\" is not a snapshot type");
+  }
   auto doc = ParseStrictJson(payload);
   if (!doc.ok()) return doc.status().WithContext("snapshot payload");
   auto canonical = Canonicalize(*doc);
@@ -355,7 +519,7 @@ Result<Snapshot> ParseSnapshotPayload(std::string_view payload) {
     return Status::Corruption("snapshot payload is not RFC 8785 canonical JSON");
   }
   try {
-    return ParseSnapshotJson(*doc);
+    return ParseSnapshotJson(*doc, payload_type == kSnapshotPayloadType);
   } catch (const std::exception& e) {
     return Status::InvalidArgument(std::string("snapshot payload: ") + e.what());
   }
@@ -390,7 +554,9 @@ Result<SignedSnapshot> SignSnapshot(Snapshot snapshot, const SigningKey& key) {
 Result<SignedSnapshot> VerifySnapshotEnvelope(std::string_view envelope_json, const PublicKey& key) {
   auto env = ParseEnvelope(envelope_json);
   if (!env.ok()) return env.status();
-  PLUMBLINE_RETURN_IF_ERROR(VerifyEnvelope(*env, kSnapshotPayloadType, key));
+  const std::string_view type = env->payload_type == kSnapshotPayloadTypeV1 ? kSnapshotPayloadTypeV1
+                                                                           : kSnapshotPayloadType;
+  PLUMBLINE_RETURN_IF_ERROR(VerifyEnvelope(*env, type, key));
   auto out = FromEnvelope(*env, EnvelopeToJson(*env));
   if (!out.ok()) return out.status();
   if (out->snapshot.key_id != key.KeyId()) {
@@ -403,9 +569,9 @@ Result<SignedSnapshot> VerifySnapshotEnvelope(std::string_view envelope_json, co
 Result<SignedSnapshot> DecodeSnapshotEnvelope(std::string_view envelope_json) {
   auto env = ParseEnvelope(envelope_json);
   if (!env.ok()) return env.status();
-  if (env->payload_type != kSnapshotPayloadType) {
+  if (!IsSnapshotType(env->payload_type)) {
     return Status::InvalidArgument("payload type is \"" + env->payload_type + "\", expected \"" +
-                                   std::string(kSnapshotPayloadType) + "\"");
+                                   std::string(kSnapshotPayloadType) + "\" (or v1)");
   }
   return FromEnvelope(*env, EnvelopeToJson(*env));
 }

@@ -113,21 +113,96 @@ TEST(Snapshot, PayloadLayoutMatchesFormatsDoc) {
   ASSERT_TRUE(payload.ok()) << payload.status().ToString();
   EXPECT_TRUE(IsCanonical(*payload));
   const std::string h64a(64, 'a'), h64b(64, 'b'), h64c(64, 'c');
+  // v2 mark members around the v1 ones (docs/formats.md, docs/oracle.md).
+  const std::string pre = "{\"asset_class\":\"crypto\",\"confidence\":null,";
+  const std::string mid = "\"outliers\":[],";
+  const std::string post_price = "\"price_time\":null,\"proposed_price\":null,\"publish_reason\":\"initial\",";
+  const std::string session = "\"session\":null,";
+  const std::string tail = ",\"token\":null}";
   EXPECT_EQ(*payload,
-            "{\"config_digest\":\"" + h64b + "\",\"key_id\":\"" + h64c + "\",\"marks\":["
-            "{\"newest_observation_time\":null,\"price\":null,\"quorum\":3,\"sources\":[],"
-            "\"status\":\"insufficient_sources\",\"symbol\":\"AAPLx/USD\"},"
-            "{\"newest_observation_time\":\"1763782189104000000\",\"price\":\"67012.35\","
-            "\"quorum\":2,\"sources\":["
+            "{\"config_digest\":\"" + h64b + "\",\"key_id\":\"" + h64c + "\",\"marks\":[" +
+            pre + "\"newest_observation_time\":null," + mid + "\"price\":null," + post_price +
+            "\"quorum\":3," + session + "\"sources\":[],"
+            "\"status\":\"insufficient_sources\",\"symbol\":\"AAPLx/USD\"" + tail + "," +
+            pre + "\"newest_observation_time\":\"1763782189104000000\"," + mid + "\"price\":\"67012.35\"," +
+            post_price + "\"quorum\":2," + session + "\"sources\":["
             "{\"ask\":\"67012.50\",\"bid\":\"67012.20\",\"observed_time\":\"1763782189000000000\","
             "\"price\":\"67012.30\",\"received_time\":\"1763782189000001000\",\"source\":\"bitstamp\"},"
             "{\"observed_time\":\"1763782189104000000\",\"price\":\"67012.40\","
             "\"received_time\":\"1763782189104001000\",\"source\":\"kraken\"}],"
-            "\"status\":\"ok\",\"symbol\":\"BTC/USD\"},"
-            "{\"newest_observation_time\":\"1763782100000000000\",\"price\":null,\"quorum\":3,"
-            "\"sources\":[],\"status\":\"stale\",\"symbol\":\"ETH/USD\"}],"
+            "\"status\":\"ok\",\"symbol\":\"BTC/USD\"" + tail + "," +
+            pre + "\"newest_observation_time\":\"1763782100000000000\"," + mid + "\"price\":null," +
+            post_price + "\"quorum\":3," + session +
+            "\"sources\":[],\"status\":\"stale\",\"symbol\":\"ETH/USD\"" + tail + "],"
             "\"origin\":\"plumbline.example/demo\",\"previous_hash\":\"" + h64a + "\","
             "\"sequence\":12,\"time\":\"1763782189200000000\"}");
+}
+
+// Snapshots stored before v2 keep decoding under their own payload type (and only under it).
+TEST(Snapshot, V1PayloadsStillDecode) {
+  const std::string h64a(64, 'a'), h64b(64, 'b'), h64c(64, 'c');
+  const std::string v1 =
+      "{\"config_digest\":\"" + h64b + "\",\"key_id\":\"" + h64c + "\",\"marks\":["
+      "{\"newest_observation_time\":\"1763782189104000000\",\"price\":\"67012.35\","
+      "\"quorum\":2,\"sources\":["
+      "{\"observed_time\":\"1763782189104000000\",\"price\":\"67012.40\","
+      "\"received_time\":\"1763782189104001000\",\"source\":\"kraken\"}],"
+      "\"status\":\"ok\",\"symbol\":\"BTC/USD\"}],"
+      "\"origin\":\"plumbline.example/demo\",\"previous_hash\":\"" + h64a + "\","
+      "\"sequence\":12,\"time\":\"1763782189200000000\"}";
+  auto parsed = ParseSnapshotPayload(v1, kSnapshotPayloadTypeV1);
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  EXPECT_EQ(parsed->marks[0].price->ToString(), "67012.35");
+  EXPECT_EQ(parsed->marks[0].asset_class, AssetClass::kCrypto);
+  auto as_v2 = ParseSnapshotPayload(v1);
+  ASSERT_FALSE(as_v2.ok());
+  EXPECT_NE(as_v2.status().message().find("missing member \"asset_class\""), std::string::npos);
+}
+
+TEST(Snapshot, V2OracleFieldsRoundTrip) {
+  Snapshot s = Sample();
+  Mark& m = s.marks[0];  // AAPLx/USD
+  m.asset_class = AssetClass::kToken;
+  m.status = MarkStatus::kClamped;
+  m.price = Decimal::Parse("200.50").value();
+  m.proposed_price = Decimal::Parse("250.00").value();
+  m.confidence = Decimal::Parse("0.40").value();
+  m.session = Session::kPostMarket;
+  m.publish_reason = PublishReason::kStatusChange;
+  m.outliers = {"zeta", "alpha"};
+  TokenQuote t;
+  t.underlying = "AAPL/USD";
+  t.underlying_price = Decimal::Parse("200.00").value();
+  t.venue_price = Decimal::Parse("250.00").value();
+  t.multiplier = "1.0025";
+  t.next_multiplier = "1/3";
+  t.multiplier_activation_unix_nanos = 1763800000000000000;
+  t.theoretical_price = Decimal::Parse("200.50").value();
+  t.basis = Decimal::Parse("0.246883").value();
+  t.basis_bound = Decimal::Parse("0.02").value();
+  t.basis_exceeded = true;
+  m.token = t;
+  s.marks[2].status = MarkStatus::kMarketClosed;
+  s.marks[2].price = Decimal::Parse("3500.10").value();
+  s.marks[2].price_unix_nanos = 1763700000000000000;
+  auto payload = SnapshotPayload(s);
+  ASSERT_TRUE(payload.ok()) << payload.status().ToString();
+  EXPECT_NE(payload->find("\"outliers\":[\"alpha\",\"zeta\"]"), std::string::npos);
+  EXPECT_NE(payload->find("\"basis_exceeded\":true"), std::string::npos);
+  auto parsed = ParseSnapshotPayload(*payload);
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  auto again = SnapshotPayload(*parsed);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, *payload);
+  // Parsed marks are sorted by symbol: the input's first mark comes last.
+  ASSERT_EQ(parsed->marks[2].symbol, s.marks[0].symbol);
+  EXPECT_EQ(parsed->marks[2].token->next_multiplier, "1/3");
+  EXPECT_EQ(*parsed->marks[0].price_unix_nanos, 1763700000000000000);
+  // A clamped mark without its proposed price is refused, naming the field.
+  s.marks[0].proposed_price.reset();
+  auto bad = SnapshotPayload(s);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find(".proposed_price"), std::string::npos);
 }
 
 TEST(Snapshot, RoundTripGivesEqualDocumentAndIdenticalBytes) {

@@ -214,7 +214,10 @@ void ApiServer::Routes() {
                          {"successes", h.successes},
                          {"errors", h.errors},
                          {"last_success_time", h.last_success_unix_nanos ? nlohmann::json(std::to_string(h.last_success_unix_nanos)) : nlohmann::json(nullptr)},
-                         {"last_error", h.last_error}});
+                         {"last_error", h.last_error},
+                         {"consecutive_failures", h.consecutive_failures},
+                         {"last_latency_ms", h.last_latency_ms},
+                         {"next_poll_delay_ms", h.next_poll_delay_ms}});
     }
     body["sources"] = std::move(sources);
     body["status"] = healthy ? "ok" : "unavailable";

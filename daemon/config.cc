@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -10,6 +11,7 @@
 
 #include "plumbline/attest/keys.h"
 #include "plumbline/daemon/reserve_config.h"
+#include "plumbline/multiplier.h"
 
 namespace plumbline::daemon {
 namespace {
@@ -110,13 +112,16 @@ Status ParseTls(const toml::table& t, const std::string& file, TlsConfig* tls) {
   return r.CheckNoUnknownKeys();
 }
 
+Status ParseOracleSymbolKeys(TableReader& r, int64_t now, feeds::SymbolPolicy* out);  // below
+
 Status ParseSymbol(const toml::table& t, const std::string& file, const std::string& prefix,
-                   feeds::SymbolPolicy* out) {
+                   feeds::SymbolPolicy* out, int64_t now) {
   TableReader r(t, file, prefix);
   PLUMBLINE_RETURN_IF_ERROR(r.String("symbol", true, &out->symbol));
   int64_t quorum = out->quorum;
   PLUMBLINE_RETURN_IF_ERROR(r.Integer("quorum", false, 1, 1000, &quorum));
   out->quorum = static_cast<uint32_t>(quorum);
+  PLUMBLINE_RETURN_IF_ERROR(ParseOracleSymbolKeys(r, now, out));
   return r.CheckNoUnknownKeys();
 }
 
@@ -127,7 +132,7 @@ Status ParseSource(const toml::table& t, const std::string& file, const std::str
   std::string format;
   PLUMBLINE_RETURN_IF_ERROR(r.String("format", true, &format));
   auto parsed = feeds::ParseVenueFormat(format);
-  if (!parsed.ok()) return r.Error("format", "expected one of \"kraken\", \"coinbase\", \"bitstamp\", got \"" + format + "\"");
+  if (!parsed.ok()) return r.Error("format", "expected one of " + feeds::VenueFormatList() + ", got \"" + format + "\"");
   out->format = *parsed;
   PLUMBLINE_RETURN_IF_ERROR(r.String("base_url", true, &out->base_url));
   if (out->base_url.rfind("http://", 0) != 0 && out->base_url.rfind("https://", 0) != 0) {
@@ -137,6 +142,11 @@ Status ParseSource(const toml::table& t, const std::string& file, const std::str
   PLUMBLINE_RETURN_IF_ERROR(r.Integer("connect_timeout_ms", false, 10, 60000, &out->connect_timeout_ms));
   PLUMBLINE_RETURN_IF_ERROR(r.Integer("read_timeout_ms", false, 10, 60000, &out->read_timeout_ms));
   PLUMBLINE_RETURN_IF_ERROR(r.Integer("max_age_ms", false, 1, 86400000, &out->max_age_ms));
+  int64_t retries = out->retries;
+  PLUMBLINE_RETURN_IF_ERROR(r.Integer("retries", false, 0, 10, &retries));
+  out->retries = static_cast<int>(retries);
+  PLUMBLINE_RETURN_IF_ERROR(r.Integer("retry_backoff_ms", false, 1, 60000, &out->retry_backoff_ms));
+  PLUMBLINE_RETURN_IF_ERROR(r.Integer("max_backoff_ms", false, 1, 3600000, &out->max_backoff_ms));
   const toml::node* symbols = r.Find("symbols");
   if (symbols == nullptr) return r.Error("symbols", "missing; expected a table of symbol = \"VENUE-SYMBOL\"");
   if (!symbols->is_table()) return r.Error("symbols", "expected a table, got " + TableReader::TypeName(*symbols));
@@ -148,6 +158,137 @@ Status ParseSource(const toml::table& t, const std::string& file, const std::str
   }
   if (out->symbols.empty()) return r.Error("symbols", "must list at least one symbol");
   return r.CheckNoUnknownKeys();
+}
+
+// ---- oracle keys of [[symbols]] (docs/configuration.md, docs/oracle.md) ----
+
+Status DecimalKey(TableReader& r, std::string_view key, bool positive, Decimal* out) {
+  std::string text;
+  PLUMBLINE_RETURN_IF_ERROR(r.String(key, false, &text));
+  if (text.empty()) return Status::Ok();
+  Result<Decimal> d = Decimal::Parse(text);
+  if (!d.ok()) return r.Error(key, "expected a decimal string like \"0.05\", got \"" + text + "\"");
+  if (d->is_negative() || (positive && d->is_zero())) {
+    return r.Error(key, std::string("expected a ") + (positive ? "positive" : "non-negative") +
+                            " decimal, got \"" + text + "\"");
+  }
+  *out = *d;
+  return Status::Ok();
+}
+
+Status ParseOracleSymbolKeys(TableReader& r, int64_t now, feeds::SymbolPolicy* out) {
+  std::string asset_class;
+  PLUMBLINE_RETURN_IF_ERROR(r.String("asset_class", false, &asset_class));
+  if (!asset_class.empty()) {
+    auto c = ParseAssetClass(asset_class);
+    if (!c) return r.Error("asset_class", "expected \"crypto\", \"equity\" or \"token\", got \"" + asset_class + "\"");
+    out->asset_class = *c;
+  }
+  PLUMBLINE_RETURN_IF_ERROR(DecimalKey(r, "outlier_mad_k", false, &out->outliers.mad_k));
+  PLUMBLINE_RETURN_IF_ERROR(DecimalKey(r, "outlier_min_band", false, &out->outliers.min_band));
+  PLUMBLINE_RETURN_IF_ERROR(DecimalKey(r, "max_move", false, &out->max_move));
+  int64_t confirm = out->confirm_rounds;
+  PLUMBLINE_RETURN_IF_ERROR(r.Integer("confirm_rounds", false, 1, 1000, &confirm));
+  out->confirm_rounds = static_cast<uint32_t>(confirm);
+  PLUMBLINE_RETURN_IF_ERROR(DecimalKey(r, "deviation", false, &out->deviation));
+  PLUMBLINE_RETURN_IF_ERROR(r.Integer("heartbeat_ms", false, 1, 86400000, &out->heartbeat_ms));
+  if (const toml::node* h = r.Find("halted")) {
+    if (!h->is_boolean()) return r.Error("halted", "expected true or false, got " + TableReader::TypeName(*h));
+    out->halted = h->as_boolean()->get();
+  }
+  if (const toml::node* w = r.Find("weights")) {
+    if (!w->is_table()) return r.Error("weights", "expected a table of source = integer weight");
+    for (const auto& [k, v] : *w->as_table()) {
+      const std::string key = "weights." + std::string(k.str());
+      if (!v.is_integer() || v.as_integer()->get() < 1 || v.as_integer()->get() > 1000) {
+        return r.Error(key, "expected an integer weight in [1, 1000]");
+      }
+      out->weights[std::string(k.str())] = static_cast<uint32_t>(v.as_integer()->get());
+    }
+  }
+  if (const toml::node* a = r.Find("session_max_age_ms")) {
+    if (!a->is_table()) return r.Error("session_max_age_ms", "expected a table of session = milliseconds");
+    for (const auto& [k, v] : *a->as_table()) {
+      const std::string key = "session_max_age_ms." + std::string(k.str());
+      auto session = ParseSession(k.str());
+      if (!session) return r.Error(key, "unknown session (expected pre_market, regular, post_market, overnight or closed)");
+      if (!v.is_integer() || v.as_integer()->get() < 1) return r.Error(key, "expected a positive integer (milliseconds)");
+      out->session_max_age_ms[*session] = v.as_integer()->get();
+    }
+  }
+  // Token keys.
+  feeds::TokenPolicy token;
+  std::string multiplier, next, activation;
+  PLUMBLINE_RETURN_IF_ERROR(r.String("underlying", false, &token.underlying));
+  PLUMBLINE_RETURN_IF_ERROR(r.String("multiplier", false, &multiplier));
+  PLUMBLINE_RETURN_IF_ERROR(r.String("next_multiplier", false, &next));
+  PLUMBLINE_RETURN_IF_ERROR(r.String("multiplier_activation", false, &activation));
+  PLUMBLINE_RETURN_IF_ERROR(DecimalKey(r, "basis_bound", false, &token.basis_bound));
+  PLUMBLINE_RETURN_IF_ERROR(DecimalKey(r, "off_session_confidence_factor", true, &token.off_session_confidence_factor));
+  const bool any_token_key = !token.underlying.empty() || !multiplier.empty() || !next.empty() || !activation.empty();
+  if (out->asset_class != AssetClass::kToken) {
+    if (any_token_key) return r.Error("asset_class", "token keys (underlying, multiplier, ...) need asset_class = \"token\"");
+    return Status::Ok();
+  }
+  if (token.underlying.empty()) return r.Error("underlying", "missing; a token needs its underlying equity symbol");
+  if (multiplier.empty()) return r.Error("multiplier", "missing; expected the shares per token, e.g. \"1\" or \"1/3\"");
+  Result<Multiplier> m = Multiplier::Parse(multiplier);
+  if (!m.ok()) return r.Error("multiplier", m.status().message());
+  token.multiplier.current = *m;
+  if (next.empty() != activation.empty()) {
+    return r.Error(next.empty() ? "next_multiplier" : "multiplier_activation",
+                   "next_multiplier and multiplier_activation go together");
+  }
+  if (!next.empty()) {
+    Result<Multiplier> n = Multiplier::Parse(next);
+    if (!n.ok()) return r.Error("next_multiplier", n.status().message());
+    token.multiplier.next = *n;
+    Result<int64_t> t = feeds::ParseRfc3339Utc(activation);
+    if (!t.ok()) return r.Error("multiplier_activation", "expected an RFC 3339 UTC time like \"2026-12-01T14:30:00Z\", got \"" + activation + "\"");
+    token.multiplier.activation_unix_nanos = *t;
+    if (*t <= now) {
+      return r.Error("multiplier_activation", "\"" + activation + "\" is in the past; a staged multiplier change must "
+                     "activate in the future (apply it as multiplier instead)");
+    }
+  }
+  out->token = std::move(token);
+  return Status::Ok();
+}
+
+// Cross-symbol checks and the calendar, once every symbol is read.
+Status CheckOracleSymbols(const std::string& file, Config* config) {
+  std::map<std::string, AssetClass> classes;
+  bool needs_calendar = false;
+  for (const auto& p : config->symbols) {
+    classes[p.symbol] = p.asset_class;
+    needs_calendar = needs_calendar || p.asset_class != AssetClass::kCrypto;
+  }
+  std::set<std::string> source_names;
+  for (const auto& src : config->sources) source_names.insert(src.name);
+  for (const auto& pub : config->publishers) source_names.insert(pub.name);
+  for (size_t i = 0; i < config->symbols.size(); ++i) {
+    const auto& p = config->symbols[i];
+    for (const auto& [source, weight] : p.weights) {
+      if (!source_names.count(source)) {
+        return Status::InvalidArgument("config " + file + ": key 'symbols[" + std::to_string(i) + "].weights." + source +
+                                       "': no source of that name in [[sources]]");
+      }
+    }
+    if (p.token && (!classes.count(p.token->underlying) || classes[p.token->underlying] != AssetClass::kEquity)) {
+      return Status::InvalidArgument("config " + file + ": key 'symbols[" + std::to_string(i) + "].underlying': \"" +
+                                     p.token->underlying + "\" is not an equity symbol listed in [[symbols]]");
+    }
+  }
+  if (!needs_calendar) return Status::Ok();
+  if (config->calendar_file.empty()) {
+    return Status::InvalidArgument("config " + file +
+                                   ": key 'calendar_file': missing; equity and token symbols need a trading "
+                                   "calendar (e.g. \"deploy/calendar/nyse.toml\")");
+  }
+  auto cal = feeds::EquityCalendar::LoadFile(config->calendar_file);
+  if (!cal.ok()) return Status::InvalidArgument("config " + file + ": key 'calendar_file': " + cal.status().message());
+  config->calendar = std::make_shared<feeds::EquityCalendar>(std::move(cal).value());
+  return Status::Ok();
 }
 
 Status ParseWitness(const toml::table& t, const std::string& file, const std::string& prefix, WitnessConfig* out) {
@@ -233,7 +374,7 @@ Status SetListenAddress(std::string_view address, Config* config) {
   return Status::Ok();
 }
 
-Result<Config> ParseConfig(std::string_view toml_text, const std::string& path) {
+Result<Config> ParseConfig(std::string_view toml_text, const std::string& path, const Clock& clock) {
   Config config;
   config.path = path;
   config.digest = attest::Sha256Hex(toml_text);
@@ -260,6 +401,9 @@ Result<Config> ParseConfig(std::string_view toml_text, const std::string& path) 
   PLUMBLINE_RETURN_IF_ERROR(CredentialPath(r, "admin_token_file", false, &config.admin_token_file));
   PLUMBLINE_RETURN_IF_ERROR(r.Integer("publish_interval_ms", false, 50, 3600000, &config.publish_interval_ms));
   PLUMBLINE_RETURN_IF_ERROR(r.String("risk_file", false, &config.risk_file));
+  PLUMBLINE_RETURN_IF_ERROR(r.String("calendar_file", false, &config.calendar_file));
+  PLUMBLINE_RETURN_IF_ERROR(r.String("observation_log", false, &config.observation_log));
+  PLUMBLINE_RETURN_IF_ERROR(r.String("halt_file", false, &config.halt_file));
 
   if (const toml::node* http = r.Find("http")) {
     if (!http->is_table()) return r.Error("http", "expected a table, got " + TableReader::TypeName(*http));
@@ -287,7 +431,7 @@ Result<Config> ParseConfig(std::string_view toml_text, const std::string& path) 
   for (size_t i = 0; i < symbols->size(); ++i) {
     feeds::SymbolPolicy policy;
     std::string prefix = "symbols[" + std::to_string(i) + "]";
-    PLUMBLINE_RETURN_IF_ERROR(ParseSymbol(*symbols->get(i)->as_table(), file, prefix, &policy));
+    PLUMBLINE_RETURN_IF_ERROR(ParseSymbol(*symbols->get(i)->as_table(), file, prefix, &policy, clock.NowUnixNanos()));
     if (!symbol_names.insert(policy.symbol).second) {
       return Status::InvalidArgument("config " + file + ": key '" + prefix + ".symbol': duplicate symbol \"" + policy.symbol + "\"");
     }
@@ -360,6 +504,7 @@ Result<Config> ParseConfig(std::string_view toml_text, const std::string& path) 
   }
   PLUMBLINE_RETURN_IF_ERROR(ParseReservesConfig(r.Find("reserves"), r.Find("reserves_round"), file, &config.reserves));
   PLUMBLINE_RETURN_IF_ERROR(r.CheckNoUnknownKeys());
+  PLUMBLINE_RETURN_IF_ERROR(CheckOracleSymbols(file, &config));
   return config;
 }
 

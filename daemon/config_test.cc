@@ -1,6 +1,9 @@
 #include "plumbline/daemon/config.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
 
 namespace plumbline::daemon {
 namespace {
@@ -127,6 +130,116 @@ TEST(ConfigTest, MissingFileIsNamed) {
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.status().code(), Code::kIOError);
   EXPECT_NE(c.status().message().find("/nonexistent/plumbline.toml"), std::string::npos);
+}
+
+// ---- oracle keys (docs/configuration.md) ----
+
+std::string WriteTemp(const std::string& text) {
+  char name[] = "/tmp/plumbline_cal_XXXXXX";
+  int fd = mkstemp(name);
+  EXPECT_GE(fd, 0);
+  EXPECT_EQ(write(fd, text.data(), text.size()), static_cast<ssize_t>(text.size()));
+  close(fd);
+  return name;
+}
+
+std::string OracleConfig(const std::string& calendar, const std::string& token_extra) {
+  return R"(
+key_file = "k"
+calendar_file = ")" + calendar + R"("
+[[symbols]]
+symbol = "AAPL/USD"
+asset_class = "equity"
+max_move = "0.2"
+confirm_rounds = 2
+deviation = "0.001"
+heartbeat_ms = 30000
+outlier_mad_k = "4"
+outlier_min_band = "0.002"
+weights = { alpaca = 2 }
+session_max_age_ms = { overnight = 60000 }
+[[symbols]]
+symbol = "AAPLx/USD"
+asset_class = "token"
+underlying = "AAPL/USD"
+multiplier = "1.0025"
+basis_bound = "0.03"
+off_session_confidence_factor = "3"
+)" + token_extra + R"(
+[[sources]]
+name = "alpaca"
+format = "alpaca"
+base_url = "http://127.0.0.1:1"
+retries = 2
+retry_backoff_ms = 50
+max_backoff_ms = 5000
+symbols = { "AAPL/USD" = "AAPL" }
+)";
+}
+
+const int64_t kConfigNow = 1767225600'000000000;  // 2026-01-01T00:00:00Z
+
+TEST(ConfigTest, OracleKeys) {
+  const std::string cal = WriteTemp("holidays = [\"2026-01-01\"]\n");
+  ManualClock clock(kConfigNow);
+  auto c = ParseConfig(OracleConfig(cal, "next_multiplier = \"1/3\"\nmultiplier_activation = \"2026-06-01T13:30:00Z\""),
+                       "o.toml", clock);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  ASSERT_NE(c->calendar, nullptr);
+  const auto& eq = c->symbols[0];
+  EXPECT_EQ(eq.asset_class, AssetClass::kEquity);
+  EXPECT_EQ(eq.max_move.ToString(), "0.2");
+  EXPECT_EQ(eq.confirm_rounds, 2u);
+  EXPECT_EQ(eq.weights.at("alpaca"), 2u);
+  EXPECT_EQ(eq.session_max_age_ms.at(Session::kOvernight), 60000);
+  EXPECT_EQ(eq.outliers.mad_k.ToString(), "4");
+  const auto& tok = c->symbols[1];
+  ASSERT_TRUE(tok.token.has_value());
+  EXPECT_EQ(tok.token->underlying, "AAPL/USD");
+  EXPECT_EQ(tok.token->multiplier.current.ToString(), "1.0025");
+  EXPECT_EQ(tok.token->multiplier.next->ToString(), "1/3");
+  EXPECT_EQ(*tok.token->multiplier.activation_unix_nanos, 1780320600'000000000);
+  EXPECT_EQ(c->sources[0].format, feeds::VenueFormat::kAlpaca);
+  EXPECT_EQ(c->sources[0].retries, 2);
+  unlink(cal.c_str());
+}
+
+TEST(ConfigTest, MultiplierActivationInThePastIsRefused) {
+  const std::string cal = WriteTemp("holidays = []\n");
+  ManualClock clock(kConfigNow);
+  auto c = ParseConfig(OracleConfig(cal, "next_multiplier = \"1/3\"\nmultiplier_activation = \"2025-06-01T13:30:00Z\""),
+                       "o.toml", clock);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(),
+            "config o.toml: key 'symbols[1].multiplier_activation': \"2025-06-01T13:30:00Z\" is in the past; a staged "
+            "multiplier change must activate in the future (apply it as multiplier instead)");
+  unlink(cal.c_str());
+}
+
+TEST(ConfigTest, OracleKeyErrorsNameTheKey) {
+  const std::string cal = WriteTemp("holidays = [\n  \"2026-02-30\",\n]\n");
+  ManualClock clock(kConfigNow);
+  auto c = ParseConfig(OracleConfig(cal, ""), "o.toml", clock);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(), "config o.toml: key 'calendar_file': calendar " + cal +
+                                      ": line 2, key 'holidays[0]': '2026-02-30' is not a real calendar day");
+  const std::string good = WriteTemp("holidays = []\n");
+  auto bad = [&](const std::string& from, const std::string& to) {
+    std::string text = Replace(OracleConfig(good, ""), from, to);
+    auto r = ParseConfig(text, "o.toml", clock);
+    EXPECT_FALSE(r.ok()) << to;
+    return r.ok() ? std::string() : r.status().message();
+  };
+  EXPECT_NE(bad("asset_class = \"equity\"", "asset_class = \"bond\"").find("symbols[0].asset_class"), std::string::npos);
+  EXPECT_NE(bad("max_move = \"0.2\"", "max_move = \"-1\"").find("symbols[0].max_move"), std::string::npos);
+  EXPECT_NE(bad("underlying = \"AAPL/USD\"", "underlying = \"TSLA/USD\"").find("symbols[1].underlying"), std::string::npos);
+  EXPECT_NE(bad("multiplier = \"1.0025\"", "multiplier = \"0\"").find("symbols[1].multiplier"), std::string::npos);
+  EXPECT_NE(bad("format = \"alpaca\"", "format = \"bloomberg\"").find("\"finnhub\""), std::string::npos);
+  EXPECT_NE(bad("calendar_file = ", "# calendar_file = ").find("key 'calendar_file': missing"), std::string::npos);
+  EXPECT_NE(bad("weights = { alpaca = 2 }", "weights = { alpacca = 2 }").find("symbols[0].weights.alpacca': no source"),
+            std::string::npos);
+  unlink(cal.c_str());
+  unlink(good.c_str());
 }
 
 TEST(ConfigTest, TlsAdminTokenAndHeaderLimit) {

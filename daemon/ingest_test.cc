@@ -330,8 +330,9 @@ TEST_F(IngestTest, AfterARestartOnlyFreshObservationsCanBeReplayed) {
   // ...and the book keeps the newer observation it already had.
   EXPECT_EQ(book_.ForSymbol("BTC/USD")[0].price.ToString(), "2");
   // Once a snapshot included an observation, a restarted daemon seeded from it refuses it.
-  book_.Put(testing::Obs("a", "BTC/USD", "1", t));
-  book_.Put(testing::Obs("b", "BTC/USD", "1", t));
+  // (Same price as desk1's, so the aggregator's outlier rejection keeps desk1 among the contributions.)
+  book_.Put(testing::Obs("a", "BTC/USD", "2", t));
+  book_.Put(testing::Obs("b", "BTC/USD", "2", t));
   auto round = publisher_->PublishRound();
   ASSERT_TRUE(round.ok());
   auto seeded = Ingestor::Create(*config_, &book_, clock_);

@@ -1,18 +1,49 @@
 #include "plumbline/daemon/publisher.h"
 
+#include <cstdio>
+#include <fstream>
+#include <set>
+
 #include <nlohmann/json.hpp>
 
 #include "plumbline/attest/canonical_json.h"
 #include "plumbline/daemon/log_signer.h"
-#include "plumbline/feeds/aggregator.h"
+#include "plumbline/feeds/mark_engine.h"
 
 namespace plumbline::daemon {
 
 Publisher::Publisher(const Config& config, const feeds::ObservationBook* book,
                      storage::SnapshotStore* store, const attest::SigningKey& key, const Clock& clock)
-    : config_(config), live_config_(std::make_shared<const Config>(config)), book_(book), store_(store), key_(key), clock_(clock) {}
+    : config_(config), live_config_(std::make_shared<const Config>(config)), book_(book), store_(store), key_(key), clock_(clock) {
+  engine_config_ = live_config_.load();
+  BuildEngine(*engine_config_);
+}
+
+std::map<std::string, int64_t> MaxAgeBySource(const Config& config) {
+  std::map<std::string, int64_t> max_age;
+  for (const auto& source : config.sources) max_age[source.name] = source.max_age_ms * kNanosPerMilli;
+  // Push publishers (/v1/observations) are sources under their own name.
+  for (const auto& p : config.publishers) max_age[p.name] = p.max_age_ms * kNanosPerMilli;
+  return max_age;
+}
+
+void Publisher::BuildEngine(const Config& config) {
+  auto engine = feeds::MarkEngine::Create(config.symbols, MaxAgeBySource(config), config.calendar);
+  if (engine.ok()) {
+    engine_ = std::move(engine).value();
+    engine_status_ = Status::Ok();
+  } else {
+    engine_.reset();
+    engine_status_ = engine.status().WithContext("configuration");
+  }
+}
 
 Status Publisher::Resume() {
+  if (!config_.observation_log.empty() && !observation_log_) {
+    auto log = feeds::ObservationLogWriter::Open(config_.observation_log);
+    if (!log.ok()) return log.status();
+    observation_log_ = std::move(log).value();
+  }
   std::optional<uint64_t> last = store_->LastSequence();
   if (!last) return Status::Ok();
   auto envelope = store_->Get(*last);
@@ -37,6 +68,9 @@ Status Publisher::Resume() {
   if (!checkpoint.ok()) return checkpoint.status().WithContext("signing the checkpoint at start-up");
   next_sequence_ = *last + 1;
   previous_hash_ = decoded->payload_hash;
+  // Carry the last statuses, accepted and last regular prices across the restart.
+  if (engine_) engine_->Seed(decoded->snapshot.marks, decoded->snapshot.time_unix_nanos);
+  if (observation_log_) PLUMBLINE_RETURN_IF_ERROR(observation_log_->Append(feeds::ObservationLogSeedLine(*last)));
   auto published = std::make_shared<Published>();
   published->marks_json = BuildMarksJson(*decoded);
   published->signed_snapshot = std::move(decoded).value();
@@ -52,11 +86,17 @@ void Publisher::SetConfig(std::shared_ptr<const Config> config) { live_config_.s
 Result<std::shared_ptr<const Published>> Publisher::PublishRound() {
   const std::shared_ptr<const Config> config_now = live_config_.load();  // one config for the whole round
   const Config& config = *config_now;
+  if (config_now != engine_config_) {
+    // A reloaded config: rebuild the round engine and carry over what the last snapshot says.
+    BuildEngine(config);
+    engine_config_ = config_now;
+    if (auto latest = Latest(); engine_ && latest) {
+      engine_->Seed(latest->signed_snapshot.snapshot.marks, latest->signed_snapshot.snapshot.time_unix_nanos);
+    }
+  }
+  if (!engine_) return engine_status_;
   const int64_t now = clock_.NowUnixNanos();
-  std::map<std::string, int64_t> max_age;
-  for (const auto& source : config.sources) max_age[source.name] = source.max_age_ms * kNanosPerMilli;
-  // Push publishers (/v1/observations) are sources under their own name.
-  for (const auto& p : config.publishers) max_age[p.name] = p.max_age_ms * kNanosPerMilli;
+  std::vector<std::string> halted = ApplyHaltFile(config);
 
   attest::Snapshot snapshot;
   snapshot.origin = config.origin;
@@ -64,8 +104,17 @@ Result<std::shared_ptr<const Published>> Publisher::PublishRound() {
   snapshot.time_unix_nanos = now;
   snapshot.previous_hash = previous_hash_;
   snapshot.config_digest = config.digest;
-  for (const auto& policy : config.symbols) {
-    snapshot.marks.push_back(feeds::Aggregate(policy, book_->ForSymbol(policy.symbol), max_age, now));
+  std::vector<Observation> seen;  // what this round looked at, for the observation log
+  snapshot.marks = engine_->Round(
+      [&](const std::string& symbol) {
+        std::vector<Observation> latest = book_->ForSymbol(symbol);
+        if (observation_log_) seen.insert(seen.end(), latest.begin(), latest.end());
+        return latest;
+      },
+      now);
+  if (observation_log_) {
+    PLUMBLINE_RETURN_IF_ERROR(
+        observation_log_->Append(feeds::ObservationLogRoundLine(next_sequence_, now, seen, halted)));
   }
   if (reserve_source_) snapshot.reserves = reserve_source_(now);
 
@@ -88,6 +137,35 @@ Result<std::shared_ptr<const Published>> Publisher::PublishRound() {
   return result;
 }
 
+std::vector<std::string> Publisher::ApplyHaltFile(const Config& config) {
+  std::set<std::string> listed;
+  if (!config.halt_file.empty()) {
+    std::ifstream in(config.halt_file);  // a missing file halts nothing
+    for (std::string line; std::getline(in, line);) {
+      const size_t hash = line.find('#');
+      if (hash != std::string::npos) line.resize(hash);
+      const size_t b = line.find_first_not_of(" \t\r"), e = line.find_last_not_of(" \t\r");
+      if (b == std::string::npos) continue;
+      listed.insert(line.substr(b, e - b + 1));
+    }
+  }
+  std::vector<std::string> halted;
+  std::set<std::string> known;
+  for (const auto& policy : config.symbols) {
+    known.insert(policy.symbol);
+    const bool halt = policy.halted || listed.count(policy.symbol) != 0;
+    (void)engine_->SetHalted(policy.symbol, halt);
+    if (halt) halted.push_back(policy.symbol);
+  }
+  for (const std::string& name : listed) {
+    if (!known.count(name) && warned_unknown_halts_.insert(name).second) {
+      std::fprintf(stderr, "plumbline: halt file %s: '%s' is not a configured symbol (ignored)\n",
+                   config.halt_file.c_str(), name.c_str());
+    }
+  }
+  return halted;
+}
+
 std::shared_ptr<const Published> Publisher::Latest() const {
   std::lock_guard<std::mutex> lock(latest_mu_);
   return latest_;
@@ -107,6 +185,10 @@ std::string Publisher::BuildMarksJson(const attest::SignedSnapshot& s) {
                                        : nlohmann::json(nullptr);
     j["sources"] = m.contributions.size();
     j["quorum"] = m.quorum;
+    j["asset_class"] = AssetClassName(m.asset_class);
+    j["confidence"] = m.confidence ? nlohmann::json(m.confidence->ToString()) : nlohmann::json(nullptr);
+    j["session"] = m.session ? nlohmann::json(SessionName(*m.session)) : nlohmann::json(nullptr);
+    j["publish_reason"] = PublishReasonName(m.publish_reason);
     marks.push_back(std::move(j));
   }
   nlohmann::json view;

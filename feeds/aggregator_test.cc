@@ -24,7 +24,12 @@ Observation Obs(const std::string& source, const std::string& price, int64_t age
 const std::map<std::string, int64_t> kAges = {
     {"a", 10 * kSec}, {"b", 10 * kSec}, {"c", 10 * kSec}, {"d", 10 * kSec}, {"e", 2 * kSec}};
 
-SymbolPolicy Policy(uint32_t quorum) { return SymbolPolicy{"BTC/USD", quorum}; }
+// These cases test freshness and quorum on deliberately spread prices: no outlier rejection.
+SymbolPolicy Policy(uint32_t quorum) {
+  SymbolPolicy p{"BTC/USD", quorum};
+  p.outliers.mad_k = Decimal();
+  return p;
+}
 
 TEST(Aggregator, OddCountTakesMiddlePriceExactly) {
   Mark m = Aggregate(Policy(3), {Obs("c", "67012.10", 1 * kSec), Obs("a", "67000.5", 2 * kSec),

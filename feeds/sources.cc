@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <exception>
+#include <thread>
 
 namespace plumbline::feeds {
 namespace {
@@ -96,10 +97,29 @@ bool LooksLikeBaseUrl(const std::string& url) {
 
 namespace {
 
+// Sleeps `ms` in short steps, returning early (false) once `stop` is set.
+bool SleepUnlessStopped(int64_t ms, const std::atomic<bool>* stop) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+  while (std::chrono::steady_clock::now() < until) {
+    if (stop != nullptr && stop->load()) return false;
+    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
+        std::chrono::milliseconds(10), until - std::chrono::steady_clock::now()));
+  }
+  return true;
+}
+
+struct PollStats {
+  size_t ok = 0;
+  size_t failed = 0;
+  int64_t slowest_ok_ms = -1;
+};
+
 // `stop` lets the Poller skip the remaining symbols once Stop() is called, so a hung venue delays
 // Stop() by one read timeout, not one per symbol.
 Status PollSymbols(const SourceConfig& source, ObservationBook* book, const Clock& clock,
-                   const std::atomic<bool>* stop) {
+                   const std::atomic<bool>* stop, PollStats* stats = nullptr) {
+  PollStats local;
+  if (stats == nullptr) stats = &local;
   Status first;
   try {
     httplib::Client cli(source.base_url);
@@ -114,11 +134,26 @@ Status PollSymbols(const SourceConfig& source, ObservationBook* book, const Cloc
     for (const auto& [symbol, venue_symbol] : source.symbols) {
       if (stop != nullptr && stop->load()) break;
       Observation obs;
-      Status st = FetchAndParse(cli, source, venue_symbol, clock, &obs);
+      Status st;
+      int64_t backoff = source.retry_backoff_ms;
+      for (int attempt = 0;; ++attempt) {
+        const auto started = std::chrono::steady_clock::now();
+        st = FetchAndParse(cli, source, venue_symbol, clock, &obs);
+        if (st.ok()) {
+          const int64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 std::chrono::steady_clock::now() - started).count();
+          stats->slowest_ok_ms = std::max(stats->slowest_ok_ms, ms);
+          break;
+        }
+        if (attempt >= source.retries || !SleepUnlessStopped(backoff, stop)) break;
+        backoff = std::min(backoff * 2, source.max_backoff_ms);
+      }
       if (!st.ok()) {
+        ++stats->failed;
         if (first.ok()) first = st.WithContext("source " + source.name + ", symbol " + symbol + " (" + venue_symbol + ")");
         continue;
       }
+      ++stats->ok;
       obs.source = source.name;
       obs.symbol = symbol;
       book->Put(std::move(obs));
@@ -173,7 +208,8 @@ void Poller::Start() {
       State& s = *state_;
       for (;;) {
         const auto poll_start = std::chrono::steady_clock::now();
-        Status st = PollSymbols(src, book_, clock_, &s.stop_flag);
+        PollStats stats;
+        Status st = PollSymbols(src, book_, clock_, &s.stop_flag, &stats);
         const int64_t now = clock_.NowUnixNanos();
         std::unique_lock<std::mutex> lock(s.mu);
         SourceHealth& h = s.health[i];
@@ -183,6 +219,13 @@ void Poller::Start() {
         // Log on a change of error or every 30 s of operator time (the injected clock may be
         // frozen in tests), so a dead venue cannot flood the journal.
         const auto wall = std::chrono::steady_clock::now();
+        h.last_latency_ms = stats.slowest_ok_ms;
+        // Back off only when nothing at all came through: one bad symbol must not slow the rest.
+        h.consecutive_failures = (stats.ok == 0 && !st.ok()) ? h.consecutive_failures + 1 : 0;
+        int64_t delay = src.poll_interval_ms;
+        for (uint64_t k = 0; k < h.consecutive_failures && delay < src.max_backoff_ms; ++k) delay *= 2;
+        delay = h.consecutive_failures ? std::min(delay, std::max(src.max_backoff_ms, src.poll_interval_ms)) : delay;
+        h.next_poll_delay_ms = delay;
         if (st.ok()) {
           ++h.successes;
           h.last_success_unix_nanos = now;
@@ -198,7 +241,7 @@ void Poller::Start() {
             log.last_time = wall;
           }
         }
-        if (s.cv.wait_for(lock, std::chrono::milliseconds(src.poll_interval_ms), [&] { return s.stop; })) return;
+        if (s.cv.wait_for(lock, std::chrono::milliseconds(delay), [&] { return s.stop; })) return;
       }
     });
   }

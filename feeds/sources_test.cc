@@ -39,6 +39,7 @@ class SourcesTest : public ::testing::Test {
     c.connect_timeout_ms = 500;
     c.read_timeout_ms = 1000;
     c.symbols = VenueSim::VenueSymbols(f);
+    c.retries = 0;  // tests that want retries say so
     return c;
   }
 
@@ -258,6 +259,64 @@ TEST(ObservationBook, KeepsNewestPerSourceAndSymbol) {
   EXPECT_EQ(v[0].source, "bitstamp");
   EXPECT_EQ(v[1].source, "kraken");
   EXPECT_TRUE(book.ForSymbol("ETH/USD").empty());
+}
+
+TEST_F(SourcesTest, AddedVenuesServeTheirRealFormats) {
+  for (VenueFormat f : {VenueFormat::kBinance, VenueFormat::kOkx, VenueFormat::kAlpaca, VenueFormat::kPolygon,
+                        VenueFormat::kFinnhub}) {
+    SCOPED_TRACE(VenueFormatName(f));
+    SourceConfig c = Config(f);
+    ASSERT_FALSE(c.symbols.empty());
+    Status st = PollOnce(c, &book_, clock_);
+    ASSERT_TRUE(st.ok()) << st.ToString();
+    for (const auto& [symbol, venue_symbol] : c.symbols) {
+      const Observation* o = Find(book_.ForSymbol(symbol), c.name);
+      ASSERT_NE(o, nullptr) << symbol;
+      Result<Decimal> served = sim_->ServedPrice(f, symbol, kStart);
+      ASSERT_TRUE(served.ok());
+      if (f == VenueFormat::kPolygon) {
+        EXPECT_EQ(o->price, Decimal::Midpoint(*o->bid, *o->ask).value());  // NBBO midpoint
+      } else {
+        EXPECT_EQ(o->price.ToString(), served->ToString()) << symbol;
+      }
+      EXPECT_LE(o->observed_unix_nanos, kStart);
+    }
+  }
+  // Tokens on crypto venues follow their underlying's tape.
+  ASSERT_TRUE(PollOnce(Config(VenueFormat::kOkx), &book_, clock_).ok());
+  ASSERT_NE(Find(book_.ForSymbol("AAPLx/USD"), "okx"), nullptr);
+}
+
+TEST_F(SourcesTest, DeadVenueBacksOffAndHealthShowsLatency) {
+  SourceConfig dead = Config(VenueFormat::kFinnhub);
+  dead.poll_interval_ms = 20;
+  dead.retries = 1;
+  dead.retry_backoff_ms = 10;
+  dead.max_backoff_ms = 160;
+  SourceConfig live = Config(VenueFormat::kAlpaca);
+  live.poll_interval_ms = 20;
+  sim_->SetMode(VenueFormat::kFinnhub, VenueMode::kHttp500);
+  const uint64_t before = sim_->requests(VenueFormat::kFinnhub);
+  Poller poller({dead, live}, &book_, clock_);
+  poller.Start();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  std::vector<SourceHealth> health;
+  do {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    health = poller.Health();
+  } while ((health[1].consecutive_failures < 4 || health[0].successes < 2) && std::chrono::steady_clock::now() < deadline);
+  poller.Stop();
+  health = poller.Health();
+  EXPECT_EQ(health[1].source, "finnhub");
+  EXPECT_GE(health[1].consecutive_failures, 4u);
+  EXPECT_EQ(health[1].next_poll_delay_ms, 160);  // 20 x 2^k, capped
+  EXPECT_EQ(health[1].last_latency_ms, -1);
+  // Every symbol was tried twice (one retry) in each of the failed polls.
+  EXPECT_GE(sim_->requests(VenueFormat::kFinnhub) - before, 4 * 2 * dead.symbols.size());
+  EXPECT_EQ(health[0].source, "alpaca");
+  EXPECT_EQ(health[0].consecutive_failures, 0u);
+  EXPECT_GE(health[0].last_latency_ms, 0);
+  EXPECT_EQ(health[0].next_poll_delay_ms, 20);
 }
 
 }  // namespace

@@ -186,12 +186,122 @@ TEST(VenueFormats, NamesAndPaths) {
   EXPECT_EQ(TickerPath(VenueFormat::kKraken, "XBTUSD"), "/0/public/Ticker?pair=XBTUSD");
   EXPECT_EQ(TickerPath(VenueFormat::kCoinbase, "BTC-USD"), "/products/BTC-USD/ticker");
   EXPECT_EQ(TickerPath(VenueFormat::kBitstamp, "btcusd"), "/api/v2/ticker/btcusd/");
-  for (VenueFormat f : {VenueFormat::kKraken, VenueFormat::kCoinbase, VenueFormat::kBitstamp}) {
+  EXPECT_EQ(TickerPath(VenueFormat::kBinance, "BTCUSD"), "/api/v3/ticker/24hr?symbol=BTCUSD");
+  EXPECT_EQ(TickerPath(VenueFormat::kOkx, "BTC-USD"), "/api/v5/market/ticker?instId=BTC-USD");
+  EXPECT_EQ(TickerPath(VenueFormat::kAlpaca, "AAPL"), "/v2/stocks/AAPL/snapshot");
+  EXPECT_EQ(TickerPath(VenueFormat::kPolygon, "AAPL"), "/v2/last/nbbo/AAPL");
+  EXPECT_EQ(TickerPath(VenueFormat::kFinnhub, "AAPL"), "/api/v1/quote?symbol=AAPL");
+  EXPECT_EQ(AllVenueFormats().size(), 8u);
+  for (VenueFormat f : AllVenueFormats()) {
     Result<VenueFormat> back = ParseVenueFormat(VenueFormatName(f));
     ASSERT_TRUE(back.ok());
     EXPECT_EQ(*back, f);
   }
-  EXPECT_EQ(ParseVenueFormat("binance").status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(ParseVenueFormat("bybit").status().code(), Code::kInvalidArgument);
+}
+
+// ---- added formats ----
+
+// GET https://api.binance.com/api/v3/ticker/24hr?symbol=BTCUSDT (shape of the real response)
+constexpr const char* kBinanceBody = R"({"symbol":"BTCUSD","priceChange":"-94.99","priceChangePercent":"-0.142",
+  "weightedAvgPrice":"66873.1","prevClosePrice":"67100.00","lastPrice":"67012.01","lastQty":"0.00100000",
+  "bidPrice":"67012.00","bidQty":"1.2","askPrice":"67012.02","askQty":"0.5","openPrice":"67107.00",
+  "highPrice":"67220.00","lowPrice":"66100.00","volume":"1432.6","quoteVolume":"95000000.00",
+  "openTime":1714478400123,"closeTime":1714564800123,"firstId":28385,"lastId":28460,"count":76})";
+
+// GET https://www.okx.com/api/v5/market/ticker?instId=BTC-USDT
+constexpr const char* kOkxBody = R"({"code":"0","msg":"","data":[{"instType":"SPOT","instId":"BTC-USD",
+  "last":"67012.3","lastSz":"0.1","askPx":"67012.4","askSz":"11","bidPx":"67012.2","bidSz":"5",
+  "open24h":"66530","high24h":"67220","low24h":"66100","volCcy24h":"2222","vol24h":"2222",
+  "ts":"1714564800456","sodUtc0":"66600","sodUtc8":"66700"}]})";
+
+// GET https://data.alpaca.markets/v2/stocks/AAPL/snapshot (prices are JSON numbers)
+constexpr const char* kAlpacaBody = R"({"symbol":"AAPL","latestTrade":{"t":"2024-05-01T12:00:00.123456789Z",
+  "x":"V","p":190.12,"s":100,"c":["@"],"i":52983525029461,"z":"C"},
+  "latestQuote":{"t":"2024-05-01T12:00:00.2Z","ax":"V","ap":190.13,"as":1,"bx":"V","bp":190.11,"bs":2,
+  "c":["R"],"z":"C"},"minuteBar":{"t":"2024-05-01T11:59:00Z","o":190.05,"h":190.2,"l":190,"c":190.12,"v":1200,"n":12,"vw":190.1}})";
+
+// GET https://api.polygon.io/v2/last/nbbo/AAPL
+constexpr const char* kPolygonBody = R"({"request_id":"b84e24636301f19f88e0dfbf9a45ed5c","results":{
+  "P":190.13,"S":1,"T":"AAPL","X":11,"p":190.1,"q":23547,"s":2,"t":1714564800123456789,"x":11,
+  "y":1714564800123456000,"z":3},"status":"OK"})";
+
+// GET https://finnhub.io/api/v1/quote?symbol=AAPL
+constexpr const char* kFinnhubBody = R"({"c":190.1234,"d":0.42,"dp":0.2214,"h":190.5,"l":189.3,"o":189.9,"pc":189.7034,"t":1714564800})";
+
+TEST(VenueFormats, BinanceAndOkx) {
+  Result<Observation> b = ParseTicker(VenueFormat::kBinance, kBinanceBody, kRecv);
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  EXPECT_EQ(b->price.ToString(), "67012.01");
+  EXPECT_EQ(b->bid->ToString(), "67012.00");
+  EXPECT_EQ(b->ask->ToString(), "67012.02");
+  EXPECT_EQ(b->observed_unix_nanos, 1714564800123000000);
+  Result<Observation> o = ParseTicker(VenueFormat::kOkx, kOkxBody, kRecv);
+  ASSERT_TRUE(o.ok()) << o.status().ToString();
+  EXPECT_EQ(o->price.ToString(), "67012.3");
+  EXPECT_EQ(o->bid->ToString(), "67012.2");
+  EXPECT_EQ(o->observed_unix_nanos, 1714564800456000000);
+  // Venue errors come through by name.
+  Result<Observation> e = ParseTicker(VenueFormat::kOkx, R"({"code":"51001","msg":"Instrument ID does not exist","data":[]})", kRecv);
+  ASSERT_FALSE(e.ok());
+  EXPECT_NE(e.status().message().find("okx reported error 51001: Instrument ID does not exist"), std::string::npos);
+  e = ParseTicker(VenueFormat::kBinance, R"({"code":-1121,"msg":"Invalid symbol."})", kRecv);
+  ASSERT_FALSE(e.ok());
+  EXPECT_NE(e.status().message().find("binance reported error -1121"), std::string::npos);
+  // Crypto formats still refuse a price as a JSON number.
+  std::string number = kBinanceBody;
+  number.replace(number.find("\"67012.01\""), 10, "67012.01");
+  EXPECT_FALSE(ParseTicker(VenueFormat::kBinance, number, kRecv).ok());
+}
+
+TEST(VenueFormats, EquityNumbersAreReadFromTheirLiteralText) {
+  Result<Observation> a = ParseTicker(VenueFormat::kAlpaca, kAlpacaBody, kRecv);
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  EXPECT_EQ(a->price.ToString(), "190.12");
+  EXPECT_EQ(a->bid->ToString(), "190.11");
+  EXPECT_EQ(a->ask->ToString(), "190.13");
+  EXPECT_EQ(a->observed_unix_nanos, 1714564800123456789);
+  Result<Observation> p = ParseTicker(VenueFormat::kPolygon, kPolygonBody, kRecv);
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(p->bid->ToString(), "190.1");
+  EXPECT_EQ(p->ask->ToString(), "190.13");
+  EXPECT_EQ(p->price.ToString(), "190.115");  // exact midpoint: NBBO has no trade price
+  EXPECT_EQ(p->observed_unix_nanos, 1714564800123456789);
+  Result<Observation> f = ParseTicker(VenueFormat::kFinnhub, kFinnhubBody, kRecv);
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  EXPECT_EQ(f->price.ToString(), "190.1234");
+  EXPECT_FALSE(f->bid.has_value());
+  EXPECT_EQ(f->observed_unix_nanos, 1714564800000000000);
+  // 0.1 + 0.2 style values survive exactly (no double anywhere).
+  Result<Observation> exact = ParseTicker(VenueFormat::kFinnhub, R"({"c":0.30000000000000004,"t":1714564800})", kRecv);
+  ASSERT_TRUE(exact.ok());
+  EXPECT_EQ(exact->price.ToString(), "0.30000000000000004");
+}
+
+TEST(VenueFormats, EquityBadInputs) {
+  auto err = [](VenueFormat f, const std::string& body) {
+    Result<Observation> r = ParseTicker(f, body, kRecv);
+    EXPECT_FALSE(r.ok()) << body;
+    return r.ok() ? std::string() : r.status().message();
+  };
+  EXPECT_NE(err(VenueFormat::kFinnhub, R"({"c":0,"d":null,"dp":null,"h":0,"l":0,"o":0,"pc":0,"t":0})").find("unknown symbol"),
+            std::string::npos);
+  EXPECT_NE(err(VenueFormat::kFinnhub, R"({"c":-190.1,"t":1714564800})").find("must be positive"), std::string::npos);
+  EXPECT_NE(err(VenueFormat::kFinnhub, R"({"c":1.9e2,"t":1714564800})").find("'1.9e2' is not a decimal"), std::string::npos);
+  EXPECT_NE(err(VenueFormat::kPolygon, R"({"status":"OK","results":{"P":190.1,"p":190.2,"t":1}})").find("crossed book"),
+            std::string::npos);
+  EXPECT_NE(err(VenueFormat::kPolygon, R"({"status":"NOT_FOUND","message":"Data not found."})").find("NOT_FOUND"),
+            std::string::npos);
+  EXPECT_NE(err(VenueFormat::kAlpaca, R"({"message":"not found"})").find("alpaca reported error"), std::string::npos);
+  EXPECT_NE(err(VenueFormat::kAlpaca, R"({"latestTrade":{"t":"2024-05-01T12:00:00Z","p":0}})").find("must be positive"),
+            std::string::npos);
+  EXPECT_NE(err(VenueFormat::kAlpaca, std::string(kAlpacaBody).substr(0, 60)).find("malformed or truncated"),
+            std::string::npos);
+  // Alpaca's quote side of 0 means "no quote": the trade still counts, without bid/ask.
+  Result<Observation> no_quote = ParseTicker(
+      VenueFormat::kAlpaca, R"({"latestTrade":{"t":"2024-05-01T12:00:00Z","p":190.5},"latestQuote":{"bp":0,"ap":0}})", kRecv);
+  ASSERT_TRUE(no_quote.ok());
+  EXPECT_FALSE(no_quote->bid.has_value());
 }
 
 }  // namespace

@@ -97,13 +97,16 @@ bool CheckSnapshot(const std::string& text, const PublicKey& key, SignedSnapshot
     *why = env.status().message();
     return false;
   }
-  Status st = VerifyEnvelope(*env, kSnapshotPayloadType, key);
+  // Stored v1 snapshots stay verifiable under their own type.
+  const std::string_view type =
+      env->payload_type == kSnapshotPayloadTypeV1 ? kSnapshotPayloadTypeV1 : kSnapshotPayloadType;
+  Status st = VerifyEnvelope(*env, type, key);
   if (!st.ok()) {
     *what = WhatFailed(st.code());
     *why = st.message();
     return false;
   }
-  auto snap = ParseSnapshotPayload(env->payload);
+  auto snap = ParseSnapshotPayload(env->payload, type);
   if (!snap.ok()) {
     *what = "snapshot payload invalid";
     *why = snap.status().message();
@@ -207,7 +210,7 @@ int RunVerify(const std::string& source, const std::string& pub_path, const std:
     return kExitUnavailable;
   }
   std::string what, why;
-  if (type == kSnapshotPayloadType) {
+  if (type == kSnapshotPayloadType || type == kSnapshotPayloadTypeV1) {
     SignedSnapshot snap;
     if (!CheckSnapshot(*text, *key, &snap, &what, &why)) {
       Fail(err, what, why);

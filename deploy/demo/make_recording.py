@@ -22,6 +22,15 @@ SYMBOLS = [
     ("SOL/USD", 150000, 3, 40),     # 150.000, up to +-0.040
 ]
 
+# US equities (tokenized stocks follow these in the simulator). A separate random stream, so the
+# crypto series above stay exactly what they were before equities were added.
+EQUITY_SEED = 0x6571756974696573  # "equities"
+EQUITIES = [
+    ("AAPL/USD", 19000, 2, 5),      # 190.00, up to +-0.05 per second
+    ("TSLA/USD", 25000, 2, 10),     # 250.00, up to +-0.10
+    ("SPY/USD", 55000, 2, 5),       # 550.00, up to +-0.05
+]
+
 
 def splitmix64(state):
     state = (state + 0x9E3779B97F4A7C15) & MASK
@@ -38,14 +47,13 @@ def fmt(ticks, decimals):
     return f"{sign}{whole}.{frac:0{decimals}d}"
 
 
-def main():
-    out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
-        os.path.dirname(os.path.abspath(__file__)), "recording.jsonl")
-    state = SEED
-    prices = {sym: start for sym, start, _, _ in SYMBOLS}
+def walk(seed, symbols):
+    """One line per second per symbol, from its own random stream."""
+    state = seed
+    prices = {sym: start for sym, start, _, _ in symbols}
     lines = []
     for t in range(DURATION_S):
-        for sym, start, decimals, max_step in SYMBOLS:
+        for sym, start, decimals, max_step in symbols:
             if t > 0:
                 state, r = splitmix64(state)
                 step = r % (2 * max_step + 1) - max_step
@@ -55,6 +63,13 @@ def main():
             lines.append(json.dumps(
                 {"t": t, "symbol": sym, "price": fmt(prices[sym], decimals)},
                 separators=(",", ":")))
+    return lines
+
+
+def main():
+    out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "recording.jsonl")
+    lines = walk(SEED, SYMBOLS) + walk(EQUITY_SEED, EQUITIES)
     with open(out, "w", encoding="ascii") as f:
         f.write("\n".join(lines) + "\n")
 

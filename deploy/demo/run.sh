@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Quick start, command 1: install dependencies, build, and run the daemon on the demo config with
-# three simulated venues on loopback. Ctrl-C stops both (the daemon finishes its round first).
+# eight simulated venues on loopback (crypto, US equities, tokenized stocks) and two simulated chains.
+# Ctrl-C stops them all (the daemon finishes its round first).
 # State lives in var/demo/ (RocksDB data and the demo signing key); delete it to start over.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 bash deploy/install-deps.sh
 cmake --preset release >/dev/null
-cmake --build --preset release --target plumbline attest plumbline-venue-sim plumbline-chain-sim
+cmake --build --preset release --target plumbline attest plumbline-venue-sim plumbline-chain-sim plumbline-replay
 
 build=build/release
 mkdir -p var/demo
@@ -19,7 +20,8 @@ if [ ! -f var/demo/custodian.key ]; then
   "$build/bin/attest" keygen --out var/demo/custodian >/dev/null
 fi
 
-"$build/bin/plumbline-venue-sim" --recording deploy/demo/recording.jsonl &
+"$build/bin/plumbline-venue-sim" --recording deploy/demo/recording.jsonl \
+  --binance-port 18424 --okx-port 18425 --alpaca-port 18426 --polygon-port 18427 --finnhub-port 18428 &
 sim=$!
 # Proof of reserve: TSLAx on Ethereum (1000 tokens, 150 in the treasury) and Solana (200 tokens,
 # 50 in the treasury): 1000 circulating, backed by the 1000 shares of the statement below.
@@ -44,5 +46,6 @@ cat <<MSG
 plumbline demo: http://127.0.0.1:8420/v1/snapshots/latest  (also /v1/marks, /v1/keys, /healthz)
 verify it:       $build/bin/attest verify http://127.0.0.1:8420/v1/snapshots/latest --key var/demo/signing.pub
 reserves:        http://127.0.0.1:8420/v1/reserves  (re-derive: $build/bin/attest reserves http://127.0.0.1:8420/v1/snapshots/latest --key var/demo/signing.pub --evidence http://127.0.0.1:8420)
+replay it:       $build/bin/plumbline-replay --config deploy/demo/plumbline.toml --observations var/demo/observations.jsonl --server http://127.0.0.1:8420
 MSG
 "$build/bin/plumbline" --config deploy/demo/plumbline.toml "$@"

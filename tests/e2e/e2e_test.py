@@ -26,7 +26,7 @@ PLUMBLINE = os.environ["PLUMBLINE_BIN"]
 ATTEST = os.environ["ATTEST_BIN"]
 SIM = os.environ["SIM_BIN"]
 RECORDING = os.environ["RECORDING"]
-SNAPSHOT_TYPE = "application/vnd.plumbline.snapshot.v1+json"
+SNAPSHOT_TYPE = "application/vnd.plumbline.snapshot.v2+json"
 
 
 def free_port():

@@ -21,7 +21,7 @@ import publish_observations as pub  # noqa: E402
 from push_harness import Daemon, SseReader, decode_envelope_payload  # noqa: E402
 
 PLUMBLINE = os.environ["PLUMBLINE_BIN"]
-SNAPSHOT_TYPE = "application/vnd.plumbline.snapshot.v1+json"
+SNAPSHOT_TYPE = "application/vnd.plumbline.snapshot.v2+json"
 
 
 class PushEndToEnd(unittest.TestCase):

@@ -16,27 +16,36 @@
 namespace plumbline::sim {
 namespace {
 
-constexpr std::array<VenueFormat, 3> kVenues = {VenueFormat::kKraken, VenueFormat::kCoinbase,
-                                                VenueFormat::kBitstamp};
+constexpr size_t kVenueCount = 8;
+constexpr std::array<VenueFormat, kVenueCount> kVenues = {
+    VenueFormat::kKraken, VenueFormat::kCoinbase, VenueFormat::kBitstamp, VenueFormat::kBinance,
+    VenueFormat::kOkx,    VenueFormat::kAlpaca,   VenueFormat::kPolygon,  VenueFormat::kFinnhub};
 
+// Venue symbol per format (indexed by VenueFormat), nullptr where the venue does not list it.
 struct SymbolNames {
   const char* symbol;
-  const char* kraken_pair;    // what the client asks for
-  const char* kraken_key;     // what Kraken answers with
-  const char* coinbase;
-  const char* bitstamp;
+  const char* tape;        // the tape series it follows (a token follows its underlying)
+  const char* kraken_key;  // what Kraken answers with
+  std::array<const char*, kVenueCount> venue;
 };
-constexpr std::array<SymbolNames, 3> kSymbols = {{
-    {"BTC/USD", "XBTUSD", "XXBTZUSD", "BTC-USD", "btcusd"},
-    {"ETH/USD", "ETHUSD", "XETHZUSD", "ETH-USD", "ethusd"},
-    {"SOL/USD", "SOLUSD", "SOLUSD", "SOL-USD", "solusd"},
+//                   kraken       coinbase   bitstamp  binance     okx          alpaca  polygon finnhub
+const std::array<SymbolNames, 8> kSymbols = {{
+    {"BTC/USD", "BTC/USD", "XXBTZUSD", {"XBTUSD", "BTC-USD", "btcusd", "BTCUSD", "BTC-USD", nullptr, nullptr, nullptr}},
+    {"ETH/USD", "ETH/USD", "XETHZUSD", {"ETHUSD", "ETH-USD", "ethusd", "ETHUSD", "ETH-USD", nullptr, nullptr, nullptr}},
+    {"SOL/USD", "SOL/USD", "SOLUSD", {"SOLUSD", "SOL-USD", "solusd", "SOLUSD", "SOL-USD", nullptr, nullptr, nullptr}},
+    {"AAPL/USD", "AAPL/USD", "", {nullptr, nullptr, nullptr, nullptr, nullptr, "AAPL", "AAPL", "AAPL"}},
+    {"TSLA/USD", "TSLA/USD", "", {nullptr, nullptr, nullptr, nullptr, nullptr, "TSLA", "TSLA", "TSLA"}},
+    {"SPY/USD", "SPY/USD", "", {nullptr, nullptr, nullptr, nullptr, nullptr, "SPY", "SPY", "SPY"}},
+    {"AAPLx/USD", "AAPL/USD", "AAPLxUSD", {"AAPLxUSD", nullptr, nullptr, "AAPLXUSD", "AAPLX-USD", nullptr, nullptr, nullptr}},
+    {"TSLAx/USD", "TSLA/USD", "TSLAxUSD", {"TSLAxUSD", nullptr, nullptr, "TSLAXUSD", "TSLAX-USD", nullptr, nullptr, nullptr}},
 }};
+
+const char* VenueName(VenueFormat venue, const SymbolNames& n) { return n.venue[static_cast<size_t>(venue)]; }
 
 const SymbolNames* FindByVenueSymbol(VenueFormat venue, const std::string& s) {
   for (const SymbolNames& n : kSymbols) {
-    const char* v = venue == VenueFormat::kKraken ? n.kraken_pair
-                    : venue == VenueFormat::kCoinbase ? n.coinbase : n.bitstamp;
-    if (s == v) return &n;
+    const char* v = VenueName(venue, n);
+    if (v != nullptr && s == v) return &n;
   }
   return nullptr;
 }
@@ -145,7 +154,7 @@ struct VenueSim::Impl {
     std::atomic<uint32_t> glitch_percent{0};
     std::atomic<uint64_t> requests{0};
   };
-  std::array<Venue, 3> venues;
+  std::array<Venue, kVenueCount> venues;
 
   std::mutex stop_mu;
   std::condition_variable stop_cv;
@@ -158,7 +167,11 @@ struct VenueSim::Impl {
   const Venue& V(VenueFormat f) const { return venues[static_cast<size_t>(f)]; }
 
   Result<Quote> QuoteAt(VenueFormat venue, const std::string& symbol, int64_t now) const {
-    auto it = tape.prices.find(symbol);
+    std::string series = symbol;
+    for (const SymbolNames& n : kSymbols) {
+      if (symbol == n.symbol) series = n.tape;
+    }
+    auto it = tape.prices.find(series);
     if (it == tape.prices.end()) return Status::NotFound("no tape for " + symbol);
     const int64_t time = now - V(venue).lag_seconds.load() * kNanosPerSecond;
     const int64_t second = FloorDiv(time - start_unix_nanos, kNanosPerSecond);
@@ -198,6 +211,13 @@ struct VenueSim::Impl {
     std::string price_json = Q(price);
     if (mode == VenueMode::kNotANumber) price_json = Q("abc");
     if (mode == VenueMode::kNegative) price_json = Q("-" + price);
+    // The equity formats publish JSON numbers (Polygon's quote has no trade price: its bid glitches).
+    std::string number_json = price;
+    if (mode == VenueMode::kNotANumber) number_json = Q("abc");
+    if (mode == VenueMode::kNegative) number_json = "-" + price;
+    std::string bid_number_json = q.bid.ToString();
+    if (mode == VenueMode::kNotANumber) bid_number_json = Q("abc");
+    if (mode == VenueMode::kNegative) bid_number_json = "-" + q.bid.ToString();
     if (mode == VenueMode::kNumberInsteadOfString) price_json = price;
     std::string body;
     switch (venue) {
@@ -230,6 +250,51 @@ struct VenueSim::Impl {
                ",\"percent_change_24\":\"0.12\"}";
         break;
       }
+      case VenueFormat::kBinance: {
+        const int64_t ms = FloorDiv(q.time_unix_nanos, kNanosPerMilli);
+        body = "{\"symbol\":" + Q(VenueName(venue, names)) + ",\"priceChange\":\"0.00\",\"priceChangePercent\":\"0.000\"," +
+               "\"weightedAvgPrice\":" + Q(q.price.ToString()) + ",\"prevClosePrice\":" + Q(q.price.ToString()) +
+               ",\"lastPrice\":" + price_json + ",\"lastQty\":\"0.00100000\",\"bidPrice\":" + Q(q.bid.ToString()) +
+               ",\"bidQty\":\"1.00000000\",\"askPrice\":" + Q(q.ask.ToString()) + ",\"askQty\":\"1.00000000\"," +
+               "\"openPrice\":" + Q(q.price.ToString()) + ",\"highPrice\":" + Q(q.ask.ToString()) + ",\"lowPrice\":" +
+               Q(q.bid.ToString()) + ",\"volume\":\"1432.61820754\",\"quoteVolume\":\"95000000.00\"," +
+               "\"openTime\":" + std::to_string(ms - 86400000) + ",\"closeTime\":" + std::to_string(ms) +
+               ",\"firstId\":1,\"lastId\":2,\"count\":2}";
+        break;
+      }
+      case VenueFormat::kOkx: {
+        const std::string ms = std::to_string(FloorDiv(q.time_unix_nanos, kNanosPerMilli));
+        body = "{\"code\":\"0\",\"msg\":\"\",\"data\":[{\"instType\":\"SPOT\",\"instId\":" + Q(VenueName(venue, names)) +
+               ",\"last\":" + price_json + ",\"lastSz\":\"0.1\",\"askPx\":" + Q(q.ask.ToString()) +
+               ",\"askSz\":\"1\",\"bidPx\":" + Q(q.bid.ToString()) + ",\"bidSz\":\"1\",\"open24h\":" +
+               Q(q.price.ToString()) + ",\"high24h\":" + Q(q.ask.ToString()) + ",\"low24h\":" + Q(q.bid.ToString()) +
+               ",\"volCcy24h\":\"1000\",\"vol24h\":\"10\",\"ts\":" + Q(ms) + ",\"sodUtc0\":" +
+               Q(q.price.ToString()) + ",\"sodUtc8\":" + Q(q.price.ToString()) + "}]}";
+        break;
+      }
+      case VenueFormat::kAlpaca: {
+        using namespace std::chrono;
+        const auto tp = date::sys_time<nanoseconds>(nanoseconds(q.time_unix_nanos));
+        const std::string t = Q(date::format("%FT%TZ", tp));
+        body = "{\"symbol\":" + Q(VenueName(venue, names)) + ",\"latestTrade\":{\"t\":" + t +
+               ",\"x\":\"V\",\"p\":" + number_json + ",\"s\":100,\"c\":[\"@\"],\"i\":52983525029461,\"z\":\"C\"}," +
+               "\"latestQuote\":{\"t\":" + t + ",\"ax\":\"V\",\"ap\":" + q.ask.ToString() + ",\"as\":1," +
+               "\"bx\":\"V\",\"bp\":" + q.bid.ToString() + ",\"bs\":2,\"c\":[\"R\"],\"z\":\"C\"}}";
+        break;
+      }
+      case VenueFormat::kPolygon: {
+        const std::string ns = std::to_string(q.time_unix_nanos);
+        body = "{\"request_id\":\"b84e24636301f19f88e0dfbf9a45ed5c\",\"results\":{\"P\":" + q.ask.ToString() +
+               ",\"S\":1,\"T\":" + Q(VenueName(venue, names)) + ",\"X\":11,\"p\":" + bid_number_json +
+               ",\"q\":23547,\"s\":2,\"t\":" + ns + ",\"x\":11,\"y\":" + ns + ",\"z\":3},\"status\":\"OK\"}";
+        break;
+      }
+      case VenueFormat::kFinnhub: {
+        const std::string secs = std::to_string(FloorDiv(q.time_unix_nanos, kNanosPerSecond));
+        body = "{\"c\":" + number_json + ",\"d\":0.12,\"dp\":0.0631,\"h\":" + q.ask.ToString() + ",\"l\":" +
+               q.bid.ToString() + ",\"o\":" + q.price.ToString() + ",\"pc\":" + q.price.ToString() + ",\"t\":" + secs + "}";
+        break;
+      }
     }
     if (mode == VenueMode::kTruncated) body.resize(body.size() / 2);
     return body;
@@ -251,6 +316,25 @@ struct VenueSim::Impl {
         case VenueFormat::kBitstamp:
           res.status = 404;
           res.set_content("Not Found", "text/html");
+          break;
+        case VenueFormat::kBinance:
+          res.status = 400;
+          res.set_content("{\"code\":-1121,\"msg\":\"Invalid symbol.\"}", "application/json");
+          break;
+        case VenueFormat::kOkx:
+          res.set_content("{\"code\":\"51001\",\"msg\":\"Instrument ID does not exist\",\"data\":[]}", "application/json");
+          break;
+        case VenueFormat::kAlpaca:
+          res.status = 404;
+          res.set_content("{\"message\":\"not found\"}", "application/json");
+          break;
+        case VenueFormat::kPolygon:
+          res.status = 404;
+          res.set_content("{\"status\":\"NOT_FOUND\",\"request_id\":\"0\",\"message\":\"Data not found.\"}",
+                          "application/json");
+          break;
+        case VenueFormat::kFinnhub:
+          res.set_content("{\"c\":0,\"d\":null,\"dp\":null,\"h\":0,\"l\":0,\"o\":0,\"pc\":0,\"t\":0}", "application/json");
           break;
       }
       return;
@@ -305,6 +389,31 @@ struct VenueSim::Impl {
           wrap(req.matches[1].str(), res);
         });
         break;
+      case VenueFormat::kBinance:
+        v.server.Get("/api/v3/ticker/24hr", [wrap](const httplib::Request& req, httplib::Response& res) {
+          wrap(req.get_param_value("symbol"), res);
+        });
+        break;
+      case VenueFormat::kOkx:
+        v.server.Get("/api/v5/market/ticker", [wrap](const httplib::Request& req, httplib::Response& res) {
+          wrap(req.get_param_value("instId"), res);
+        });
+        break;
+      case VenueFormat::kAlpaca:
+        v.server.Get(R"(/v2/stocks/([^/]+)/snapshot)", [wrap](const httplib::Request& req, httplib::Response& res) {
+          wrap(req.matches[1].str(), res);
+        });
+        break;
+      case VenueFormat::kPolygon:
+        v.server.Get(R"(/v2/last/nbbo/([^/]+))", [wrap](const httplib::Request& req, httplib::Response& res) {
+          wrap(req.matches[1].str(), res);
+        });
+        break;
+      case VenueFormat::kFinnhub:
+        v.server.Get("/api/v1/quote", [wrap](const httplib::Request& req, httplib::Response& res) {
+          wrap(req.get_param_value("symbol"), res);
+        });
+        break;
     }
   }
 };
@@ -319,7 +428,9 @@ Result<std::unique_ptr<VenueSim>> VenueSim::Start(PriceTape tape, VenueSimOption
     }
   }
   auto impl = std::make_unique<Impl>(std::move(tape), options, clock);
-  const std::array<const VenueBehavior*, 3> behaviors = {&options.kraken, &options.coinbase, &options.bitstamp};
+  const std::array<const VenueBehavior*, kVenueCount> behaviors = {
+      &options.kraken, &options.coinbase, &options.bitstamp, &options.binance,
+      &options.okx,    &options.alpaca,   &options.polygon,  &options.finnhub};
   std::unique_ptr<VenueSim> sim(new VenueSim(std::move(impl)));
   Impl& im = *sim->impl_;
   for (size_t i = 0; i < kVenues.size(); ++i) {
@@ -396,8 +507,7 @@ uint64_t VenueSim::requests(VenueFormat venue) const { return impl_->V(venue).re
 std::map<std::string, std::string> VenueSim::VenueSymbols(VenueFormat venue) {
   std::map<std::string, std::string> out;
   for (const SymbolNames& n : kSymbols) {
-    out[n.symbol] = venue == VenueFormat::kKraken ? n.kraken_pair
-                    : venue == VenueFormat::kCoinbase ? n.coinbase : n.bitstamp;
+    if (VenueName(venue, n) != nullptr) out[n.symbol] = VenueName(venue, n);
   }
   return out;
 }

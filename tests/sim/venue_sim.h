@@ -1,8 +1,11 @@
-// A loopback simulator of three real crypto venues' public ticker endpoints, for tests and demos.
+// A loopback simulator of real venues' public ticker endpoints, for tests and demos.
 //
-// Each venue (Kraken REST Ticker, Coinbase Exchange product ticker, Bitstamp v2 ticker) is a real
+// Each venue (Kraken REST Ticker, Coinbase Exchange product ticker, Bitstamp v2 ticker, Binance
+// 24 h ticker, OKX v5 ticker, Alpaca stock snapshot, Polygon last NBBO, Finnhub quote) is a real
 // HTTP server on its own port, answering in that venue's real format (see
-// plumbline/feeds/venue_formats.h) for BTC/USD, ETH/USD and SOL/USD. Prices come from a price
+// plumbline/feeds/venue_formats.h): crypto venues for BTC/USD, ETH/USD, SOL/USD; equity venues
+// for AAPL/USD, TSLA/USD, SPY/USD; Kraken, Binance and OKX also list the tokens AAPLx/USD and
+// TSLAx/USD, priced from their underlying's tape (the demo multiplier is 1). Prices come from a price
 // tape (deploy/demo/recording.jsonl): the tape offset is (now - start) mod duration seconds, with
 // now read from the injected Clock, so a ManualClock drives the simulator exactly.
 //
@@ -76,6 +79,13 @@ struct VenueSimOptions {
   VenueBehavior kraken;
   VenueBehavior coinbase{.glitch_percent = 5};
   VenueBehavior bitstamp{.lag_seconds = 2};
+  // Added formats (crypto: Binance, OKX; equities: Alpaca, Polygon, Finnhub); tokens AAPLx/TSLAx
+  // on Kraken, Binance and OKX follow their underlying's tape.
+  VenueBehavior binance;
+  VenueBehavior okx;
+  VenueBehavior alpaca;
+  VenueBehavior polygon;
+  VenueBehavior finnhub;
   uint64_t seed = 1;        // glitch choice is a pure function of (seed, venue, request number)
   int64_t hang_ms = 5000;
   int threads_per_venue = 4;

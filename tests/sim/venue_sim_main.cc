@@ -1,4 +1,4 @@
-// plumbline-venue-sim: serves Kraken, Coinbase and Bitstamp ticker formats on loopback from the
+// plumbline-venue-sim: serves eight venue ticker formats (venue_sim.h) on loopback from the
 // bundled price tape until SIGTERM or SIGINT. See venue_sim.h for the behaviours.
 #include <csignal>
 #include <cstdio>
@@ -23,6 +23,11 @@ VenueBehavior* BehaviorFor(VenueSimOptions& o, VenueFormat f) {
     case VenueFormat::kKraken: return &o.kraken;
     case VenueFormat::kCoinbase: return &o.coinbase;
     case VenueFormat::kBitstamp: return &o.bitstamp;
+    case VenueFormat::kBinance: return &o.binance;
+    case VenueFormat::kOkx: return &o.okx;
+    case VenueFormat::kAlpaca: return &o.alpaca;
+    case VenueFormat::kPolygon: return &o.polygon;
+    case VenueFormat::kFinnhub: return &o.finnhub;
   }
   return nullptr;
 }
@@ -35,10 +40,13 @@ int Fail(const std::string& message) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Loopback simulator of the Kraken, Coinbase and Bitstamp public ticker APIs"};
+  CLI::App app{"Loopback simulator of crypto and equity venue ticker APIs (Kraken, Coinbase, Bitstamp, Binance, OKX, Alpaca, Polygon, Finnhub)"};
   std::string recording = PLUMBLINE_DEMO_RECORDING;
   std::string host = "127.0.0.1";
   int kraken_port = 18421, coinbase_port = 18422, bitstamp_port = 18423;
+  // The added venues default to ephemeral ports so concurrent test runs never collide; the demo
+  // (deploy/demo/run.sh) pins them to 18424..18428.
+  int binance_port = 0, okx_port = 0, alpaca_port = 0, polygon_port = 0, finnhub_port = 0;
   std::string lag_venue = "bitstamp", glitch_venue = "coinbase";
   int64_t lag_seconds = 2;
   uint32_t glitch_percent = 5;
@@ -50,6 +58,11 @@ int main(int argc, char** argv) {
   app.add_option("--kraken-port", kraken_port, "Kraken port (0 = ephemeral)");
   app.add_option("--coinbase-port", coinbase_port, "Coinbase port (0 = ephemeral)");
   app.add_option("--bitstamp-port", bitstamp_port, "Bitstamp port (0 = ephemeral)");
+  app.add_option("--binance-port", binance_port, "Binance port (0 = ephemeral)");
+  app.add_option("--okx-port", okx_port, "OKX port (0 = ephemeral)");
+  app.add_option("--alpaca-port", alpaca_port, "Alpaca port (0 = ephemeral)");
+  app.add_option("--polygon-port", polygon_port, "Polygon port (0 = ephemeral)");
+  app.add_option("--finnhub-port", finnhub_port, "Finnhub port (0 = ephemeral)");
   app.add_option("--lag-venue", lag_venue, "venue that lags (kraken|coinbase|bitstamp|none)");
   app.add_option("--lag-seconds", lag_seconds, "how far the lagging venue is behind");
   app.add_option("--glitch-venue", glitch_venue, "venue that glitches (kraken|coinbase|bitstamp|none)");
@@ -68,6 +81,11 @@ int main(int argc, char** argv) {
   options.kraken = VenueBehavior{.port = kraken_port};
   options.coinbase = VenueBehavior{.port = coinbase_port};
   options.bitstamp = VenueBehavior{.port = bitstamp_port};
+  options.binance = VenueBehavior{.port = binance_port};
+  options.okx = VenueBehavior{.port = okx_port};
+  options.alpaca = VenueBehavior{.port = alpaca_port};
+  options.polygon = VenueBehavior{.port = polygon_port};
+  options.finnhub = VenueBehavior{.port = finnhub_port};
   if (lag_venue != "none") {
     auto f = plumbline::feeds::ParseVenueFormat(lag_venue);
     if (!f.ok()) return Fail("--lag-venue: " + f.status().message());
@@ -101,9 +119,11 @@ int main(int argc, char** argv) {
   auto sim = plumbline::sim::VenueSim::Start(std::move(tape).value(), options,
                                              plumbline::SystemClock::Instance());
   if (!sim.ok()) return Fail(sim.status().ToString());
-  std::printf("venue-sim: kraken=%s coinbase=%s bitstamp=%s\n",
-              (*sim)->base_url(VenueFormat::kKraken).c_str(), (*sim)->base_url(VenueFormat::kCoinbase).c_str(),
-              (*sim)->base_url(VenueFormat::kBitstamp).c_str());
+  std::string line = "venue-sim:";
+  for (VenueFormat f : plumbline::feeds::AllVenueFormats()) {
+    line += std::string(" ") + plumbline::feeds::VenueFormatName(f) + "=" + (*sim)->base_url(f);
+  }
+  std::printf("%s\n", line.c_str());
   std::fflush(stdout);
 
   int received = 0;

@@ -30,7 +30,8 @@ httplib::Result Get(const VenueSim& sim, VenueFormat f, const std::string& path)
 TEST(PriceTape, BundledRecordingShape) {
   PriceTape tape = Tape();
   EXPECT_EQ(tape.duration_seconds, 600);
-  ASSERT_EQ(tape.prices.size(), 3u);
+  ASSERT_EQ(tape.prices.size(), 6u);
+  EXPECT_EQ(tape.prices.at("AAPL/USD").at(0).ToString(), "190.00");
   EXPECT_EQ(tape.prices.at("BTC/USD").at(0).ToString(), "67000.00");
   EXPECT_EQ(tape.prices.at("ETH/USD").at(0).ToString(), "3500.00");
   EXPECT_EQ(tape.prices.at("SOL/USD").at(0).ToString(), "150.000");

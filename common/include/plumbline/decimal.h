@@ -49,9 +49,10 @@ class Decimal {
   std::string ToString() const;
 
   int scale() const { return scale_; }
-  // The raw representation: value = units() / 10^scale(). For exact fixed-point fast paths.
+  // Raw representation (value = units / 10^scale) for hot loops that bring many values to one
+  // scale and then compare and add plain integers (the aggregator). FromUnits: OutOfRange beyond
+  // kMaxDigits digits or a scale outside [0, kMaxScale].
   __int128 units() const { return units_; }
-  // The value units / 10^scale; OutOfRange beyond kMaxDigits digits or outside [0, kMaxScale].
   static Result<Decimal> FromUnits(__int128 units, int scale) { return Make(units, scale); }
   bool is_zero() const { return units_ == 0; }
   bool is_negative() const { return units_ < 0; }

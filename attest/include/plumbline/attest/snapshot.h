@@ -40,7 +40,10 @@
 
 namespace plumbline::attest {
 
-inline constexpr std::string_view kSnapshotPayloadType = "application/vnd.plumbline.snapshot.v1+json";
+inline constexpr std::string_view kSnapshotPayloadType = "application/vnd.plumbline.snapshot.v2+json";
+// Version 1 (marks without the oracle fields of docs/oracle.md): still decoded and verified so
+// stored snapshots stay readable; never produced any more.
+inline constexpr std::string_view kSnapshotPayloadTypeV1 = "application/vnd.plumbline.snapshot.v1+json";
 inline const std::string kGenesisPreviousHash(64, '0');
 
 struct Snapshot {
@@ -59,7 +62,9 @@ Result<std::string> SnapshotPayload(const Snapshot& snapshot);
 
 // Strict parse of payload bytes: must be canonical, have exactly the documented members with the
 // documented types; decimals parse exactly. InvalidArgument/Corruption name the field.
-Result<Snapshot> ParseSnapshotPayload(std::string_view payload);
+// `payload_type` selects the mark schema: kSnapshotPayloadType (v2) or kSnapshotPayloadTypeV1.
+Result<Snapshot> ParseSnapshotPayload(std::string_view payload,
+                                      std::string_view payload_type = kSnapshotPayloadType);
 
 // A signed snapshot as stored and served.
 struct SignedSnapshot {
@@ -72,7 +77,8 @@ struct SignedSnapshot {
 // Sets snapshot.key_id from `key`, builds the payload and signs it.
 Result<SignedSnapshot> SignSnapshot(Snapshot snapshot, const SigningKey& key);
 
-// Parses an envelope, checks it with VerifyEnvelope(kSnapshotPayloadType, key), parses the
+// Parses an envelope, checks it with VerifyEnvelope(its type, key) where the type must be v2 or
+// v1, parses the
 // payload and checks that its key_id names `key`.
 Result<SignedSnapshot> VerifySnapshotEnvelope(std::string_view envelope_json, const PublicKey& key);
 

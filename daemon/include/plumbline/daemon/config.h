@@ -13,8 +13,12 @@
 #include <string_view>
 #include <vector>
 
+#include <memory>
+
+#include "plumbline/clock.h"
 #include "plumbline/attest/keys.h"
 #include "plumbline/feeds/aggregator.h"
+#include "plumbline/feeds/calendar.h"
 #include "plumbline/feeds/sources.h"
 #include "plumbline/reserves/config.h"
 #include "plumbline/status.h"
@@ -86,6 +90,15 @@ struct Config {
   std::string risk_file;  // margin evaluator risk parameters (TOML, docs/margin.md); "" = margin off
   std::vector<feeds::SymbolPolicy> symbols;     // at least one
   std::vector<feeds::SourceConfig> sources;     // at least one
+  // Equity calendar (docs/oracle.md): required when a symbol is equity or token; loaded and
+  // checked at config load, path relative to the working directory.
+  std::string calendar_file;
+  std::shared_ptr<const feeds::EquityCalendar> calendar;
+  // Observation log for replay (plumbline-replay): every round's inputs appended here. Empty = off.
+  std::string observation_log;
+  // Run-time kill switch: a text file of symbols (one per line, '#' comments) read every round;
+  // each listed symbol is published as `halted` until it is removed. Empty = off.
+  std::string halt_file;
   std::vector<WitnessConfig> witnesses;         // optional; names unique
   std::vector<PushPublisherConfig> publishers;  // optional [[publishers]]
   IngestConfig ingest;
@@ -94,8 +107,9 @@ struct Config {
 };
 
 // Parses TOML text; `path` is used in messages and for Config::path. `digest` is computed from
-// the text bytes.
-Result<Config> ParseConfig(std::string_view toml_text, const std::string& path);
+// the text bytes. `clock` judges staged multiplier activations (one in the past is refused).
+Result<Config> ParseConfig(std::string_view toml_text, const std::string& path,
+                           const Clock& clock = SystemClock::Instance());
 
 // Reads and parses a file. IOError names the file if it cannot be read.
 Result<Config> LoadConfig(const std::string& path);

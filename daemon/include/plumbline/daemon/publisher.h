@@ -16,14 +16,19 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <set>
+#include <vector>
 #include <string>
 
 #include "plumbline/attest/keys.h"
 #include "plumbline/attest/snapshot.h"
 #include "plumbline/clock.h"
 #include "plumbline/daemon/config.h"
+#include "plumbline/feeds/mark_engine.h"
+#include "plumbline/feeds/observation_log.h"
 #include "plumbline/feeds/sources.h"
 #include "plumbline/status.h"
 #include "plumbline/storage/snapshot_store.h"
@@ -35,6 +40,9 @@ struct Published {
   attest::SignedSnapshot signed_snapshot;
   std::string marks_json;  // GET /v1/marks body
 };
+
+// Max age per source name (polled sources and push publishers), in nanoseconds.
+std::map<std::string, int64_t> MaxAgeBySource(const Config& config);
 
 class Publisher {
  public:
@@ -50,7 +58,7 @@ class Publisher {
   // Loads the newest stored snapshot (if any): checks it decodes and was signed by this key, and
   // sets the next sequence and previous hash from it, and signs the checkpoint of the stored tree
   // if it is missing. Corruption if it does not decode or the tree does not extend the latest
-  // checkpoint.
+  // checkpoint. Opens the configured observation log (IOError if it cannot be opened).
   Status Resume();
 
   // Runs one round. On error nothing is published; if the error came after the synced append
@@ -68,10 +76,17 @@ class Publisher {
     reserve_source_ = std::move(source);
   }
 
+  // The round engine (kill switch: engine().SetHalted). Null only if the config was inconsistent,
+  // in which case PublishRound() returns that error.
+  feeds::MarkEngine* engine() { return engine_.get(); }
+
   // The GET /v1/marks view of a snapshot (canonical JSON); also used by the stream's marks events.
   static std::string BuildMarksJson(const attest::SignedSnapshot& s);
 
  private:
+  // Sets the engine's kill switch from config `halted` and the halt file; returns the halted.
+  std::vector<std::string> ApplyHaltFile(const Config& config);
+  void BuildEngine(const Config& config);
   const Config& config_;  // as started: holds the keys a reload cannot change (origin, data_dir, ...)
   std::atomic<std::shared_ptr<const Config>> live_config_;  // what rounds use; SetConfig swaps it
   const feeds::ObservationBook* book_;
@@ -80,6 +95,11 @@ class Publisher {
   const Clock& clock_;
   uint64_t next_sequence_ = 1;
   std::string previous_hash_ = attest::kGenesisPreviousHash;
+  std::unique_ptr<feeds::MarkEngine> engine_;
+  std::shared_ptr<const Config> engine_config_;  // the config engine_ was built from
+  std::unique_ptr<feeds::ObservationLogWriter> observation_log_;
+  std::set<std::string> warned_unknown_halts_;
+  Status engine_status_;
   mutable std::mutex latest_mu_;
   std::shared_ptr<const Published> latest_;
   std::function<std::vector<attest::ReserveAttestation>(int64_t)> reserve_source_;

@@ -32,6 +32,13 @@ struct SourceConfig {
   int64_t read_timeout_ms = 2000;
   int64_t max_age_ms = 10000;                // observations older than this are not fresh
   std::map<std::string, std::string> symbols;  // Plumbline symbol -> venue symbol
+  // Retry: a failed request is retried up to `retries` times within the poll, waiting
+  // retry_backoff_ms, then twice that, ... between attempts. A poll in which every symbol failed
+  // makes the next poll wait poll_interval_ms x 2^(consecutive failed polls), capped at
+  // max_backoff_ms, so a dead venue is not hammered. Rounds never wait for any of this.
+  int retries = 1;
+  int64_t retry_backoff_ms = 100;
+  int64_t max_backoff_ms = 30000;
 };
 
 struct SourceHealth {
@@ -40,6 +47,9 @@ struct SourceHealth {
   uint64_t successes = 0;
   uint64_t errors = 0;
   std::string last_error;               // empty if none
+  uint64_t consecutive_failures = 0;    // failed polls in a row (0 after a success)
+  int64_t last_latency_ms = -1;         // slowest successful request of the last poll; -1 = none
+  int64_t next_poll_delay_ms = 0;       // the wait before the next poll (grows with backoff)
   int64_t last_poll_duration_nanos = 0; // wall time of the last poll of all symbols (0 = none yet)
 };
 
@@ -59,8 +69,9 @@ class ObservationBook {
   std::map<std::pair<std::string, std::string>, Observation> latest_;  // (symbol, source)
 };
 
-// Fetches every configured symbol of `source` once over HTTP and stores the good observations in
-// `book`. Returns the first error (all symbols are still attempted). Used by Poller and tests.
+// Fetches every configured symbol of `source` once over HTTP (with the source's retries) and
+// stores the good observations in `book`. Returns the first error (all symbols are still
+// attempted). Used by Poller and tests.
 Status PollOnce(const SourceConfig& source, ObservationBook* book, const Clock& clock);
 
 // Runs one polling thread per source until Stop(). Not copyable.

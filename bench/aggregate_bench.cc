@@ -1,0 +1,106 @@
+// Aggregation of one publish round: 5,000 symbols x 8 sources (issue 3 target: <= 2 ms on one
+// core). Three programs in the same run:
+//   BM_BaselineSortMedian  the least any median needs: copy each symbol's 8 observations and sort
+//                          their Decimal prices (the v1 aggregator's core);
+//   BM_AggregateQuotes     the exact core alone (weights, MAD outliers, Pyth votes, confidence);
+//   BM_MarkEngineRound     a full MarkEngine::Round (freshness, spreads, outliers, confidence,
+//                          clamp, publish reason) exactly as the publisher runs it.
+// bench/run_aggregate.sh prints the figures and the ratios to the baseline.
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <map>
+#include <unordered_map>
+#include <string>
+#include <vector>
+
+#include "plumbline/clock.h"
+#include "plumbline/feeds/aggregation.h"
+#include "plumbline/feeds/mark_engine.h"
+
+namespace {
+
+using namespace plumbline;
+using namespace plumbline::feeds;
+
+constexpr int kSymbols = 5000;
+constexpr int kSources = 8;
+constexpr int64_t kNow = 1'763'780'000'000'000'000;
+
+struct Fixture {
+  std::vector<std::string> symbols;
+  std::unordered_map<std::string, std::vector<Observation>> book;
+  std::vector<std::vector<Quote>> quotes;
+  std::map<std::string, int64_t> ages;
+
+  Fixture() {
+    for (int s = 0; s < kSources; ++s) ages["venue" + std::to_string(s)] = 10 * kNanosPerSecond;
+    for (int i = 0; i < kSymbols; ++i) {
+      const std::string sym = "SYM" + std::to_string(i) + "/USD";
+      symbols.push_back(sym);
+      std::vector<Observation>& obs = book[sym];
+      std::vector<Quote>& q = quotes.emplace_back();
+      for (int s = 0; s < kSources; ++s) {
+        Observation o;
+        o.source = "venue" + std::to_string(s);
+        o.symbol = sym;
+        // 100.00 .. 199.99 with venue spread of a few cents; one venue far off every 16th symbol.
+        const int cents = 10000 + (i * 37) % 10000 + (s * 7) % 5 - 2 + ((i % 16 == 0 && s == 3) ? 5000 : 0);
+        o.price = Decimal::FromUnits(cents, 2).value();
+        o.bid = Decimal::FromUnits(cents - 1, 2).value();
+        o.ask = Decimal::FromUnits(cents + 1, 2).value();
+        o.observed_unix_nanos = o.received_unix_nanos = kNow - s * kNanosPerMilli;
+        q.push_back({o.source, o.price, SpreadConfidence(o).value(), 1});
+        obs.push_back(std::move(o));
+      }
+    }
+  }
+};
+
+const Fixture& F() {
+  static const Fixture f;
+  return f;
+}
+
+void BM_BaselineSortMedian(benchmark::State& state) {
+  const Fixture& f = F();
+  for (auto _ : state) {
+    for (const std::string& sym : f.symbols) {
+      std::vector<Observation> obs = f.book.at(sym);
+      std::sort(obs.begin(), obs.end(), [](const Observation& a, const Observation& b) { return a.price < b.price; });
+      benchmark::DoNotOptimize(obs[kSources / 2].price);
+    }
+  }
+  state.counters["symbols"] = kSymbols;
+}
+BENCHMARK(BM_BaselineSortMedian)->Unit(benchmark::kMillisecond);
+
+void BM_AggregateQuotes(benchmark::State& state) {
+  const Fixture& f = F();
+  OutlierRule rule;
+  for (auto _ : state) {
+    for (const auto& q : f.quotes) {
+      auto r = AggregateQuotes(q, rule);
+      benchmark::DoNotOptimize(r);
+    }
+  }
+}
+BENCHMARK(BM_AggregateQuotes)->Unit(benchmark::kMillisecond);
+
+void BM_MarkEngineRound(benchmark::State& state) {
+  const Fixture& f = F();
+  std::vector<SymbolPolicy> policies;
+  for (const std::string& sym : f.symbols) policies.emplace_back(sym, 3);
+  auto engine = MarkEngine::Create(policies, f.ages, nullptr).value();
+  int64_t now = kNow;
+  for (auto _ : state) {
+    auto marks = engine->Round([&](const std::string& sym) { return f.book.at(sym); }, now);
+    benchmark::DoNotOptimize(marks);
+  }
+  state.counters["symbols"] = kSymbols;
+}
+BENCHMARK(BM_MarkEngineRound)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();

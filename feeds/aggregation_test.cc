@@ -1,0 +1,110 @@
+#include "plumbline/feeds/aggregation.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+namespace plumbline::feeds {
+namespace {
+
+Decimal D(const std::string& s) { return Decimal::Parse(s).value(); }
+
+// Every file in tests/vectors/aggregation/: inputs -> the exact expected text of the outputs.
+TEST(AggregationVectors, AllFilesMatchByteForByte) {
+  size_t files = 0;
+  std::vector<std::filesystem::path> paths;
+  for (const auto& entry : std::filesystem::directory_iterator(PLUMBLINE_AGGREGATION_VECTORS)) {
+    if (entry.path().extension() == ".json") paths.push_back(entry.path());
+  }
+  std::sort(paths.begin(), paths.end());
+  for (const auto& path : paths) {
+    SCOPED_TRACE(path.filename().string());
+    std::ifstream in(path);
+    const nlohmann::json doc = nlohmann::json::parse(in);
+    OutlierRule rule;
+    rule.mad_k = D(doc["rule"]["mad_k"].get<std::string>());
+    rule.min_band = D(doc["rule"]["min_band"].get<std::string>());
+    std::vector<Quote> quotes;
+    std::deque<std::string> names;  // Quote::source borrows
+    for (const auto& q : doc["quotes"]) {
+      names.push_back(q["source"].get<std::string>());
+      quotes.push_back({names.back(), D(q["price"].get<std::string>()),
+                        D(q["confidence"].get<std::string>()), q["weight"].get<uint32_t>()});
+    }
+    Result<Aggregated> got = AggregateQuotes(quotes, rule);
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    EXPECT_EQ(got->price.ToString(), doc["expected"]["price"].get<std::string>());
+    EXPECT_EQ(got->confidence.ToString(), doc["expected"]["confidence"].get<std::string>());
+    std::vector<std::string> outliers;
+    for (size_t i : got->outliers) outliers.emplace_back(quotes[i].source);
+    EXPECT_EQ(outliers, doc["expected"]["outliers"].get<std::vector<std::string>>());
+    // Input order never matters.
+    std::reverse(quotes.begin(), quotes.end());
+    Result<Aggregated> reversed = AggregateQuotes(quotes, rule);
+    ASSERT_TRUE(reversed.ok());
+    EXPECT_EQ(reversed->price.ToString(), got->price.ToString());
+    EXPECT_EQ(reversed->confidence.ToString(), got->confidence.ToString());
+    ++files;
+  }
+  EXPECT_GE(files, 10u);
+}
+
+TEST(Aggregation, PythExamplesInline) {
+  std::vector<Quote> q;
+  std::deque<std::string> names;
+  const char* expected[][2] = {{"100", "10"}, {"145", "55"}, {"200", "90"}, {"245", "85"}};
+  for (int i = 1; i <= 4; ++i) {
+    names.push_back("p" + std::to_string(i));
+    q.push_back({names.back(), Decimal::FromInt(100 * i), Decimal::FromInt(10 * i), 1});
+    Result<Aggregated> a = AggregateQuotes(q, OutlierRule{});
+    ASSERT_TRUE(a.ok());
+    EXPECT_EQ(a->price.ToString(), expected[i - 1][0]);
+    EXPECT_EQ(a->confidence.ToString(), expected[i - 1][1]);
+  }
+}
+
+TEST(Aggregation, SpreadConfidenceIsHalfTheSpreadExactly) {
+  Observation o;
+  o.price = D("100");
+  o.bid = D("99.99");
+  o.ask = D("100.02");
+  EXPECT_EQ(SpreadConfidence(o).value().ToString(), "0.015");
+  o.bid.reset();
+  EXPECT_TRUE(SpreadConfidence(o).value().is_zero());
+}
+
+TEST(Aggregation, BidAboveAskIsRefused) {
+  Observation o;
+  o.price = D("100");
+  o.bid = D("100.5");
+  o.ask = D("100.4");
+  Result<Decimal> c = SpreadConfidence(o);
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("crossed quote: bid 100.5 > ask 100.4"), std::string::npos);
+}
+
+TEST(Aggregation, ZeroOrNegativePricesAreRefused) {
+  for (const char* bad : {"0", "-1"}) {
+    Result<Aggregated> a = AggregateQuotes({{"a", D("100"), D("0"), 1}, {"z", D(bad), D("0"), 1}}, OutlierRule{});
+    ASSERT_FALSE(a.ok());
+    EXPECT_NE(a.status().message().find("source z: price must be > 0"), std::string::npos);
+  }
+  EXPECT_FALSE(AggregateQuotes({}, OutlierRule{}).ok());
+  EXPECT_FALSE(AggregateQuotes({{"a", D("1"), D("-1"), 1}}, OutlierRule{}).ok());
+  EXPECT_FALSE(AggregateQuotes({{"a", D("1"), D("0"), 0}}, OutlierRule{}).ok());
+}
+
+TEST(Aggregation, MixedScalesStayExact) {
+  Result<Aggregated> a = AggregateQuotes({{"a", D("67000.5"), D("0"), 1}, {"b", D("67000.25"), D("0"), 1}}, OutlierRule{});
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->price.ToString(), "67000.375");
+}
+
+}  // namespace
+}  // namespace plumbline::feeds

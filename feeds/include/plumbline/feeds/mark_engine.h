@@ -1,0 +1,82 @@
+// MarkEngine: one Mark per configured symbol per publish round, with the round-to-round rules
+// that need memory of earlier rounds. Rules (docs/oracle.md has the full text and examples):
+//
+//   freshness   per source max age, tightened by the symbol's per-session max age; observations
+//               with a non-positive price or a crossed bid/ask never count;
+//   price       AggregateQuotes (weighted median, Pyth confidence, outliers) over fresh quotes;
+//               ok needs `quorum` fresh sources of which a strict majority are not outliers;
+//   clamp       a move beyond max_move from the last accepted price holds that price (status
+//               clamped, proposed_price = the new median) until the move persists confirm_rounds
+//               consecutive rounds in the same direction;
+//   sessions    equity/token marks carry the calendar session. Equity: when the market is closed,
+//               or outside the regular session without a quorum, status market_closed with the
+//               last regular-session price and its time (price_unix_nanos) - never an outage;
+//   tokens      underlying x multiplier (theoretical) leads in the regular session; outside it
+//               the token's venue median leads with confidence x off_session_confidence_factor;
+//               basis = (venue - theoretical) / theoretical, flagged beyond basis_bound; the
+//               multiplier in force is MultiplierSchedule::At(round time) (exact at activation);
+//   halted      kill switch: status halted, no price;
+//   reason      initial / status_change / deviation / heartbeat / unchanged (see market.h).
+//
+// Determinism: Round() is a pure function of (configuration, the sequence of earlier rounds'
+// inputs, this round's observations, now): replaying a recording gives the same marks.
+//
+// Thread safety: Round() and Seed() from one thread at a time; SetHalted()/halted() from any.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "plumbline/feeds/aggregator.h"
+#include "plumbline/feeds/calendar.h"
+#include "plumbline/market.h"
+#include "plumbline/status.h"
+
+namespace plumbline::feeds {
+
+class MarkEngine {
+ public:
+  using Lookup = std::function<std::vector<Observation>(const std::string& symbol)>;
+
+  // `calendar` is required (InvalidArgument otherwise) when any symbol is equity or token; a
+  // token's underlying must be a configured equity symbol.
+  static Result<std::unique_ptr<MarkEngine>> Create(std::vector<SymbolPolicy> symbols,
+                                                    std::map<std::string, int64_t> max_age_nanos_by_source,
+                                                    std::shared_ptr<const EquityCalendar> calendar);
+
+  // One round: marks in configuration order.
+  std::vector<Mark> Round(const Lookup& latest, int64_t now_unix_nanos);
+
+  // Restores what a restarted daemon can know from the last published marks: last statuses,
+  // accepted and last regular prices. Unknown symbols are ignored.
+  void Seed(const std::vector<Mark>& marks, int64_t snapshot_unix_nanos);
+
+  // Kill switch. NotFound for an unknown symbol.
+  Status SetHalted(const std::string& symbol, bool halted);
+  bool halted(const std::string& symbol) const;
+
+  struct SymbolState;  // per-symbol memory (defined in mark_engine.cc)
+  ~MarkEngine();
+
+ private:
+  MarkEngine() = default;
+  struct Basic;
+  Basic Aggregate(const SymbolPolicy& policy, std::vector<Observation> observations,
+                  std::optional<Session> session, int64_t now) const;
+  Mark Build(size_t index, const Lookup& latest, const std::map<std::string, const Mark*>& done, int64_t now);
+
+  std::vector<SymbolPolicy> symbols_;
+  std::vector<size_t> order_;  // non-token symbols first, then tokens
+  std::map<std::string, int64_t> max_age_;
+  std::vector<std::pair<std::string, int64_t>> max_age_sorted_;  // the same, for binary search
+  std::shared_ptr<const EquityCalendar> calendar_;
+  std::vector<std::unique_ptr<SymbolState>> state_;
+  std::unique_ptr<std::atomic<bool>[]> halted_;
+};
+
+}  // namespace plumbline::feeds

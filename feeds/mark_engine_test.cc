@@ -1,0 +1,368 @@
+#include "plumbline/feeds/mark_engine.h"
+
+#include <gtest/gtest.h>
+
+#include <date/date.h>
+
+#include "plumbline/clock.h"
+
+namespace plumbline::feeds {
+namespace {
+
+Decimal D(const std::string& s) { return Decimal::Parse(s).value(); }
+
+int64_t Utc(int y, unsigned m, unsigned d, int hh, int mm) {
+  const auto day = date::sys_days{date::year{y} / date::month{m} / date::day{d}};
+  return (day.time_since_epoch().count() * 86400LL + hh * 3600LL + mm * 60LL) * kNanosPerSecond;
+}
+
+const int64_t kRegular = Utc(2026, 1, 13, 15, 0);   // Tue 10:00 New York
+const int64_t kPre = Utc(2026, 1, 13, 12, 0);       // Tue 07:00
+const int64_t kSaturday = Utc(2026, 1, 17, 15, 0);  // closed
+constexpr int64_t kSec = kNanosPerSecond;
+
+// A book of observations the test sets directly.
+struct Book {
+  std::map<std::string, std::vector<Observation>> by_symbol;
+  void Put(const std::string& source, const std::string& symbol, const std::string& price, int64_t t,
+           std::optional<std::string> bid = {}, std::optional<std::string> ask = {}) {
+    Observation o;
+    o.source = source;
+    o.symbol = symbol;
+    o.price = D(price);
+    if (bid) o.bid = D(*bid);
+    if (ask) o.ask = D(*ask);
+    o.observed_unix_nanos = o.received_unix_nanos = t;
+    auto& v = by_symbol[symbol];
+    std::erase_if(v, [&](const Observation& x) { return x.source == source; });
+    v.push_back(o);
+  }
+  MarkEngine::Lookup Lookup() const {
+    return [this](const std::string& s) {
+      auto it = by_symbol.find(s);
+      return it == by_symbol.end() ? std::vector<Observation>{} : it->second;
+    };
+  }
+};
+
+std::map<std::string, int64_t> Ages() {
+  std::map<std::string, int64_t> ages;
+  for (const char* s : {"a", "b", "c", "d", "e", "ta", "tb", "tc"}) ages[s] = 10 * kSec;
+  return ages;
+}
+
+std::shared_ptr<const EquityCalendar> Nyse() {
+  return std::make_shared<EquityCalendar>(EquityCalendar::LoadFile(PLUMBLINE_NYSE_CALENDAR).value());
+}
+
+std::unique_ptr<MarkEngine> Engine(std::vector<SymbolPolicy> symbols) {
+  auto e = MarkEngine::Create(std::move(symbols), Ages(), Nyse());
+  EXPECT_TRUE(e.ok()) << e.status().ToString();
+  return std::move(e).value();
+}
+
+void PutAll(Book* book, const std::string& symbol, const std::string& price, int64_t t) {
+  for (const char* s : {"a", "b", "c", "d"}) book->Put(s, symbol, price, t);
+}
+
+TEST(MarkEngine, VenueHalfOffIsRejectedAndTheMarkIsUnaffected) {
+  auto engine = Engine({SymbolPolicy("BTC/USD", 3)});
+  Book book;
+  book.Put("a", "BTC/USD", "67000.00", kRegular, "66999.00", "67001.00");
+  book.Put("b", "BTC/USD", "67010.00", kRegular, "67009.00", "67011.00");
+  book.Put("c", "BTC/USD", "66990.00", kRegular, "66989.00", "66991.00");
+  auto clean = MarkEngine::Create({SymbolPolicy("BTC/USD", 3)}, Ages(), nullptr).value()->Round(book.Lookup(), kRegular);
+  book.Put("d", "BTC/USD", "33500.00", kRegular, "33499.00", "33501.00");
+  Mark m = engine->Round(book.Lookup(), kRegular).front();
+  ASSERT_EQ(m.status, MarkStatus::kOk);
+  EXPECT_EQ(m.outliers, std::vector<std::string>{"d"});
+  EXPECT_EQ(m.price->ToString(), clean.front().price->ToString());
+  EXPECT_EQ(m.price->ToString(), "67000.00");
+  EXPECT_EQ(m.confidence->ToString(), clean.front().confidence->ToString());
+  EXPECT_EQ(m.contributions.size(), 3u);
+}
+
+TEST(MarkEngine, ThreeVenuesTolerateOneOutlier) {
+  auto engine = Engine({SymbolPolicy("ETH/USD", 3)});
+  Book book;
+  book.Put("a", "ETH/USD", "3500.10", kRegular);
+  book.Put("b", "ETH/USD", "3500.30", kRegular);
+  book.Put("c", "ETH/USD", "1750.00", kRegular);  // 50% off
+  Mark m = engine->Round(book.Lookup(), kRegular).front();
+  ASSERT_EQ(m.status, MarkStatus::kOk);
+  EXPECT_EQ(m.price->ToString(), "3500.20");
+  EXPECT_EQ(m.outliers, std::vector<std::string>{"c"});
+}
+
+TEST(MarkEngine, TwoStaleVenuesFailTheQuorumAndSaySo) {
+  auto engine = Engine({SymbolPolicy("BTC/USD", 3)});
+  Book book;
+  book.Put("a", "BTC/USD", "100", kRegular);
+  book.Put("b", "BTC/USD", "100", kRegular - 2 * kSec);
+  book.Put("c", "BTC/USD", "100", kRegular - 60 * kSec);
+  book.Put("d", "BTC/USD", "100", kRegular - 90 * kSec);
+  Mark m = engine->Round(book.Lookup(), kRegular).front();
+  EXPECT_EQ(m.status, MarkStatus::kStale);
+  EXPECT_FALSE(m.price.has_value());
+  EXPECT_EQ(*m.newest_observation_unix_nanos, kRegular);
+}
+
+TEST(MarkEngine, CrossedAndNonPositiveQuotesNeverCount) {
+  auto engine = Engine({SymbolPolicy("BTC/USD", 3)});
+  Book book;
+  book.Put("a", "BTC/USD", "100", kRegular);
+  book.Put("b", "BTC/USD", "100", kRegular);
+  book.Put("c", "BTC/USD", "100", kRegular, "100.5", "100.4");  // bid above ask
+  EXPECT_EQ(engine->Round(book.Lookup(), kRegular).front().status, MarkStatus::kStale);
+  book.Put("c", "BTC/USD", "0", kRegular);
+  EXPECT_EQ(engine->Round(book.Lookup(), kRegular).front().status, MarkStatus::kStale);
+  book.Put("c", "BTC/USD", "-5", kRegular);
+  EXPECT_EQ(engine->Round(book.Lookup(), kRegular).front().status, MarkStatus::kStale);
+  book.Put("c", "BTC/USD", "100", kRegular);
+  EXPECT_EQ(engine->Round(book.Lookup(), kRegular).front().status, MarkStatus::kOk);
+}
+
+TEST(MarkEngine, BigMoveIsClampedUntilConfirmed) {
+  SymbolPolicy p("BTC/USD", 3);
+  p.max_move = D("0.1");
+  p.confirm_rounds = 3;
+  auto engine = Engine({p});
+  Book book;
+  int64_t t = kRegular;
+  PutAll(&book, "BTC/USD", "100", t);
+  EXPECT_EQ(engine->Round(book.Lookup(), t).front().status, MarkStatus::kOk);
+  PutAll(&book, "BTC/USD", "120", t += kSec);
+  Mark m = engine->Round(book.Lookup(), t).front();
+  EXPECT_EQ(m.status, MarkStatus::kClamped);
+  EXPECT_EQ(m.price->ToString(), "100");
+  EXPECT_EQ(m.proposed_price->ToString(), "120");
+  m = engine->Round(book.Lookup(), t += kSec).front();
+  EXPECT_EQ(m.status, MarkStatus::kClamped);
+  m = engine->Round(book.Lookup(), t += kSec).front();
+  EXPECT_EQ(m.status, MarkStatus::kOk);
+  EXPECT_EQ(m.price->ToString(), "120");
+  // A spike that reverts is never accepted.
+  PutAll(&book, "BTC/USD", "60", t += kSec);
+  EXPECT_EQ(engine->Round(book.Lookup(), t).front().status, MarkStatus::kClamped);
+  PutAll(&book, "BTC/USD", "121", t += kSec);
+  m = engine->Round(book.Lookup(), t).front();
+  EXPECT_EQ(m.status, MarkStatus::kOk);
+  EXPECT_EQ(m.price->ToString(), "121");
+  // Exactly at the bound is not beyond it.
+  PutAll(&book, "BTC/USD", "133.1", t += kSec);
+  EXPECT_EQ(engine->Round(book.Lookup(), t).front().status, MarkStatus::kOk);
+}
+
+TEST(MarkEngine, PublishReasons) {
+  SymbolPolicy p("BTC/USD", 3);
+  p.deviation = D("0.01");
+  p.heartbeat_ms = 10000;
+  auto engine = Engine({p});
+  Book book;
+  int64_t t = kRegular;
+  PutAll(&book, "BTC/USD", "100", t);
+  EXPECT_EQ(engine->Round(book.Lookup(), t).front().publish_reason, PublishReason::kInitial);
+  PutAll(&book, "BTC/USD", "100.5", t += kSec);
+  EXPECT_EQ(engine->Round(book.Lookup(), t).front().publish_reason, PublishReason::kUnchanged);
+  PutAll(&book, "BTC/USD", "101", t += kSec);  // 1% from the last update
+  EXPECT_EQ(engine->Round(book.Lookup(), t).front().publish_reason, PublishReason::kDeviation);
+  t += 9 * kSec;
+  PutAll(&book, "BTC/USD", "101", t);
+  EXPECT_EQ(engine->Round(book.Lookup(), t).front().publish_reason, PublishReason::kUnchanged);
+  PutAll(&book, "BTC/USD", "101", t += kSec);
+  EXPECT_EQ(engine->Round(book.Lookup(), t).front().publish_reason, PublishReason::kHeartbeat);
+  t += 30 * kSec;  // every source stale now
+  EXPECT_EQ(engine->Round(book.Lookup(), t).front().publish_reason, PublishReason::kStatusChange);
+}
+
+TEST(MarkEngine, KillSwitchHaltsOneSymbolOnly) {
+  auto engine = Engine({SymbolPolicy("BTC/USD", 3), SymbolPolicy("ETH/USD", 3)});
+  Book book;
+  PutAll(&book, "BTC/USD", "100", kRegular);
+  PutAll(&book, "ETH/USD", "10", kRegular);
+  ASSERT_TRUE(engine->SetHalted("BTC/USD", true).ok());
+  EXPECT_FALSE(engine->SetHalted("XRP/USD", true).ok());
+  auto marks = engine->Round(book.Lookup(), kRegular);
+  EXPECT_EQ(marks[0].status, MarkStatus::kHalted);
+  EXPECT_FALSE(marks[0].price.has_value());
+  EXPECT_EQ(marks[1].status, MarkStatus::kOk);
+  ASSERT_TRUE(engine->SetHalted("BTC/USD", false).ok());
+  EXPECT_EQ(engine->Round(book.Lookup(), kRegular).front().status, MarkStatus::kOk);
+}
+
+SymbolPolicy Equity(const std::string& s) {
+  SymbolPolicy p(s, 3);
+  p.asset_class = AssetClass::kEquity;
+  return p;
+}
+
+TEST(MarkEngine, ClosedMarketCarriesTheLastRegularPriceNotAnOutage) {
+  auto engine = Engine({Equity("AAPL/USD")});
+  Book book;
+  PutAll(&book, "AAPL/USD", "190.10", kRegular - kSec);
+  Mark open = engine->Round(book.Lookup(), kRegular).front();
+  EXPECT_EQ(open.status, MarkStatus::kOk);
+  EXPECT_EQ(open.session, Session::kRegular);
+  // Saturday: no source answers any more.
+  Mark closed = engine->Round(book.Lookup(), kSaturday).front();
+  EXPECT_EQ(closed.status, MarkStatus::kMarketClosed);
+  EXPECT_EQ(closed.session, Session::kClosed);
+  EXPECT_EQ(closed.price->ToString(), "190.10");
+  EXPECT_EQ(*closed.price_unix_nanos, kRegular - kSec);
+  // Even with fresh weekend quotes the market is closed.
+  PutAll(&book, "AAPL/USD", "150.00", kSaturday);
+  closed = engine->Round(book.Lookup(), kSaturday).front();
+  EXPECT_EQ(closed.status, MarkStatus::kMarketClosed);
+  EXPECT_EQ(closed.price->ToString(), "190.10");
+}
+
+TEST(MarkEngine, ExtendedHoursPriceWhenQuotedElseClosed) {
+  auto engine = Engine({Equity("AAPL/USD")});
+  Book book;
+  Mark m = engine->Round(book.Lookup(), kPre).front();
+  EXPECT_EQ(m.status, MarkStatus::kMarketClosed);
+  EXPECT_FALSE(m.price.has_value());  // no regular price seen yet
+  PutAll(&book, "AAPL/USD", "191.00", kPre);
+  m = engine->Round(book.Lookup(), kPre).front();
+  EXPECT_EQ(m.status, MarkStatus::kOk);
+  EXPECT_EQ(m.session, Session::kPreMarket);
+}
+
+SymbolPolicy Token(const std::string& s, const std::string& under, MultiplierSchedule sched) {
+  SymbolPolicy p(s, 2);
+  p.asset_class = AssetClass::kToken;
+  p.token = TokenPolicy{under, sched, D("0.02"), D("2")};
+  return p;
+}
+
+void PutToken(Book* book, const std::string& price, int64_t t) {
+  book->Put("ta", "AAPLx/USD", price, t, {}, {});
+  book->Put("tb", "AAPLx/USD", price, t, {}, {});
+}
+
+TEST(MarkEngine, TokenFollowsUnderlyingInRegularSessionAndVenuesOutside) {
+  MultiplierSchedule sched;
+  sched.current = Multiplier::Parse("1.0025").value();
+  auto engine = Engine({Token("AAPLx/USD", "AAPL/USD", sched), Equity("AAPL/USD")});
+  Book book;
+  PutAll(&book, "AAPL/USD", "200.00", kRegular);
+  book.Put("ta", "AAPLx/USD", "200.40", kRegular, "200.30", "200.50");
+  book.Put("tb", "AAPLx/USD", "200.60", kRegular, "200.50", "200.70");
+  auto marks = engine->Round(book.Lookup(), kRegular);
+  const Mark& t = marks[0];
+  ASSERT_EQ(t.status, MarkStatus::kOk);
+  EXPECT_EQ(t.session, Session::kRegular);
+  ASSERT_TRUE(t.token.has_value());
+  EXPECT_EQ(t.token->underlying_price->ToString(), "200.00");
+  EXPECT_EQ(t.token->theoretical_price->ToString(), "200.50");
+  EXPECT_EQ(t.token->venue_price->ToString(), "200.50");
+  EXPECT_EQ(t.token->basis->ToString(), "0.000000");
+  EXPECT_EQ(t.price->ToString(), "200.50");  // underlying x multiplier leads
+  EXPECT_EQ(t.token->multiplier, "1.0025");
+  EXPECT_FALSE(t.token->basis_exceeded);
+
+  // Saturday: the venues lead, with twice their confidence; the basis is against the last
+  // regular underlying price.
+  book.Put("ta", "AAPLx/USD", "195.00", kSaturday, "194.90", "195.10");
+  book.Put("tb", "AAPLx/USD", "195.20", kSaturday, "195.10", "195.30");
+  marks = engine->Round(book.Lookup(), kSaturday);
+  const Mark& w = marks[0];
+  ASSERT_EQ(w.status, MarkStatus::kOk);
+  EXPECT_EQ(w.session, Session::kClosed);
+  EXPECT_EQ(w.price->ToString(), "195.10");
+  // venue confidence: votes 194.90 195.00 195.10 195.10 195.20 195.30 -> max(0.10, 0.10) = 0.10; x2
+  EXPECT_EQ(w.confidence->ToString(), "0.20");
+  EXPECT_EQ(w.token->underlying_price->ToString(), "200.00");
+  EXPECT_EQ(w.token->basis->ToString(), "-0.026933");
+  EXPECT_TRUE(w.token->basis_exceeded);
+}
+
+TEST(MarkEngine, MultiplierChangeAppliesExactlyAtActivation) {
+  MultiplierSchedule sched;
+  sched.current = Multiplier::Parse("1").value();
+  sched.next = Multiplier::Parse("1/3").value();
+  sched.activation_unix_nanos = kRegular;
+  auto engine = Engine({Equity("AAPL/USD"), Token("AAPLx/USD", "AAPL/USD", sched)});
+  Book book;
+  PutAll(&book, "AAPL/USD", "300.00", kRegular - kSec);
+  PutToken(&book, "300.00", kRegular - kSec);
+  Mark before = engine->Round(book.Lookup(), kRegular - 1)[1];
+  EXPECT_EQ(before.token->multiplier, "1");
+  EXPECT_EQ(*before.token->next_multiplier, "1/3");
+  EXPECT_EQ(before.price->ToString(), "300.00");
+  Mark at = engine->Round(book.Lookup(), kRegular)[1];
+  EXPECT_EQ(at.token->multiplier, "1/3");
+  EXPECT_EQ(at.token->theoretical_price->ToString(), "100.00");
+  // The move bound holds a 3x move of the token price; the theoretical price is exact.
+  EXPECT_EQ(at.status, MarkStatus::kClamped);
+}
+
+TEST(MarkEngine, TokenNeedsAnEquityUnderlying) {
+  MultiplierSchedule sched;
+  auto e = MarkEngine::Create({Token("AAPLx/USD", "AAPL/USD", sched)}, Ages(), Nyse());
+  ASSERT_FALSE(e.ok());
+  EXPECT_NE(e.status().message().find("underlying 'AAPL/USD' is not a configured equity symbol"), std::string::npos);
+  EXPECT_FALSE(MarkEngine::Create({Equity("AAPL/USD")}, Ages(), nullptr).ok());
+}
+
+TEST(MarkEngine, ReplayIsDeterministic) {
+  auto run = [] {
+    auto engine = Engine({SymbolPolicy("BTC/USD", 3)});
+    Book book;
+    std::vector<std::string> out;
+    for (int i = 0; i < 50; ++i) {
+      const int64_t t = kRegular + i * kSec;
+      book.Put("a", "BTC/USD", std::to_string(100 + (i * 7) % 13), t);
+      book.Put("b", "BTC/USD", std::to_string(100 + (i * 5) % 11), t);
+      book.Put("c", "BTC/USD", std::to_string(100 + (i * 3) % 17), t);
+      Mark m = engine->Round(book.Lookup(), t).front();
+      out.push_back(std::string(MarkStatusName(m.status)) + (m.price ? m.price->ToString() : "-"));
+    }
+    return out;
+  };
+  EXPECT_EQ(run(), run());
+}
+
+TEST(MarkEngine, RestartKeepsTheLastRegularPriceForTheWeekend) {
+  auto engine = Engine({Equity("AAPL/USD")});
+  Book book;
+  PutAll(&book, "AAPL/USD", "190.10", kRegular - kSec);
+  std::vector<Mark> friday = engine->Round(book.Lookup(), kRegular);
+  ASSERT_EQ(friday[0].status, MarkStatus::kOk);
+  // A new engine (daemon restart) seeded from the last published marks.
+  auto restarted = Engine({Equity("AAPL/USD")});
+  restarted->Seed(friday, kRegular);
+  Mark m = restarted->Round(Book().Lookup(), kSaturday).front();
+  EXPECT_EQ(m.status, MarkStatus::kMarketClosed);
+  EXPECT_EQ(m.price->ToString(), "190.10");
+  EXPECT_EQ(*m.price_unix_nanos, kRegular - kSec);
+  EXPECT_EQ(m.publish_reason, PublishReason::kStatusChange);
+}
+
+TEST(MarkEngine, SessionMaxAgeTightensTheSourcesMaxAge) {
+  SymbolPolicy p = Equity("AAPL/USD");
+  p.session_max_age_ms[Session::kRegular] = 1000;
+  auto engine = Engine({p});
+  Book book;
+  PutAll(&book, "AAPL/USD", "190.10", kRegular - 5 * kSec);  // fresh for the sources (10 s), not the session
+  EXPECT_EQ(engine->Round(book.Lookup(), kRegular).front().status, MarkStatus::kStale);
+  PutAll(&book, "AAPL/USD", "190.10", kRegular - 500 * kNanosPerMilli);
+  EXPECT_EQ(engine->Round(book.Lookup(), kRegular).front().status, MarkStatus::kOk);
+}
+
+TEST(MarkEngine, WeightsMoveTheMedian) {
+  SymbolPolicy p("BTC/USD", 3);
+  p.outliers.mad_k = Decimal();
+  auto engine = Engine({p});
+  Book book;
+  book.Put("a", "BTC/USD", "100", kRegular);
+  book.Put("b", "BTC/USD", "101", kRegular);
+  book.Put("c", "BTC/USD", "102", kRegular);
+  EXPECT_EQ(engine->Round(book.Lookup(), kRegular).front().price->ToString(), "101");
+  p.weights["c"] = 3;
+  auto weighted = Engine({p});
+  EXPECT_EQ(weighted->Round(book.Lookup(), kRegular).front().price->ToString(), "102");
+}
+
+}  // namespace
+}  // namespace plumbline::feeds
