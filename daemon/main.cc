@@ -261,6 +261,10 @@ int Run(int argc, char** argv) {
     std::shared_ptr<const daemon::Config> running = publisher.config();
     auto next = load_config();
     Status s = next.ok() ? daemon::CheckReloadable(*running, *next) : next.status();
+    // The risk file reloads with the config; a bad one rejects the whole reload (old params kept).
+    if (s.ok() && !running->risk_file.empty()) {
+      if (Status risk = api.ReloadRiskParams(); !risk.ok()) s = risk.WithContext("risk_file " + running->risk_file);
+    }
     Result<std::string> outcome = s;
     if (s.ok()) {
       auto fresh = std::make_shared<const daemon::Config>(std::move(next).value());

@@ -85,6 +85,20 @@ bool ReadSnapshotAndCheckMembers(const json& body, const char* payload_key, cons
 
 }  // namespace
 
+namespace {
+
+margin::ReserveStatus MarginReserveStatus(attest::ReserveStatus s) {
+  switch (s) {
+    case attest::ReserveStatus::kFullyBacked: return margin::ReserveStatus::kFullyBacked;
+    case attest::ReserveStatus::kUnderBacked: return margin::ReserveStatus::kUnderBacked;
+    case attest::ReserveStatus::kStale: return margin::ReserveStatus::kStale;
+    case attest::ReserveStatus::kUnknown: return margin::ReserveStatus::kUnknown;
+  }
+  return margin::ReserveStatus::kUnknown;
+}
+
+}  // namespace
+
 margin::MarketView MarketViewFromSnapshot(const attest::SignedSnapshot& signed_snapshot, const margin::RiskParams& params) {
   const attest::Snapshot& snap = signed_snapshot.snapshot;
   margin::MarketView view;
@@ -93,6 +107,9 @@ margin::MarketView MarketViewFromSnapshot(const attest::SignedSnapshot& signed_s
   view.snapshot_time_unix_nanos = snap.time_unix_nanos;
   std::unordered_map<std::string_view, const Mark*> marks;
   for (const Mark& m : snap.marks) marks[m.symbol] = &m;
+  // Reserve attestations are keyed by the tokenized asset's id, the same id the risk file uses.
+  std::unordered_map<std::string_view, const attest::ReserveAttestation*> reserves;
+  for (const attest::ReserveAttestation& r : snap.reserves) reserves[r.asset] = &r;
   for (const margin::AssetParams& a : params.assets) {
     if (a.asset_class == margin::AssetClass::kCash) continue;
     auto it = marks.find(a.mark);
@@ -103,7 +120,9 @@ margin::MarketView MarketViewFromSnapshot(const attest::SignedSnapshot& signed_s
     q.mark_status = MarkStatusName(m.status);
     q.price = m.price;
     q.newest_observation_unix_nanos = m.newest_observation_unix_nanos;
-    // Sessions and reserve attestations are not part of snapshots yet: left unknown (see header).
+    // Same wire names on both sides ("regular", "pre_market", ...); a v1 snapshot has no session.
+    if (m.session) q.session = margin::ParseSession(SessionName(*m.session));
+    if (auto r = reserves.find(a.id); r != reserves.end()) q.reserve = MarginReserveStatus(r->second->status);
     view.quotes.push_back(std::move(q));
   }
   return view;

@@ -294,5 +294,37 @@ TEST(MarketViewFromSnapshot, MapsMarksToAssetsAndKeepsUnknownStatusesNotOk) {
   EXPECT_FALSE(v.quotes[0].reserve);
 }
 
+TEST(MarketViewFromSnapshot, TakesTheMarkSessionAndTheTokensReserveStatus) {
+  auto params = margin::testing::TestParams();
+  attest::SignedSnapshot s;
+  s.snapshot.sequence = 7;
+  s.payload_hash = std::string(64, 'a');
+  Mark token;
+  token.symbol = "AAPLx/USD";
+  token.asset_class = AssetClass::kToken;
+  token.status = MarkStatus::kOk;
+  token.price = *Decimal::Parse("231.25");
+  token.session = Session::kPostMarket;
+  s.snapshot.marks = {token};
+  attest::ReserveAttestation reserve;
+  reserve.asset = "AAPLx";
+  reserve.status = attest::ReserveStatus::kUnderBacked;
+  s.snapshot.reserves = {reserve};
+  margin::MarketView v = MarketViewFromSnapshot(s, *params);
+  ASSERT_EQ(v.quotes.size(), 1u);
+  EXPECT_EQ(v.quotes[0].asset, "AAPLx");
+  ASSERT_TRUE(v.quotes[0].session);
+  EXPECT_EQ(*v.quotes[0].session, margin::Session::kPostMarket);
+  ASSERT_TRUE(v.quotes[0].reserve);
+  EXPECT_EQ(*v.quotes[0].reserve, margin::ReserveStatus::kUnderBacked);
+  // An under-backed token counts zero as collateral (DESIGN.md, Margin).
+  margin::Account account;
+  account.collateral.push_back({"AAPLx", *Decimal::Parse("10")});
+  auto valuation = margin::Evaluator(params, std::make_shared<const margin::MarketView>(v)).Evaluate(account, 0);
+  ASSERT_TRUE(valuation.ok()) << valuation.status().ToString();
+  ASSERT_EQ(valuation->collateral.size(), 1u);
+  EXPECT_TRUE(valuation->collateral[0].counted_value.is_zero()) << valuation->collateral[0].counted_value.ToString();
+}
+
 }  // namespace
 }  // namespace plumbline::daemon

@@ -349,6 +349,22 @@ Status CheckReloadable(const Config& running, const Config& next) {
   if (a.idle_timeout_ms != b.idle_timeout_ms) return refuse("http.idle_timeout_ms", num(a.idle_timeout_ms), num(b.idle_timeout_ms));
   if (a.max_body_bytes != b.max_body_bytes) return refuse("http.max_body_bytes", num(a.max_body_bytes), num(b.max_body_bytes));
   if (a.max_header_bytes != b.max_header_bytes) return refuse("http.max_header_bytes", num(a.max_header_bytes), num(b.max_header_bytes));
+  // The margin service reads the risk file it started with; its contents reload, its path does not.
+  if (next.risk_file != running.risk_file) return refuse("risk_file", str(running.risk_file), str(next.risk_file));
+  // Publishers (names, keys, symbols, rate limits) are loaded once by the Ingestor at start-up.
+  auto publishers = [](const Config& c) {
+    std::string f;
+    for (const auto& p : c.publishers) {
+      f += p.name + '\n' + p.public_key_file + '\n' + p.public_key + '\n' + std::to_string(p.batches_per_second) +
+           '\n' + std::to_string(p.burst) + '\n';
+      for (const auto& sym : p.symbols) f += sym + ',';
+      f += '\n';
+    }
+    return f;
+  };
+  if (publishers(next) != publishers(running)) {
+    return refuse("publishers", "the running [[publishers]]", "a changed one");
+  }
   if (ReservesFingerprint(running.reserves) != ReservesFingerprint(next.reserves)) {
     return refuse("reserves", "the running [[reserves]] / [reserves_round]", "a changed one");
   }

@@ -39,8 +39,10 @@ namespace plumbline::daemon {
 //  - an asset's quote is the snapshot mark named by its `mark` symbol (absent mark: no quote,
 //    the asset is unpriced); the status word is copied as is, so statuses this build does not
 //    know are simply "not ok" (degraded);
-//  - sessions and reserve statuses are not in snapshots yet: they are left unknown, which the
-//    evaluator treats conservatively (session haircut, reserve_unknown_penalty).
+//  - the session is the mark's (v2 snapshots, equity and token marks); a tokenized asset's reserve
+//    status is that of the snapshot's reserve attestation whose `asset` equals the asset id.
+//    Either missing (v1 snapshots, no [[reserves]] entry) is left unknown, which the evaluator
+//    treats conservatively (session haircut, reserve_unknown_penalty).
 margin::MarketView MarketViewFromSnapshot(const attest::SignedSnapshot& snapshot, const margin::RiskParams& params);
 
 class MarginService {
