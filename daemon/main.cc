@@ -265,7 +265,8 @@ int Run(int argc, char** argv) {
     if (s.ok() && !running->risk_file.empty()) {
       if (Status risk = api.ReloadRiskParams(); !risk.ok()) s = risk.WithContext("risk_file " + running->risk_file);
     }
-    Result<std::string> outcome = s;
+    // Result<T> holds a value or an error, never an OK Status: start from the error or an empty summary.
+    Result<std::string> outcome = s.ok() ? Result<std::string>(std::string()) : Result<std::string>(s);
     if (s.ok()) {
       auto fresh = std::make_shared<const daemon::Config>(std::move(next).value());
       if (!daemon::SameSources(running->sources, fresh->sources)) {

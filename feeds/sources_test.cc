@@ -270,7 +270,8 @@ TEST_F(SourcesTest, AddedVenuesServeTheirRealFormats) {
     Status st = PollOnce(c, &book_, clock_);
     ASSERT_TRUE(st.ok()) << st.ToString();
     for (const auto& [symbol, venue_symbol] : c.symbols) {
-      const Observation* o = Find(book_.ForSymbol(symbol), c.name);
+      const std::vector<Observation> latest = book_.ForSymbol(symbol);  // Find points into it
+      const Observation* o = Find(latest, c.name);
       ASSERT_NE(o, nullptr) << symbol;
       Result<Decimal> served = sim_->ServedPrice(f, symbol, kStart);
       ASSERT_TRUE(served.ok());
