@@ -11,6 +11,7 @@
 #include "plumbline/attest/canonical_json.h"
 #include "plumbline/attest/dsse.h"
 #include "plumbline/attest/keys.h"
+#include "plumbline/daemon/ingest_journal.h"
 
 namespace plumbline::daemon {
 
@@ -28,7 +29,7 @@ struct Ingestor::PublisherState {
   mutable std::mutex mu;
   int64_t tokens = 0;
   int64_t last_refill_unix_nanos = 0;
-  uint64_t last_sequence = 0;                  // 0 = none accepted since start
+  uint64_t last_sequence = 0;                  // 0 = none accepted (journal included)
   std::map<std::string, int64_t> last_observed;  // symbol -> newest accepted observed_time
   IngestStats stats;
 };
@@ -153,18 +154,42 @@ Result<ParsedBatch> ParsePayload(const nlohmann::json& doc) {
   return batch;
 }
 
+// A journal record's envelope back to its batch. It was fully validated before it was written, so
+// any failure here means the journal was damaged.
+Result<ParsedBatch> ParseJournaled(const JournalRecord& record, const std::string& journal_path) {
+  auto fail = [&](const std::string& why) {
+    return Status::Corruption("ingest journal " + journal_path + ": the batch of publisher \"" + record.publisher +
+                              "\" does not parse (" + why + "); move the directory aside to start without it");
+  };
+  auto envelope = attest::ParseEnvelope(record.envelope);
+  if (!envelope.ok()) return fail(envelope.status().message());
+  auto doc = attest::ParseStrictJson(envelope->payload);
+  if (!doc.ok()) return fail(doc.status().message());
+  Result<ParsedBatch> batch = Status::Internal("unset");
+  try {
+    batch = ParsePayload(*doc);
+  } catch (const std::exception& e) {
+    return fail(e.what());
+  }
+  if (!batch.ok()) return fail(batch.status().message());
+  if (batch->publisher != record.publisher || batch->sequence != record.sequence) {
+    return fail("publisher or sequence differs from the record's");
+  }
+  return batch;
+}
+
 }  // namespace
 
-Ingestor::Ingestor(const Config& config, feeds::ObservationBook* book, const Clock& clock)
-    : config_(config), book_(book), clock_(clock) {
+Ingestor::Ingestor(const Config& config, feeds::ObservationBook* book, const Clock& clock, IngestJournal* journal)
+    : config_(config), book_(book), clock_(clock), journal_(journal) {
   for (const auto& s : config.symbols) configured_symbols_.insert(s.symbol);
 }
 
 Ingestor::~Ingestor() = default;
 
 Result<std::unique_ptr<Ingestor>> Ingestor::Create(const Config& config, feeds::ObservationBook* book,
-                                                   const Clock& clock) {
-  std::unique_ptr<Ingestor> ingestor(new Ingestor(config, book, clock));
+                                                   const Clock& clock, IngestJournal* journal) {
+  std::unique_ptr<Ingestor> ingestor(new Ingestor(config, book, clock, journal));
   const std::string file = config.path.empty() ? "<text>" : config.path;
   std::set<std::string> key_ids;
   for (size_t i = 0; i < config.publishers.size(); ++i) {
@@ -197,7 +222,35 @@ Result<std::unique_ptr<Ingestor>> Ingestor::Create(const Config& config, feeds::
     state->stats.publisher = p.name;
     ingestor->publishers_.push_back(std::move(state));
   }
+  PLUMBLINE_RETURN_IF_ERROR(ingestor->Recover());
   return ingestor;
+}
+
+Status Ingestor::Recover() {
+  const int64_t now = clock_.NowUnixNanos();
+  for (const auto& pub : publishers_) {
+    auto record = journal_->Latest(pub->name);
+    if (!record.ok()) return record.status();
+    if (!record->has_value()) continue;
+    auto batch = ParseJournaled(**record, journal_->path());
+    if (!batch.ok()) return batch.status();
+    std::vector<Observation> fresh;
+    std::lock_guard<std::mutex> lock(pub->mu);
+    pub->last_sequence = std::max(pub->last_sequence, batch->sequence);
+    pub->stats.last_sequence = pub->last_sequence;
+    for (Observation& o : batch->observations) {
+      // The config may have changed since: restore only what this publisher may still publish.
+      if (!configured_symbols_.count(o.symbol) || !pub->symbols.count(o.symbol)) continue;
+      int64_t& floor = pub->last_observed[o.symbol];
+      floor = std::max(floor, o.observed_unix_nanos);
+      if (now - o.observed_unix_nanos > pub->max_age_nanos) continue;
+      o.source = pub->name;
+      o.received_unix_nanos = (*record)->received_unix_nanos;
+      fresh.push_back(std::move(o));
+    }
+    if (!fresh.empty()) book_->PutAll(std::move(fresh));
+  }
+  return Status::Ok();
 }
 
 IngestResult Ingestor::Submit(std::string_view body) {
@@ -330,6 +383,14 @@ IngestResult Ingestor::Submit(std::string_view body) {
                     "observations[" + std::to_string(i) + "].observed_time: " + std::to_string(o.observed_unix_nanos) +
                         " is not after the last accepted " + o.symbol + " observation (" + std::to_string(it->second) + ")");
     }
+  }
+  // Durable before anything is applied or acknowledged (DESIGN.md: acknowledge only after a synced
+  // write). On failure nothing changed: the replay floors, the stats' accepted counts, the book.
+  if (Status s = journal_->Put(pub->name, batch->sequence, now, body); !s.ok()) {
+    ++pub->stats.rejected_batches;
+    IngestResult r = Reject(503, "journal-unavailable", "batch not stored, nothing applied; retry later: " + s.message());
+    r.retry_after_seconds = 1;
+    return r;
   }
   for (const Observation& o : batch->observations) pub->last_observed[o.symbol] = o.observed_unix_nanos;
   pub->last_sequence = batch->sequence;

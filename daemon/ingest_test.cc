@@ -256,7 +256,7 @@ TEST_F(IngestTest, PemKeyFileAndConfigErrors) {
   auto parse = [&](const std::string& publishers) { return ParseConfig(testing::TestConfigText() + publishers, "p.toml"); };
   auto config = parse("[[publishers]]\nname = \"desk1\"\npublic_key_file = \"" + pem.string() + "\"\nsymbols = [\"BTC/USD\"]\n");
   ASSERT_TRUE(config.ok()) << config.status().ToString();
-  auto ingest = Ingestor::Create(*config, &book_, clock_);
+  auto ingest = Ingestor::Create(*config, &book_, clock_, journal_.get());
   ASSERT_TRUE(ingest.ok()) << ingest.status().ToString();
   IngestResult r = (*ingest)->Submit(SignBatch(desk1_, "desk1", 1, {Ob("BTC/USD", "5", now())}));
   EXPECT_TRUE(r.ok()) << r.detail;
@@ -264,7 +264,7 @@ TEST_F(IngestTest, PemKeyFileAndConfigErrors) {
 
   config = parse("[[publishers]]\nname = \"desk1\"\npublic_key_file = \"/nonexistent.pem\"\nsymbols = [\"BTC/USD\"]\n");
   ASSERT_TRUE(config.ok());
-  auto missing = Ingestor::Create(*config, &book_, clock_);
+  auto missing = Ingestor::Create(*config, &book_, clock_, journal_.get());
   ASSERT_FALSE(missing.ok());
   EXPECT_NE(missing.status().message().find("publishers[0].public_key_file"), std::string::npos) << missing.status().message();
 
@@ -316,39 +316,118 @@ TEST_F(IngestTest, RejectedBatchesLeaveTheNextMarksUnchanged) {
   EXPECT_EQ(m1.contributions[2].price.ToString(), "67000.20");
 }
 
-TEST_F(IngestTest, AfterARestartOnlyFreshObservationsCanBeReplayed) {
+TEST_F(IngestTest, AfterARestartReplaysAreStill409) {
   const int64_t t = now();
-  const std::string old_batch = SignBatch(desk1_, "desk1", 1, {Ob("BTC/USD", "1", t)});
-  ExpectAccepted(old_batch, 1);
+  const std::string first = SignBatch(desk1_, "desk1", 1, {Ob("BTC/USD", "1", t)});
+  const std::string second = SignBatch(desk1_, "desk1", 2, {Ob("BTC/USD", "2", t + 1)});
+  ExpectAccepted(first, 1);
+  ExpectAccepted(second, 1);
+  // Restart: server, Ingestor and journal closed; the journal directory reopened from disk.
+  StopServer();
+  OpenIngest();
+  StartServer();
+  ExpectRejected(second, 409, "replayed-batch", "sequence 2 is not above the last accepted 2");
+  ExpectRejected(first, 409, "replayed-batch", "sequence 1 is not above the last accepted 2");
+  // A new sequence still cannot carry the journaled observation time again.
+  ExpectRejected(SignBatch(desk1_, "desk1", 3, {Ob("BTC/USD", "3", t + 1)}), 409, "replayed-observation",
+                 "observations[0].observed_time");
+  ExpectAccepted(SignBatch(desk1_, "desk1", 3, {Ob("BTC/USD", "3", t + 2)}), 1);
+  EXPECT_EQ(book_.ForSymbol("BTC/USD")[0].price.ToString(), "3");
+  // The served counters start from the journaled sequence.
+  EXPECT_EQ(ingest_->Stats()[0].last_sequence, 3u);
+  EXPECT_EQ(ingest_->Stats()[1].last_sequence, 0u);  // desk2 never published
+}
+
+TEST_F(IngestTest, AfterARestartTheLatestBatchIsBackInTheBookWhileFresh) {
+  const int64_t t = now() - kNanosPerSecond;
+  ExpectAccepted(SignBatch(desk1_, "desk1", 7,
+                           {Ob("BTC/USD", "67000.50", t, {{"bid", "67000.00"}, {"ask", "67001.00"}}),
+                            Ob("ETH/USD", "3500.25", t, {{"confidence", "0.75"}})}),
+                 2);
+  const std::string expected = BookState();
+  const int64_t received = book_.ForSymbol("BTC/USD")[0].received_unix_nanos;
+  StopServer();
+  ingest_.reset();
+  // A restarted daemon starts with an empty book; recovery fills it from the journal.
+  feeds::ObservationBook restarted;
+  auto recovered = Ingestor::Create(*config_, &restarted, clock_, journal_.get());
+  ASSERT_TRUE(recovered.ok()) << recovered.status().ToString();
+  auto btc = restarted.ForSymbol("BTC/USD");
+  ASSERT_EQ(btc.size(), 1u);
+  EXPECT_EQ(btc[0].source, "desk1");
+  EXPECT_EQ(btc[0].price.ToString(), "67000.50");
+  EXPECT_EQ(btc[0].bid->ToString(), "67000.00");
+  EXPECT_EQ(btc[0].ask->ToString(), "67001.00");
+  EXPECT_EQ(btc[0].observed_unix_nanos, t);
+  EXPECT_EQ(btc[0].received_unix_nanos, received);
+  auto eth = restarted.ForSymbol("ETH/USD");
+  ASSERT_EQ(eth.size(), 1u);
+  EXPECT_EQ(eth[0].bid->ToString(), "3499.50");
+  EXPECT_EQ(eth[0].ask->ToString(), "3501.00");
+  EXPECT_EQ((*recovered)->Submit(SignBatch(desk1_, "desk1", 7, {Ob("BTC/USD", "5", now())})).http_status, 409);
+  recovered->reset();
+  // Past desk1's max_age_ms (10 s) the batch's observations stay out, but its sequence floor holds.
+  clock_.Advance(11 * kNanosPerSecond);
+  feeds::ObservationBook later;
+  auto stale = Ingestor::Create(*config_, &later, clock_, journal_.get());
+  ASSERT_TRUE(stale.ok()) << stale.status().ToString();
+  EXPECT_TRUE(later.ForSymbol("BTC/USD").empty());
+  EXPECT_TRUE(later.ForSymbol("ETH/USD").empty());
+  IngestResult r = (*stale)->Submit(SignBatch(desk1_, "desk1", 7, {Ob("BTC/USD", "5", now())}));
+  EXPECT_EQ(r.http_status, 409);
+  EXPECT_EQ(r.problem_type, "replayed-batch");
+  EXPECT_TRUE((*stale)->Submit(SignBatch(desk1_, "desk1", 8, {Ob("BTC/USD", "5", now())})).ok());
+  EXPECT_EQ(BookState(), expected);  // the fixture's book was not touched by the other Ingestors
+}
+
+TEST_F(IngestTest, RejectedBatchesWriteNothingToTheJournal) {
+  const int64_t t = now();
+  const std::string accepted = SignBatch(desk1_, "desk1", 1, {Ob("BTC/USD", "67000", t)});
+  ExpectAccepted(accepted, 1);
+  auto journaled = [&](const std::string& publisher) {
+    auto r = journal_->Latest(publisher);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? *r : std::nullopt;
+  };
+  auto before = journaled("desk1");
+  ASSERT_TRUE(before.has_value());
+  EXPECT_EQ(before->sequence, 1u);
+  EXPECT_EQ(before->envelope, accepted);  // the exact bytes acknowledged
+  EXPECT_EQ(before->received_unix_nanos, t);
+  ExpectRejected(SignBatch(desk1_, "desk1", 1, {Ob("BTC/USD", "99999", t + 1)}), 409, "replayed-batch", "sequence 1");
+  ExpectRejected(SignBatch(desk1_, "desk1", 2, {Ob("BTC/USD", "99999", t)}), 409, "replayed-observation", "observed_time");
+  ExpectRejected(SignBatch(desk1_, "desk1", 2, {Ob("BTC/USD", "99999", t + 1), Ob("DOGE/USD", "1", t + 1)}), 422,
+                 "unknown-symbol", "DOGE/USD");
+  ExpectRejected(SignBatch(desk1_, "desk1", 2, {Ob("BTC/USD", "99999", now() - 20 * kNanosPerSecond)}), 422,
+                 "stale-observation", "ms old");
+  ExpectRejected(SignBatch(outsider_, "desk1", 2, {Ob("BTC/USD", "99999", t + 1)}), 401, "unknown-key", "keyid");
+  ExpectRejected(SignBatch(desk2_, "desk2", 1, {Ob("ETH/USD", "3500", t)}), 403, "symbol-not-allowed", "ETH/USD");
+  auto after = journaled("desk1");
+  ASSERT_TRUE(after.has_value());
+  EXPECT_EQ(after->sequence, 1u);
+  EXPECT_EQ(after->envelope, accepted);
+  EXPECT_EQ(after->received_unix_nanos, t);
+  EXPECT_FALSE(journaled("desk2").has_value());
+}
+
+TEST_F(IngestTest, WithoutItsJournalTheSnapshotStillBoundsReplays) {
+  const int64_t t = now();
   ExpectAccepted(SignBatch(desk1_, "desk1", 2, {Ob("BTC/USD", "2", t + 1)}), 1);
-  // A restart forgets the replay state (documented in docs/ingest.md, "Replay protection").
-  auto restarted = Ingestor::Create(*config_, &book_, clock_);
-  ASSERT_TRUE(restarted.ok());
-  // Within the publisher's max_age_ms an old batch is accepted once...
-  EXPECT_TRUE((*restarted)->Submit(old_batch).ok());
-  EXPECT_EQ((*restarted)->Submit(old_batch).http_status, 409);
-  // ...and the book keeps the newer observation it already had.
-  EXPECT_EQ(book_.ForSymbol("BTC/USD")[0].price.ToString(), "2");
-  // Once a snapshot included an observation, a restarted daemon seeded from it refuses it.
   // (Same price as desk1's, so the aggregator's outlier rejection keeps desk1 among the contributions.)
   book_.Put(testing::Obs("a", "BTC/USD", "2", t));
   book_.Put(testing::Obs("b", "BTC/USD", "2", t));
   auto round = publisher_->PublishRound();
   ASSERT_TRUE(round.ok());
-  auto seeded = Ingestor::Create(*config_, &book_, clock_);
+  // The journal directory was moved aside: a fresh, empty journal, seeded from the latest snapshot.
+  auto empty = IngestJournal::Open((dir_ / "ingest-fresh").string());
+  ASSERT_TRUE(empty.ok()) << empty.status().ToString();
+  auto seeded = Ingestor::Create(*config_, &book_, clock_, empty->get());
   ASSERT_TRUE(seeded.ok());
   (*seeded)->RememberIncluded((*round)->signed_snapshot.snapshot.marks);
   IngestResult replay = (*seeded)->Submit(SignBatch(desk1_, "desk1", 2, {Ob("BTC/USD", "2", t + 1)}));
   EXPECT_EQ(replay.http_status, 409) << replay.detail;
   EXPECT_EQ(replay.problem_type, "replayed-observation");
   EXPECT_TRUE((*seeded)->Submit(SignBatch(desk1_, "desk1", 2, {Ob("BTC/USD", "3", t + 2)})).ok());
-  // Past max_age_ms (10 s for desk1) a recorded batch is refused even after a restart.
-  clock_.Advance(11 * kNanosPerSecond);
-  auto restarted_again = Ingestor::Create(*config_, &book_, clock_);
-  ASSERT_TRUE(restarted_again.ok());
-  IngestResult r = (*restarted_again)->Submit(old_batch);
-  EXPECT_EQ(r.http_status, 422);
-  EXPECT_EQ(r.problem_type, "stale-observation");
 }
 
 }  // namespace

@@ -174,10 +174,17 @@ int Run(int argc, char** argv) {
     return 3;
   }
 
-  auto ingest = daemon::Ingestor::Create(*config, &book, clock);
+  // Accepted push batches, synced before they are acknowledged; Create() recovers from it.
+  auto journal = daemon::IngestJournal::Open(config->data_dir + "/ingest");
+  if (!journal.ok()) {
+    Log(LogLevel::kError, journal.status().message());
+    return 3;
+  }
+  auto ingest = daemon::Ingestor::Create(*config, &book, clock, journal->get());
   if (!ingest.ok()) {
     Log(LogLevel::kError, ingest.status().message());
-    return 2;
+    const auto code = ingest.status().code();
+    return code == Code::kCorruption || code == Code::kIOError ? 3 : 2;
   }
   // What the latest stored snapshot used can never be pushed again (replay floor after a restart).
   if (auto latest = publisher.Latest()) (*ingest)->RememberIncluded(latest->signed_snapshot.snapshot.marks);

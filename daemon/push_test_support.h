@@ -15,6 +15,7 @@
 #include "plumbline/attest/dsse.h"
 #include "plumbline/daemon/api_server.h"
 #include "plumbline/daemon/ingest.h"
+#include "plumbline/daemon/ingest_journal.h"
 #include "plumbline/daemon/stream.h"
 
 namespace plumbline::daemon::testing {
@@ -74,10 +75,19 @@ symbols = ["BTC/USD"]
     ASSERT_TRUE(config.ok()) << config.status().ToString();
     *config_ = std::move(config).value();
     OpenStore();
-    auto ingest = Ingestor::Create(*config_, &book_, clock_);
+    OpenIngest();
+    StartServer();
+  }
+  // Opens the journal (<dir_>/ingest, as the daemon does) and an Ingestor over it, which recovers.
+  void OpenIngest() {
+    ingest_.reset();
+    journal_.reset();
+    auto journal = IngestJournal::Open((dir_ / "ingest").string());
+    ASSERT_TRUE(journal.ok()) << journal.status().ToString();
+    journal_ = std::move(journal).value();
+    auto ingest = Ingestor::Create(*config_, &book_, clock_, journal_.get());
     ASSERT_TRUE(ingest.ok()) << ingest.status().ToString();
     ingest_ = std::move(ingest).value();
-    StartServer();
   }
   void StartServer() {
     stream_ = std::make_unique<SnapshotStream>(*config_, *store_, *publisher_);
@@ -102,6 +112,7 @@ symbols = ["BTC/USD"]
   void TearDown() override {
     StopServer();
     ingest_.reset();
+    journal_.reset();
     DaemonFixture::TearDown();
   }
   std::unique_ptr<httplib::Client> Client() const {
@@ -124,6 +135,7 @@ symbols = ["BTC/USD"]
   attest::SigningKey desk1_ = KeyFromSeed(41);
   attest::SigningKey desk2_ = KeyFromSeed(42);
   attest::SigningKey outsider_ = KeyFromSeed(43);
+  std::unique_ptr<IngestJournal> journal_;
   std::unique_ptr<Ingestor> ingest_;
   std::unique_ptr<SnapshotStream> stream_;
   std::unique_ptr<ApiServer> server_;

@@ -118,9 +118,13 @@ class PushEndToEnd(unittest.TestCase):
         stream.close()
         self.d.restart()
         status, doc, _ = pub.post(self.d.base, batch)
-        self.assertEqual((status, doc.get("type")), (409, "/problems/replayed-observation"), doc)
-        # The sequence floor is not persisted (docs/ingest.md): a new observation at sequence 1 is fine.
+        self.assertEqual((status, doc.get("type")), (409, "/problems/replayed-batch"), doc)
+        # The sequence floor survives the restart (the ingest journal, docs/ingest.md): a new
+        # observation needs a new sequence.
         fresh = pub.sign_batch(desk1, "desk1", 1, [pub.observation("BTC/USD", "3.50")])
+        status, doc, _ = pub.post(self.d.base, fresh)
+        self.assertEqual((status, doc.get("type")), (409, "/problems/replayed-batch"), doc)
+        fresh = pub.sign_batch(desk1, "desk1", 2, [pub.observation("BTC/USD", "3.50")])
         self.assertEqual(pub.post(self.d.base, fresh)[0], 200)
 
 

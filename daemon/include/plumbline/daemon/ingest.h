@@ -22,17 +22,18 @@
 //   of our clock by more than [ingest].max_future_skew_ms (422), symbol not repeated in the batch
 //   (409) -> under the publisher's lock: sequence strictly above the last accepted one (409
 //   replayed-batch) and each observed_time strictly after the last accepted one for that
-//   (publisher, symbol) (409 replayed-observation) -> apply all observations to the book at once
-//   (ObservationBook::PutAll) -> 200.
+//   (publisher, symbol) (409 replayed-observation) -> a synced write of the batch (its exact
+//   body, publisher and sequence) to the IngestJournal (503 journal-unavailable, Retry-After: 1,
+//   if it fails) -> apply all observations to the book at once (ObservationBook::PutAll) -> 200.
+// So a 200 means the batch is on disk: nothing acknowledged is lost in a crash (DESIGN.md).
 // The token is taken after the signature verified, so forged requests cannot drain a real
 // publisher's budget; a flood from one publisher only empties its own bucket.
 //
-// Replay state (last sequence, last observed_time per symbol) is kept in memory only. After a
-// restart the daemon seeds the observed_time floors from the latest stored snapshot
-// (RememberIncluded); the first batch of each publisher is then accepted at any sequence, but
-// every observation must be newer than what that snapshot included and younger than max_age_ms:
-// the most a replay after a restart can do is re-apply, once, a price the publisher really signed
-// within its freshness window that no snapshot had used yet (docs/ingest.md, "Replay").
+// Replay state survives restarts: the journal keeps each publisher's latest accepted batch, and
+// Create() reloads it, restoring the publisher's batch-sequence floor (older or equal sequences
+// stay 409 replayed-batch) and its per-symbol observed_time floors, and putting that batch's
+// observations that are still younger than the publisher's max_age_ms back into the book. The
+// daemon also raises the observed_time floors from the latest stored snapshot (RememberIncluded).
 //
 // Thread safety: Submit() may be called from many threads at once; batches of one publisher are
 // serialized, different publishers proceed in parallel.
@@ -47,6 +48,7 @@
 
 #include "plumbline/clock.h"
 #include "plumbline/daemon/config.h"
+#include "plumbline/daemon/ingest_journal.h"
 #include "plumbline/feeds/sources.h"
 #include "plumbline/status.h"
 
@@ -74,15 +76,18 @@ struct IngestStats {
   uint64_t accepted_observations = 0;
   uint64_t rejected_batches = 0;    // after the key was identified (signature, limits, replay, ...)
   uint64_t rate_limited = 0;
-  uint64_t last_sequence = 0;       // 0 = none since start
+  uint64_t last_sequence = 0;       // 0 = none ever accepted (restored from the journal)
 };
 
 class Ingestor {
  public:
   // Reads each publisher's key (public_key_file or public_key). Errors name the config key, e.g.
-  // "config x.toml: key 'publishers[0].public_key_file': ...". `book` and `clock` are borrowed.
+  // "config x.toml: key 'publishers[0].public_key_file': ...". `book`, `clock` and `journal`
+  // (non-null) are borrowed and must outlive the Ingestor. Then recovers each configured
+  // publisher's latest batch from `journal` (see the file comment); a journal that cannot be read
+  // or holds a batch that does not parse is an error (IOError / Corruption naming its path).
   static Result<std::unique_ptr<Ingestor>> Create(const Config& config, feeds::ObservationBook* book,
-                                                  const Clock& clock);
+                                                  const Clock& clock, IngestJournal* journal);
   ~Ingestor();
 
   // After a restart: raises each publisher's per-symbol observed_time floor to the observations
@@ -97,10 +102,12 @@ class Ingestor {
 
  private:
   struct PublisherState;
-  Ingestor(const Config& config, feeds::ObservationBook* book, const Clock& clock);
+  Ingestor(const Config& config, feeds::ObservationBook* book, const Clock& clock, IngestJournal* journal);
+  Status Recover();
   const Config& config_;
   feeds::ObservationBook* book_;
   const Clock& clock_;
+  IngestJournal* journal_;
   std::set<std::string> configured_symbols_;
   std::vector<std::unique_ptr<PublisherState>> publishers_;
 };
