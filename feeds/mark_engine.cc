@@ -1,5 +1,7 @@
 #include "plumbline/feeds/mark_engine.h"
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <set>
@@ -29,6 +31,13 @@ std::optional<Decimal> Widen(const Decimal& confidence, const Decimal& factor) {
 }
 
 }  // namespace
+
+void KeepRoundMemory() {
+  // Fixed thresholds (this also stops glibc's dynamic mmap threshold from moving): blocks up to
+  // 32 MB come from the heap, and the heap keeps up to 256 MB of free top instead of trimming it.
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 256 << 20);
+}
 
 struct MarkEngine::SymbolState {
   std::optional<Decimal> accepted_price;  // last ok price: the base of the move bound
