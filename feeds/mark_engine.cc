@@ -136,11 +136,15 @@ MarkEngine::Basic MarkEngine::Aggregate(const SymbolPolicy& policy, std::vector<
   }
   // ObservationBook::ForSymbol already gives them sorted and unique: only sort when not.
   auto by_name = [](const auto& x, const auto& y) { return x.first < y.first; };
-  if (!std::is_sorted(by_source.begin(), by_source.end(), by_name)) {
+  // One comparison per neighbour pair: strictly ascending means sorted and without duplicates.
+  const bool unique_sorted =
+      std::adjacent_find(by_source.begin(), by_source.end(),
+                         [](const auto& x, const auto& y) { return !(x.first < y.first); }) == by_source.end();
+  if (!unique_sorted && !std::is_sorted(by_source.begin(), by_source.end(), by_name)) {
     std::stable_sort(by_source.begin(), by_source.end(), by_name);
   }
-  size_t w = 0;
-  for (size_t r = 0; r < by_source.size(); ++r) {
+  size_t w = unique_sorted ? by_source.size() : 0;
+  for (size_t r = w; r < by_source.size(); ++r) {
     if (w > 0 && by_source[w - 1].first == by_source[r].first) {
       if (by_source[r].second->observed_unix_nanos > by_source[w - 1].second->observed_unix_nanos) {
         by_source[w - 1] = by_source[r];
@@ -160,11 +164,19 @@ MarkEngine::Basic MarkEngine::Aggregate(const SymbolPolicy& policy, std::vector<
   thread_local std::vector<Observation*> fresh;
   quotes.clear();
   fresh.clear();
+  // by_source and max_age_sorted_ are both sorted by name: walk them together, trying the next
+  // configured source first (one comparison when, as usual, every source quotes the symbol).
+  auto next_age = max_age_sorted_.begin();
   for (const auto& [source, o] : by_source) {
     if (!out.newest || o->observed_unix_nanos > *out.newest) out.newest = o->observed_unix_nanos;
-    auto age = std::lower_bound(max_age_sorted_.begin(), max_age_sorted_.end(), source,
-                                [](const auto& e, std::string_view name) { return e.first < name; });
+    auto age = next_age;
+    if (age == max_age_sorted_.end() || age->first != source) {
+      age = std::lower_bound(next_age, max_age_sorted_.end(), source,
+                             [](const auto& e, std::string_view name) { return e.first < name; });
+    }
+    next_age = age;
     if (age == max_age_sorted_.end() || age->first != source) continue;
+    ++next_age;
     const int64_t bound = session_age ? std::min(*session_age, age->second) : age->second;
     const int64_t delta = now - o->observed_unix_nanos;
     // Same bound both ways: a source clock far ahead is as untrustworthy as an old reading.
