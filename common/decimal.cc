@@ -298,6 +298,10 @@ Decimal Decimal::Negated() const { return Decimal(-units_, scale_); }
 std::strong_ordering operator<=>(const Decimal& a, const Decimal& b) {
   // Compare floor integer parts, then fractional parts at a common scale (both < 10^30, so the
   // rescaled fractions fit in 128 bits even when the whole values would not).
+  if (a.scale_ == b.scale_) {  // the usual case (two quotes of one venue): compare the units
+    if (a.units_ == b.units_) return std::strong_ordering::equal;
+    return a.units_ < b.units_ ? std::strong_ordering::less : std::strong_ordering::greater;
+  }
   auto split = [](const Decimal& d, i128* ip, i128* fp) {
     i128 p = Pow10I(d.scale_);
     i128 q = d.units_ / p, r = d.units_ % p;

@@ -40,6 +40,7 @@
 #include "plumbline/daemon/publisher.h"
 #include "plumbline/daemon/sd_notify.h"
 #include "plumbline/daemon/stream.h"
+#include "plumbline/feeds/mark_engine.h"
 #include "plumbline/feeds/sources.h"
 #include "plumbline/storage/snapshot_store.h"
 #include "reserve_runner.h"
@@ -360,6 +361,7 @@ int Run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  plumbline::feeds::KeepRoundMemory();  // publish rounds reuse freed heap instead of re-faulting it
   try {
     return Run(argc, argv);
   } catch (const std::exception& e) {

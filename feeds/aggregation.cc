@@ -34,6 +34,11 @@ void Mul256(u128 a, u128 b, u128* hi, u128* lo) {
 
 // a * b > c * d for non-negative operands, exactly (no overflow possible).
 bool ProductGreater(i128 a, i128 b, i128 c, i128 d) {
+  u128 p1, p2;  // the usual case: both products fit 128 bits
+  if (!__builtin_mul_overflow(static_cast<u128>(a), static_cast<u128>(b), &p1) &&
+      !__builtin_mul_overflow(static_cast<u128>(c), static_cast<u128>(d), &p2)) {
+    return p1 > p2;
+  }
   u128 h1, l1, h2, l2;
   Mul256(static_cast<u128>(a), static_cast<u128>(b), &h1, &l1);
   Mul256(static_cast<u128>(c), static_cast<u128>(d), &h2, &l2);
@@ -132,6 +137,7 @@ Result<Aggregated> AggregateQuotes(const std::vector<Quote>& quotes, const Outli
   }
 
   Aggregated out;
+  out.kept.reserve(n);  // one allocation, not one per doubling
   work.clear();
   // ---- outliers around the median ----
   if (rule.mad_k.is_positive() && n >= 3) {

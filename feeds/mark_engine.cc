@@ -1,7 +1,11 @@
 #include "plumbline/feeds/mark_engine.h"
 
+#include <malloc.h>
+
 #include <algorithm>
+#include <cstdint>
 #include <set>
+#include <string_view>
 
 #include "plumbline/clock.h"
 
@@ -27,6 +31,13 @@ std::optional<Decimal> Widen(const Decimal& confidence, const Decimal& factor) {
 }
 
 }  // namespace
+
+void KeepRoundMemory() {
+  // Fixed thresholds (this also stops glibc's dynamic mmap threshold from moving): blocks up to
+  // 32 MB come from the heap, and the heap keeps up to 256 MB of free top instead of trimming it.
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 256 << 20);
+}
 
 struct MarkEngine::SymbolState {
   std::optional<Decimal> accepted_price;  // last ok price: the base of the move bound
@@ -85,6 +96,15 @@ Result<std::unique_ptr<MarkEngine>> MarkEngine::Create(std::vector<SymbolPolicy>
   for (size_t i = 0; i < e->symbols_.size(); ++i) {
     if (e->symbols_[i].asset_class == AssetClass::kToken) e->order_.push_back(i);
   }
+  // Each token's underlying, resolved once (the last equity of that name, as configured).
+  std::map<std::string_view, size_t> equity_index;
+  for (size_t i = 0; i < e->symbols_.size(); ++i) {
+    if (e->symbols_[i].asset_class == AssetClass::kEquity) equity_index[e->symbols_[i].symbol] = i;
+  }
+  e->underlying_.assign(e->symbols_.size(), SIZE_MAX);
+  for (size_t i = 0; i < e->symbols_.size(); ++i) {
+    if (e->symbols_[i].token) e->underlying_[i] = equity_index.at(e->symbols_[i].token->underlying);
+  }
   return e;
 }
 
@@ -116,11 +136,15 @@ MarkEngine::Basic MarkEngine::Aggregate(const SymbolPolicy& policy, std::vector<
   }
   // ObservationBook::ForSymbol already gives them sorted and unique: only sort when not.
   auto by_name = [](const auto& x, const auto& y) { return x.first < y.first; };
-  if (!std::is_sorted(by_source.begin(), by_source.end(), by_name)) {
+  // One comparison per neighbour pair: strictly ascending means sorted and without duplicates.
+  const bool unique_sorted =
+      std::adjacent_find(by_source.begin(), by_source.end(),
+                         [](const auto& x, const auto& y) { return !(x.first < y.first); }) == by_source.end();
+  if (!unique_sorted && !std::is_sorted(by_source.begin(), by_source.end(), by_name)) {
     std::stable_sort(by_source.begin(), by_source.end(), by_name);
   }
-  size_t w = 0;
-  for (size_t r = 0; r < by_source.size(); ++r) {
+  size_t w = unique_sorted ? by_source.size() : 0;
+  for (size_t r = w; r < by_source.size(); ++r) {
     if (w > 0 && by_source[w - 1].first == by_source[r].first) {
       if (by_source[r].second->observed_unix_nanos > by_source[w - 1].second->observed_unix_nanos) {
         by_source[w - 1] = by_source[r];
@@ -140,11 +164,19 @@ MarkEngine::Basic MarkEngine::Aggregate(const SymbolPolicy& policy, std::vector<
   thread_local std::vector<Observation*> fresh;
   quotes.clear();
   fresh.clear();
+  // by_source and max_age_sorted_ are both sorted by name: walk them together, trying the next
+  // configured source first (one comparison when, as usual, every source quotes the symbol).
+  auto next_age = max_age_sorted_.begin();
   for (const auto& [source, o] : by_source) {
     if (!out.newest || o->observed_unix_nanos > *out.newest) out.newest = o->observed_unix_nanos;
-    auto age = std::lower_bound(max_age_sorted_.begin(), max_age_sorted_.end(), source,
-                                [](const auto& e, std::string_view name) { return e.first < name; });
+    auto age = next_age;
+    if (age == max_age_sorted_.end() || age->first != source) {
+      age = std::lower_bound(next_age, max_age_sorted_.end(), source,
+                             [](const auto& e, std::string_view name) { return e.first < name; });
+    }
+    next_age = age;
     if (age == max_age_sorted_.end() || age->first != source) continue;
+    ++next_age;
     const int64_t bound = session_age ? std::min(*session_age, age->second) : age->second;
     const int64_t delta = now - o->observed_unix_nanos;
     // Same bound both ways: a source clock far ahead is as untrustworthy as an old reading.
@@ -170,6 +202,7 @@ MarkEngine::Basic MarkEngine::Aggregate(const SymbolPolicy& policy, std::vector<
     out.status = MarkStatus::kInsufficientSources;
     return out;
   }
+  out.outliers.reserve(agg->outliers.size());
   for (size_t i : agg->outliers) out.outliers.emplace_back(quotes[i].source);
   // The quorum counts fresh sources; the kept (non-outlier) ones must be a strict majority of
   // them, or there is no consensus to publish.
@@ -181,20 +214,34 @@ MarkEngine::Basic MarkEngine::Aggregate(const SymbolPolicy& policy, std::vector<
   out.price = agg->price;
   out.confidence = agg->confidence;
   int64_t newest = fresh[agg->kept.front()]->observed_unix_nanos;
-  out.contributions.reserve(agg->kept.size());
+  bool ascending = true;  // kept observations in storage order: compact them in place
+  const Observation* prev = nullptr;
   for (size_t i : agg->kept) {
     newest = std::max(newest, fresh[i]->observed_unix_nanos);
-    out.contributions.push_back(std::move(*fresh[i]));  // we own `observations`; nothing reads it after
+    ascending = ascending && (prev == nullptr || fresh[i] > prev);
+    prev = fresh[i];
   }
   out.newest = newest;
+  // We own `observations` and nothing reads it after: it becomes the contributions, so a mark
+  // costs no new allocation (the usual case: ForSymbol gives them sorted by source).
+  if (ascending) {
+    size_t w = 0;
+    for (size_t i : agg->kept) {
+      Observation* dst = &observations[w++];
+      if (fresh[i] != dst) *dst = std::move(*fresh[i]);  // fresh[i] >= dst: not yet overwritten
+    }
+    observations.erase(observations.begin() + static_cast<std::ptrdiff_t>(w), observations.end());
+    out.contributions = std::move(observations);
+    return out;
+  }
+  out.contributions.reserve(agg->kept.size());
+  for (size_t i : agg->kept) out.contributions.push_back(std::move(*fresh[i]));
   return out;
 }
 
-Mark MarkEngine::Build(size_t index, const Lookup& latest, const std::map<std::string, const Mark*>& done,
-                       int64_t now) {
+void MarkEngine::Build(size_t index, const Lookup& latest, const std::vector<Mark>& marks, int64_t now, Mark& mark) {
   const SymbolPolicy& policy = symbols_[index];
   SymbolState& st = *state_[index];
-  Mark mark;
   mark.symbol = policy.symbol;
   mark.quorum = policy.quorum;
   mark.asset_class = policy.asset_class;
@@ -207,7 +254,7 @@ Mark MarkEngine::Build(size_t index, const Lookup& latest, const std::map<std::s
   } else {
     Basic basic = Aggregate(policy, latest(policy.symbol), session, now);
     mark.newest_observation_unix_nanos = basic.newest;
-    mark.outliers = basic.outliers;
+    mark.outliers = std::move(basic.outliers);
     mark.status = basic.status;
     mark.price = basic.price;
     mark.confidence = basic.confidence;
@@ -225,7 +272,7 @@ Mark MarkEngine::Build(size_t index, const Lookup& latest, const std::map<std::s
         tq.multiplier_activation_unix_nanos = tp.multiplier.activation_unix_nanos;
       }
       tq.venue_price = basic.price;
-      const Mark* under = done.count(tp.underlying) ? done.at(tp.underlying) : nullptr;
+      const Mark* under = &marks[underlying_[index]];  // built earlier this round (order_)
       const bool under_live = under != nullptr && under->status == MarkStatus::kOk;
       if (under != nullptr && under->price) {
         tq.underlying_price = under->price;
@@ -320,16 +367,11 @@ Mark MarkEngine::Build(size_t index, const Lookup& latest, const std::map<std::s
     st.last_update_time = now;
   }
   st.last_status = mark.status;
-  return mark;
 }
 
 std::vector<Mark> MarkEngine::Round(const Lookup& latest, int64_t now) {
   std::vector<Mark> marks(symbols_.size());
-  std::map<std::string, const Mark*> done;
-  for (size_t i : order_) {
-    marks[i] = Build(i, latest, done, now);
-    if (symbols_[i].asset_class == AssetClass::kEquity) done[symbols_[i].symbol] = &marks[i];
-  }
+  for (size_t i : order_) Build(i, latest, marks, now, marks[i]);  // each mark built in place
   return marks;
 }
 
