@@ -19,7 +19,9 @@
 namespace plumbline::daemon {
 namespace {
 
-constexpr double kNanosPerSecondF = 1e9;
+// allowed: floating point here only converts durations for Prometheus, which exposes float64
+// samples; no price, amount or signed value goes through it.
+constexpr double kNanosPerSecondF = 1e9;  // allowed: metrics only (see above)
 constexpr int kWorkerNice = 5;
 
 template <typename T>
@@ -156,10 +158,10 @@ Result<std::unique_ptr<DaemonMetrics>> DaemonMetrics::Create(Registry* registry)
 
 void DaemonMetrics::RoundPublished(std::chrono::nanoseconds duration, uint64_t sequence, int64_t time_unix_nanos,
                                    const std::vector<Mark>& marks) {
-  round_duration_->Labels({}).Observe(static_cast<double>(duration.count()) / kNanosPerSecondF);
+  round_duration_->Labels({}).Observe(static_cast<double>(duration.count()) / kNanosPerSecondF);  // allowed: metric seconds
   rounds_->Labels({"ok"}).Inc();
   sequence_->Labels({}).Set(static_cast<MetricValue>(sequence));
-  last_publish_->Labels({}).Set(static_cast<MetricValue>(time_unix_nanos) / kNanosPerSecondF);
+  last_publish_->Labels({}).Set(static_cast<MetricValue>(time_unix_nanos) / kNanosPerSecondF);  // allowed: metric seconds
   std::map<std::string, uint64_t> by_status;
   for (const Mark& m : marks) ++by_status[MarkStatusName(m.status)];
   std::lock_guard<std::mutex> lock(mu_);
@@ -171,7 +173,7 @@ void DaemonMetrics::RoundPublished(std::chrono::nanoseconds duration, uint64_t s
 }
 
 void DaemonMetrics::RoundFailed(std::chrono::nanoseconds duration) {
-  round_duration_->Labels({}).Observe(static_cast<double>(duration.count()) / kNanosPerSecondF);
+  round_duration_->Labels({}).Observe(static_cast<double>(duration.count()) / kNanosPerSecondF);  // allowed: metric seconds
   rounds_->Labels({"failed"}).Inc();
 }
 
@@ -188,8 +190,8 @@ void DaemonMetrics::Sources(const std::vector<feeds::SourceHealth>& health,
     auto limit = max_age.find(h.source);
     const bool up = ever && limit != max_age.end() && age <= limit->second && h.last_error.empty();
     source_up_->Labels({h.source}).Set(up ? 1 : 0);
-    source_age_->Labels({h.source}).Set(ever ? static_cast<double>(age) / kNanosPerSecondF : -1);
-    source_duration_->Labels({h.source}).Set(static_cast<double>(h.last_poll_duration_nanos) / kNanosPerSecondF);
+    source_age_->Labels({h.source}).Set(ever ? static_cast<double>(age) / kNanosPerSecondF : -1);  // allowed: metric seconds
+    source_duration_->Labels({h.source}).Set(static_cast<double>(h.last_poll_duration_nanos) / kNanosPerSecondF);  // allowed: metric seconds
     // The poller's counts are cumulative per poller; a reload that restarts it starts them at 0,
     // so only increases are added and the counters stay monotonic.
     auto& [ok_seen, err_seen] = polls_seen_[h.source];
@@ -200,7 +202,7 @@ void DaemonMetrics::Sources(const std::vector<feeds::SourceHealth>& health,
   }
 }
 
-void DaemonMetrics::HttpRequest(std::string_view route, std::string_view method, int code, double seconds) {
+void DaemonMetrics::HttpRequest(std::string_view route, std::string_view method, int code, double seconds) {  // allowed: metric seconds
   char code_text[8];
   std::snprintf(code_text, sizeof(code_text), "%d", code);
   http_requests_->Labels({route, method, code_text}).Inc();
@@ -243,8 +245,8 @@ void InstallOpsRoutes(httplib::Server& s, const HttpConfig& http, const OpsHooks
     const bool started = t_request_started;
     t_request_started = false;
     if (hooks->metrics == nullptr) return;
-    const double seconds =
-        started ? std::chrono::duration<double>(std::chrono::steady_clock::now() - t_request_start).count() : 0;
+    const double seconds =  // allowed: metric seconds
+        started ? std::chrono::duration<double>(std::chrono::steady_clock::now() - t_request_start).count() : 0;  // allowed: metric seconds
     // Methods are a closed set here: anything else is counted as "other".
     std::string_view method = req.method;
     if (method != "GET" && method != "HEAD" && method != "POST" && method != "PUT" && method != "DELETE" &&

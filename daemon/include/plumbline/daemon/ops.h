@@ -64,7 +64,8 @@ class DaemonMetrics {
   // From Poller::Health(); `max_age_ms` by source name decides "up".
   void Sources(const std::vector<feeds::SourceHealth>& health, const std::vector<feeds::SourceConfig>& sources,
                int64_t now_unix_nanos);
-  void HttpRequest(std::string_view route, std::string_view method, int code, double seconds);
+  // allowed: `seconds` is a latency sample for Prometheus (float64 by format), never money.
+  void HttpRequest(std::string_view route, std::string_view method, int code, double seconds);  // allowed: metric seconds
   void ConfigReload(bool ok);
 
  private:
