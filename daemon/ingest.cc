@@ -1,6 +1,8 @@
 #include "plumbline/daemon/ingest.h"
 
+#include <algorithm>
 #include <charconv>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <set>
@@ -31,6 +33,13 @@ struct Ingestor::PublisherState {
   int64_t last_refill_unix_nanos = 0;
   uint64_t last_sequence = 0;                  // 0 = none accepted (journal included)
   std::map<std::string, int64_t> last_observed;  // symbol -> newest accepted observed_time
+  // Batches that passed every check and wait for their journal write (group commit), in
+  // sequence order: they count as floors for newer batches until settled.
+  struct InFlight {
+    uint64_t sequence = 0;
+    std::vector<std::pair<std::string, int64_t>> observed;  // (symbol, observed_time)
+  };
+  std::deque<InFlight> in_flight;
   IngestStats stats;
 };
 
@@ -368,41 +377,79 @@ IngestResult Ingestor::Submit(std::string_view body) {
     o.received_unix_nanos = now;
   }
 
-  std::lock_guard<std::mutex> lock(pub->mu);
-  if (batch->sequence <= pub->last_sequence) {
-    ++pub->stats.rejected_batches;
-    return Reject(409, "replayed-batch", "publisher \"" + pub->name + "\": batch sequence " + std::to_string(batch->sequence) +
-                                             " is not above the last accepted " + std::to_string(pub->last_sequence));
-  }
-  for (size_t i = 0; i < batch->observations.size(); ++i) {
-    const Observation& o = batch->observations[i];
-    auto it = pub->last_observed.find(o.symbol);
-    if (it != pub->last_observed.end() && o.observed_unix_nanos <= it->second) {
+  // Check and reserve atomically under the publisher's lock: the sequence and the observed_times
+  // must be above both the accepted floors and every batch still being written, so two batches
+  // with the same sequence can never both be accepted. The journal record is queued under the
+  // same lock, so one publisher's records reach the journal (and the book) in sequence order.
+  const uint64_t sequence = batch->sequence;
+  const size_t count = batch->observations.size();
+  std::shared_ptr<IngestJournal::Ticket> ticket;
+  {
+    std::lock_guard<std::mutex> lock(pub->mu);
+    const bool pending = !pub->in_flight.empty();
+    const uint64_t floor = pending ? std::max(pub->last_sequence, pub->in_flight.back().sequence) : pub->last_sequence;
+    if (sequence <= floor) {
       ++pub->stats.rejected_batches;
-      return Reject(409, "replayed-observation",
-                    "observations[" + std::to_string(i) + "].observed_time: " + std::to_string(o.observed_unix_nanos) +
-                        " is not after the last accepted " + o.symbol + " observation (" + std::to_string(it->second) + ")");
+      return Reject(409, "replayed-batch", "publisher \"" + pub->name + "\": batch sequence " + std::to_string(sequence) +
+                                               " is not above the " + (pending ? "batch being written, " : "last accepted ") +
+                                               std::to_string(floor));
     }
+    PublisherState::InFlight reservation;
+    reservation.sequence = sequence;
+    for (size_t i = 0; i < batch->observations.size(); ++i) {
+      const Observation& o = batch->observations[i];
+      int64_t newest = 0;
+      if (auto it = pub->last_observed.find(o.symbol); it != pub->last_observed.end()) newest = it->second;
+      for (const auto& f : pub->in_flight) {
+        for (const auto& [symbol, t] : f.observed) {
+          if (symbol == o.symbol) newest = std::max(newest, t);
+        }
+      }
+      if (newest != 0 && o.observed_unix_nanos <= newest) {
+        ++pub->stats.rejected_batches;
+        return Reject(409, "replayed-observation",
+                      "observations[" + std::to_string(i) + "].observed_time: " + std::to_string(o.observed_unix_nanos) +
+                          " is not after the last accepted " + o.symbol + " observation (" + std::to_string(newest) + ")");
+      }
+      reservation.observed.emplace_back(o.symbol, o.observed_unix_nanos);
+    }
+    pub->in_flight.push_back(std::move(reservation));
+    // Runs once the write containing this batch finished, before Wait() below returns (on the
+    // thread that wrote the group), in journal order. Durable: apply floors, stats and the book
+    // under the publisher's lock, so a publish round sees all of the batch or none. Failed: drop
+    // the reservation, nothing applied. `batch` outlives it: this thread waits below.
+    auto settle = [this, pub, &batch, sequence, count](const Status& written) {
+      std::lock_guard<std::mutex> lock(pub->mu);
+      auto it = std::find_if(pub->in_flight.begin(), pub->in_flight.end(),
+                             [sequence](const PublisherState::InFlight& f) { return f.sequence == sequence; });
+      if (it != pub->in_flight.end()) pub->in_flight.erase(it);
+      if (!written.ok()) {
+        ++pub->stats.rejected_batches;
+        return;
+      }
+      for (const Observation& o : batch->observations) {
+        int64_t& floor = pub->last_observed[o.symbol];
+        floor = std::max(floor, o.observed_unix_nanos);
+      }
+      pub->last_sequence = std::max(pub->last_sequence, sequence);
+      pub->stats.accepted_batches += 1;
+      pub->stats.accepted_observations += count;
+      pub->stats.last_sequence = pub->last_sequence;
+      book_->PutAll(std::move(batch->observations));
+    };
+    ticket = journal_->Append(pub->name, sequence, now, body, std::move(settle));
   }
   // Durable before anything is applied or acknowledged (DESIGN.md: acknowledge only after a synced
-  // write). On failure nothing changed: the replay floors, the stats' accepted counts, the book.
-  if (Status s = journal_->Put(pub->name, batch->sequence, now, body); !s.ok()) {
-    ++pub->stats.rejected_batches;
+  // write). Concurrent batches share one synced write (IngestJournal group commit).
+  if (Status s = journal_->Wait(ticket); !s.ok()) {
     IngestResult r = Reject(503, "journal-unavailable", "batch not stored, nothing applied; retry later: " + s.message());
     r.retry_after_seconds = 1;
     return r;
   }
-  for (const Observation& o : batch->observations) pub->last_observed[o.symbol] = o.observed_unix_nanos;
-  pub->last_sequence = batch->sequence;
   IngestResult ok;
   ok.publisher = pub->name;
-  ok.sequence = batch->sequence;
-  ok.accepted = batch->observations.size();
-  pub->stats.accepted_batches += 1;
-  pub->stats.accepted_observations += ok.accepted;
-  pub->stats.last_sequence = batch->sequence;
-  // Still under the publisher's lock, so two batches of one publisher reach the book in order.
-  book_->PutAll(std::move(batch->observations));
+  ok.sequence = sequence;
+  ok.accepted = count;
   return ok;
 }
 

@@ -1,12 +1,19 @@
 #include "plumbline/daemon/ingest_journal.h"
 
+#include <cstdarg>
+#include <cstdio>
+
 #include <rocksdb/db.h>
+#include <rocksdb/env.h>
 #include <rocksdb/options.h>
+#include <rocksdb/write_batch.h>
 
 namespace plumbline::daemon {
 namespace {
 
 constexpr size_t kHeader = 16;
+// A group stops growing past this many bytes (it always takes at least one record).
+constexpr size_t kMaxGroupBytes = 8 << 20;
 
 std::string Key(std::string_view publisher) { return "pub/" + std::string(publisher); }
 
@@ -26,6 +33,26 @@ Status FromRocks(const rocksdb::Status& s, const std::string& context) {
   return Status::IOError(context + ": " + s.ToString());
 }
 
+// RocksDB's own diagnostics, fatal ones only (errors reach callers as Status), to stderr (the daemon's log) instead of a
+// LOG file beside the journal: a full disk must fail the journal's writes (503) and nothing else.
+// (With a LOG file, Debian's RocksDB build aborts on an assertion in the LOG writer once one of
+// its writes failed, found by IngestTest.AFailedJournalWriteIs503...)
+class StderrLogger final : public rocksdb::Logger {
+ public:
+  explicit StderrLogger(std::string path) : rocksdb::Logger(rocksdb::InfoLogLevel::FATAL_LEVEL), path_(std::move(path)) {}
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override { Logv(rocksdb::InfoLogLevel::INFO_LEVEL, format, ap); }
+  void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list ap) override {
+    if (level < GetInfoLogLevel()) return;
+    char line[1024];
+    std::vsnprintf(line, sizeof line, format, ap);
+    std::fprintf(stderr, "ingest journal %s: rocksdb: %s\n", path_.c_str(), line);
+  }
+
+ private:
+  const std::string path_;
+};
+
 }  // namespace
 
 IngestJournal::IngestJournal(std::unique_ptr<rocksdb::DB> db, std::string path)
@@ -33,31 +60,130 @@ IngestJournal::IngestJournal(std::unique_ptr<rocksdb::DB> db, std::string path)
 
 IngestJournal::~IngestJournal() = default;
 
-Result<std::unique_ptr<IngestJournal>> IngestJournal::Open(const std::string& path) {
+Result<std::unique_ptr<rocksdb::DB>> IngestJournal::OpenDb(const std::string& path) {
   rocksdb::Options options;
   options.create_if_missing = true;
   options.paranoid_checks = true;
-  options.wal_recovery_mode = rocksdb::WALRecoveryMode::kAbsoluteConsistency;
+  // Every acknowledged record was synced before its answer, so the only damage a crash (or a write
+  // that failed half way on a full disk) can leave is an incomplete record at the log's tail,
+  // never acknowledged: dropped. Any other corruption stops the open.
+  options.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
+  options.info_log = std::make_shared<StderrLogger>(path);
   rocksdb::DB* raw = nullptr;
   PLUMBLINE_RETURN_IF_ERROR(FromRocks(rocksdb::DB::Open(options, path, &raw), "opening ingest journal " + path));
-  return std::unique_ptr<IngestJournal>(new IngestJournal(std::unique_ptr<rocksdb::DB>(raw), path));
+  return std::unique_ptr<rocksdb::DB>(raw);
 }
+
+Result<std::unique_ptr<IngestJournal>> IngestJournal::Open(const std::string& path) {
+  auto db = OpenDb(path);
+  if (!db.ok()) return db.status();
+  return std::unique_ptr<IngestJournal>(new IngestJournal(std::move(db).value(), path));
+}
+
+struct IngestJournal::Ticket {
+  std::string publisher;
+  std::string value;  // header || envelope
+  std::function<void(const Status&)> settle;
+  Status status = Status::Ok();
+  bool done = false;  // guarded by mu_
+};
 
 Status IngestJournal::Put(std::string_view publisher, uint64_t sequence, int64_t received_unix_nanos,
                           std::string_view envelope) {
-  std::string value;
-  value.reserve(kHeader + envelope.size());
-  PutU64(value, sequence);
-  PutU64(value, static_cast<uint64_t>(received_unix_nanos));
-  value += envelope;
+  return Wait(Append(publisher, sequence, received_unix_nanos, envelope, nullptr));
+}
+
+std::shared_ptr<IngestJournal::Ticket> IngestJournal::Append(std::string_view publisher, uint64_t sequence,
+                                                             int64_t received_unix_nanos, std::string_view envelope,
+                                                             std::function<void(const Status&)> settle) {
+  auto ticket = std::make_shared<Ticket>();
+  ticket->publisher = publisher;
+  ticket->value.reserve(kHeader + envelope.size());
+  PutU64(ticket->value, sequence);
+  PutU64(ticket->value, static_cast<uint64_t>(received_unix_nanos));
+  ticket->value += envelope;
+  ticket->settle = std::move(settle);
+  std::lock_guard<std::mutex> lock(mu_);
+  queue_.push_back(ticket);
+  return ticket;
+}
+
+Status IngestJournal::Wait(const std::shared_ptr<Ticket>& ticket) {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!ticket->done) {
+    if (writing_) {
+      written_.wait(lock);
+      continue;
+    }
+    // Lead: everything queued so far (this ticket included, as it is queued and not done) goes
+    // into one synced write.
+    writing_ = true;
+    std::vector<std::shared_ptr<Ticket>> group;
+    size_t bytes = 0;
+    while (!queue_.empty() && (group.empty() || bytes + queue_.front()->value.size() <= kMaxGroupBytes)) {
+      bytes += queue_.front()->value.size();
+      group.push_back(std::move(queue_.front()));
+      queue_.pop_front();
+    }
+    lock.unlock();
+    const Status s = WriteGroup(group);
+    for (const auto& t : group) {
+      if (t->settle) t->settle(s);
+    }
+    lock.lock();
+    for (const auto& t : group) {
+      t->status = s;
+      t->done = true;
+    }
+    ++stats_.writes;
+    stats_.records += group.size();
+    writing_ = false;
+    written_.notify_all();
+  }
+  return ticket->status;
+}
+
+Status IngestJournal::WriteGroup(const std::vector<std::shared_ptr<Ticket>>& group) {
+  const std::string context = "ingest journal " + path_ + ": writing the batch of publisher \"" + group.front()->publisher +
+                              "\"" + (group.size() > 1 ? " and " + std::to_string(group.size() - 1) + " more" : "");
+  if (needs_reopen_) PLUMBLINE_RETURN_IF_ERROR(Reopen().WithContext(context));
+  rocksdb::WriteBatch batch;
+  for (const auto& t : group) {
+    rocksdb::Status s = batch.Put(Key(t->publisher), t->value);
+    if (!s.ok()) return FromRocks(s, context);
+  }
   rocksdb::WriteOptions wo;
   wo.sync = true;
-  return FromRocks(db_->Put(wo, Key(publisher), value),
-                   "ingest journal " + path_ + ": writing the batch of publisher \"" + std::string(publisher) + "\"");
+  std::shared_lock<std::shared_mutex> shared(db_mu_);
+  Status s = FromRocks(db_->Write(wo, &batch), context);
+  if (!s.ok()) needs_reopen_ = true;
+  return s;
+}
+
+Status IngestJournal::Reopen() {
+  // After a failed WAL write RocksDB refuses every further write (a fatal background error that
+  // DB::Resume() does not clear): close and reopen, which replays the log (every record that was
+  // written completely) and starts a new one.
+  std::unique_lock<std::shared_mutex> exclusive(db_mu_);
+  if (!needs_reopen_) return Status::Ok();  // another caller did it
+  db_.reset();
+  auto db = OpenDb(path_);
+  if (!db.ok()) return db.status().WithContext("reopening after an earlier failed write");
+  db_ = std::move(db).value();
+  needs_reopen_ = false;
+  return Status::Ok();
+}
+
+IngestJournal::CommitStats IngestJournal::commit_stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stats_;
 }
 
 Result<std::optional<JournalRecord>> IngestJournal::Latest(const std::string& publisher) const {
   std::string value;
+  if (needs_reopen_) PLUMBLINE_RETURN_IF_ERROR(const_cast<IngestJournal*>(this)->Reopen());
+  std::shared_lock<std::shared_mutex> shared(db_mu_);
+  if (!db_) return Status::IOError("ingest journal " + path_ + ": closed after a failed write");
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), Key(publisher), &value);
   if (s.IsNotFound()) return std::optional<JournalRecord>();
   PLUMBLINE_RETURN_IF_ERROR(FromRocks(s, "ingest journal " + path_ + ": reading " + Key(publisher)));

@@ -2,9 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <signal.h>
+#include <sys/resource.h>
+
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "daemon/push_test_support.h"
 
@@ -13,6 +17,30 @@ namespace {
 
 using testing::Ob;
 using testing::SignBatch;
+
+// While alive, every write of this process to a regular file at or beyond `bytes` fails with EFBIG
+// ("File too large"), as on a full disk. A real kernel failure that also stops root (tests run as
+// root in CI, where permission bits stop nothing); SIGXFSZ is ignored so the write just fails.
+class FileSizeLimit {
+ public:
+  explicit FileSizeLimit(rlim_t bytes) {
+    old_handler_ = ::signal(SIGXFSZ, SIG_IGN);
+    ::getrlimit(RLIMIT_FSIZE, &old_);
+    rlimit limit = old_;
+    limit.rlim_cur = bytes;
+    EXPECT_EQ(::setrlimit(RLIMIT_FSIZE, &limit), 0);
+  }
+  ~FileSizeLimit() {
+    ::setrlimit(RLIMIT_FSIZE, &old_);
+    ::signal(SIGXFSZ, old_handler_);
+  }
+  FileSizeLimit(const FileSizeLimit&) = delete;
+  FileSizeLimit& operator=(const FileSizeLimit&) = delete;
+
+ private:
+  rlimit old_{};
+  sighandler_t old_handler_ = SIG_DFL;
+};
 
 class IngestTest : public testing::PushFixture {
  protected:
@@ -428,6 +456,92 @@ TEST_F(IngestTest, WithoutItsJournalTheSnapshotStillBoundsReplays) {
   EXPECT_EQ(replay.http_status, 409) << replay.detail;
   EXPECT_EQ(replay.problem_type, "replayed-observation");
   EXPECT_TRUE((*seeded)->Submit(SignBatch(desk1_, "desk1", 2, {Ob("BTC/USD", "3", t + 2)})).ok());
+}
+
+TEST_F(IngestTest, AFailedJournalWriteIs503WithNothingAppliedAndTheSameSequenceIsAcceptedOnceTheDiskRecovers) {
+  const int64_t t = now();
+  ExpectAccepted(SignBatch(desk1_, "desk1", 1, {Ob("BTC/USD", "67000", t)}), 1);
+  const std::string batch = SignBatch(desk1_, "desk1", 2, {Ob("BTC/USD", "67001", t + 1), Ob("ETH/USD", "3500", t + 1)});
+  const std::string book_before = BookState();
+  {
+    // The disk is "full": the synced write (and the reopen before the second attempt) fails for real.
+    FileSizeLimit full(0);
+    for (int attempt = 0; attempt < 2; ++attempt) {  // and keeps failing while the disk is full
+      auto r = Post(batch);
+      ASSERT_TRUE(r);
+      EXPECT_EQ(r->status, 503) << r->body;
+      EXPECT_EQ(r->get_header_value("Content-Type"), "application/problem+json");
+      EXPECT_EQ(r->get_header_value("Retry-After"), "1");
+      auto doc = nlohmann::json::parse(r->body, nullptr, false);
+      EXPECT_EQ(doc.value("type", ""), "/problems/journal-unavailable") << r->body;
+      const std::string detail = doc.value("detail", "");
+      EXPECT_NE(detail.find("batch not stored, nothing applied"), std::string::npos) << detail;
+      EXPECT_NE(detail.find("publisher \"desk1\""), std::string::npos) << detail;
+      EXPECT_NE(detail.find("File too large"), std::string::npos) << detail;
+      EXPECT_EQ(BookState(), book_before) << "a batch that is not on disk reached the book";
+    }
+  }
+  auto stats = ingest_->Stats();
+  EXPECT_EQ(stats[0].publisher, "desk1");
+  EXPECT_EQ(stats[0].accepted_batches, 1u);
+  EXPECT_EQ(stats[0].last_sequence, 1u);
+  auto journaled = journal_->Latest("desk1");
+  ASSERT_TRUE(journaled.ok() && journaled->has_value());
+  EXPECT_EQ((*journaled)->sequence, 1u);
+
+  // Space again: the journal resumes by itself and the publisher's retry of the same batch is accepted.
+  Pace();
+  ExpectAccepted(batch, 2);
+  EXPECT_EQ(book_.ForSymbol("BTC/USD")[0].price.ToString(), "67001");
+  EXPECT_EQ(book_.ForSymbol("ETH/USD")[0].price.ToString(), "3500");
+  journaled = journal_->Latest("desk1");
+  ASSERT_TRUE(journaled.ok() && journaled->has_value());
+  EXPECT_EQ((*journaled)->sequence, 2u);
+  EXPECT_EQ((*journaled)->envelope, batch);
+  // And it is durable: after a restart the same batch is a replay.
+  StopServer();
+  ingest_.reset();
+  journal_.reset();
+  auto journal = IngestJournal::Open((dir_ / "ingest").string());
+  ASSERT_TRUE(journal.ok()) << journal.status().ToString();
+  feeds::ObservationBook restarted;
+  auto recovered = Ingestor::Create(*config_, &restarted, clock_, journal->get());
+  ASSERT_TRUE(recovered.ok()) << recovered.status().ToString();
+  EXPECT_EQ((*recovered)->Submit(batch).problem_type, "replayed-batch");
+  EXPECT_EQ(restarted.ForSymbol("BTC/USD")[0].price.ToString(), "67001");
+}
+
+TEST_F(IngestTest, ConcurrentBatchesWithOneSequenceAreAcceptedOnce) {
+  // desk1's burst is 5: five different batches, all sequence 3, submitted at once.
+  const int64_t t = now();
+  std::vector<std::string> bodies;
+  for (int i = 0; i < 5; ++i) {
+    bodies.push_back(SignBatch(desk1_, "desk1", 3, {Ob("BTC/USD", "6700" + std::to_string(i), t + i)}));
+  }
+  std::vector<IngestResult> results(bodies.size());
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < bodies.size(); ++i) {
+    threads.emplace_back([&, i] { results[i] = ingest_->Submit(bodies[i]); });
+  }
+  for (auto& th : threads) th.join();
+  int accepted = -1, count = 0;
+  for (size_t i = 0; i < results.size(); ++i) {
+    if (results[i].ok()) {
+      accepted = static_cast<int>(i);
+      ++count;
+    } else {
+      EXPECT_EQ(results[i].http_status, 409) << results[i].detail;
+      EXPECT_EQ(results[i].problem_type, "replayed-batch") << results[i].detail;
+    }
+  }
+  ASSERT_EQ(count, 1);
+  auto btc = book_.ForSymbol("BTC/USD");
+  ASSERT_EQ(btc.size(), 1u);
+  EXPECT_EQ(btc[0].price.ToString(), "6700" + std::to_string(accepted));
+  auto journaled = journal_->Latest("desk1");
+  ASSERT_TRUE(journaled.ok() && journaled->has_value());
+  EXPECT_EQ((*journaled)->envelope, bodies[static_cast<size_t>(accepted)]);
+  EXPECT_EQ(ingest_->Stats()[0].accepted_batches, 1u);
 }
 
 }  // namespace
