@@ -1,5 +1,6 @@
 #include "plumbline/daemon/ingest_journal.h"
 
+#include <condition_variable>
 #include <cstdarg>
 #include <cstdio>
 
@@ -85,7 +86,8 @@ struct IngestJournal::Ticket {
   std::string value;  // header || envelope
   std::function<void(const Status&)> settle;
   Status status = Status::Ok();
-  bool done = false;  // guarded by mu_
+  bool done = false;                // guarded by mu_
+  std::condition_variable wake;     // done, or this ticket's waiter should lead the next write
 };
 
 Status IngestJournal::Put(std::string_view publisher, uint64_t sequence, int64_t received_unix_nanos,
@@ -112,7 +114,7 @@ Status IngestJournal::Wait(const std::shared_ptr<Ticket>& ticket) {
   std::unique_lock<std::mutex> lock(mu_);
   while (!ticket->done) {
     if (writing_) {
-      written_.wait(lock);
+      ticket->wake.wait(lock);
       continue;
     }
     // Lead: everything queued so far (this ticket included, as it is queued and not done) goes
@@ -134,11 +136,13 @@ Status IngestJournal::Wait(const std::shared_ptr<Ticket>& ticket) {
     for (const auto& t : group) {
       t->status = s;
       t->done = true;
+      t->wake.notify_one();
     }
     ++stats_.writes;
     stats_.records += group.size();
     writing_ = false;
-    written_.notify_all();
+    // Wake only the oldest queued record's waiter: it leads the next write, taking the others.
+    if (!queue_.empty()) queue_.front()->wake.notify_one();
   }
   return ticket->status;
 }

@@ -20,11 +20,14 @@
 //   batch size (422) -> each observation: symbol configured (422 unknown-symbol), allowed for this
 //   publisher (403), observed_time not older than the publisher's max_age_ms (422) and not ahead
 //   of our clock by more than [ingest].max_future_skew_ms (422), symbol not repeated in the batch
-//   (409) -> under the publisher's lock: sequence strictly above the last accepted one (409
-//   replayed-batch) and each observed_time strictly after the last accepted one for that
-//   (publisher, symbol) (409 replayed-observation) -> a synced write of the batch (its exact
-//   body, publisher and sequence) to the IngestJournal (503 journal-unavailable, Retry-After: 1,
-//   if it fails) -> apply all observations to the book at once (ObservationBook::PutAll) -> 200.
+//   (409) -> under the publisher's lock, checked and reserved at once: sequence strictly above the
+//   last accepted one and above that publisher's batches still being written (409 replayed-batch),
+//   each observed_time strictly after the last accepted or being-written one for that (publisher,
+//   symbol) (409 replayed-observation), and the record queued in the IngestJournal -> without the
+//   lock, wait for the synced write containing the batch (group commit: concurrent batches share
+//   one fdatasync); if it fails: 503 journal-unavailable, Retry-After: 1, the reservation dropped
+//   and nothing applied -> once durable, the batch is applied under the publisher's lock in journal
+//   order (floors, counters, ObservationBook::PutAll at once) -> 200.
 // So a 200 means the batch is on disk: nothing acknowledged is lost in a crash (DESIGN.md).
 // The token is taken after the signature verified, so forged requests cannot drain a real
 // publisher's budget; a flood from one publisher only empties its own bucket.
@@ -35,8 +38,9 @@
 // observations that are still younger than the publisher's max_age_ms back into the book. The
 // daemon also raises the observed_time floors from the latest stored snapshot (RememberIncluded).
 //
-// Thread safety: Submit() may be called from many threads at once; batches of one publisher are
-// serialized, different publishers proceed in parallel.
+// Thread safety: Submit() may be called from many threads at once; the checks of one publisher's
+// batches are serialized by its lock, their journal writes are shared (docs/ingest.md, "Group
+// commit") and they reach the book in sequence order.
 #pragma once
 
 #include <cstdint>

@@ -36,7 +36,6 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -109,7 +108,6 @@ class IngestJournal {
   std::string path_;
 
   mutable std::mutex mu_;
-  std::condition_variable written_;
   std::deque<std::shared_ptr<Ticket>> queue_;  // appended, not yet taken by a leader
   bool writing_ = false;                      // a leader is writing a group
   std::atomic<bool> needs_reopen_{false};     // a write failed: reopen db_ before the next use
