@@ -442,7 +442,9 @@ IngestResult Ingestor::Submit(std::string_view body) {
   // Durable before anything is applied or acknowledged (DESIGN.md: acknowledge only after a synced
   // write). Concurrent batches share one synced write (IngestJournal group commit).
   if (Status s = journal_->Wait(ticket); !s.ok()) {
-    IngestResult r = Reject(503, "journal-unavailable", "batch not stored, nothing applied; retry later: " + s.message());
+    IngestResult r = Reject(503, "journal-unavailable", "publisher \"" + pub->name + "\": batch sequence " +
+                                                         std::to_string(sequence) +
+                                                         " not stored, nothing applied; retry later: " + s.message());
     r.retry_after_seconds = 1;
     return r;
   }

@@ -148,19 +148,25 @@ Status IngestJournal::Wait(const std::shared_ptr<Ticket>& ticket) {
 }
 
 Status IngestJournal::WriteGroup(const std::vector<std::shared_ptr<Ticket>>& group) {
-  const std::string context = "ingest journal " + path_ + ": writing the batch of publisher \"" + group.front()->publisher +
-                              "\"" + (group.size() > 1 ? " and " + std::to_string(group.size() - 1) + " more" : "");
-  if (needs_reopen_) PLUMBLINE_RETURN_IF_ERROR(Reopen().WithContext(context));
+  // Built only on an error (the hot path has none).
+  auto context = [&] {
+    return "ingest journal " + path_ + ": synced write of " + std::to_string(group.size()) +
+           (group.size() == 1 ? " batch" : " batches");
+  };
+  if (needs_reopen_) PLUMBLINE_RETURN_IF_ERROR(Reopen().WithContext(context()));
   rocksdb::WriteBatch batch;
   for (const auto& t : group) {
     rocksdb::Status s = batch.Put(Key(t->publisher), t->value);
-    if (!s.ok()) return FromRocks(s, context);
+    if (!s.ok()) return FromRocks(s, context());
   }
   rocksdb::WriteOptions wo;
   wo.sync = true;
   std::shared_lock<std::shared_mutex> shared(db_mu_);
-  Status s = FromRocks(db_->Write(wo, &batch), context);
-  if (!s.ok()) needs_reopen_ = true;
+  if (!db_) return Status::IOError(context() + ": the journal is closed after a failed write");
+  rocksdb::Status written = db_->Write(wo, &batch);
+  if (written.ok()) return Status::Ok();
+  Status s = FromRocks(written, context());
+  needs_reopen_ = true;
   return s;
 }
 

@@ -475,7 +475,7 @@ TEST_F(IngestTest, AFailedJournalWriteIs503WithNothingAppliedAndTheSameSequenceI
       auto doc = nlohmann::json::parse(r->body, nullptr, false);
       EXPECT_EQ(doc.value("type", ""), "/problems/journal-unavailable") << r->body;
       const std::string detail = doc.value("detail", "");
-      EXPECT_NE(detail.find("batch not stored, nothing applied"), std::string::npos) << detail;
+      EXPECT_NE(detail.find("batch sequence 2 not stored, nothing applied"), std::string::npos) << detail;
       EXPECT_NE(detail.find("publisher \"desk1\""), std::string::npos) << detail;
       EXPECT_NE(detail.find("File too large"), std::string::npos) << detail;
       EXPECT_EQ(BookState(), book_before) << "a batch that is not on disk reached the book";

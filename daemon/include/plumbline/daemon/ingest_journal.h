@@ -28,11 +28,10 @@
 //
 // Integrity: RocksDB runs with paranoid_checks and WAL recovery mode kTolerateCorruptedTailRecords
 // (an incomplete last record, never acknowledged since it was never synced, is dropped; any other
-// damage fails Open); a
-// record shorter than its 16-byte header is Corruption naming the key.
+// damage fails Open); a record shorter than its 16-byte header is Corruption naming the key.
 //
-// Thread safety: all methods may be called concurrently (RocksDB serializes and group-commits
-// writes). Ownership: the journal owns its RocksDB handle; one process may open a directory once.
+// Thread safety: all methods may be called concurrently (writes are grouped as above; Latest()
+// reads alongside them). Ownership: the journal owns its RocksDB handle; one process may open a directory once.
 #pragma once
 
 #include <atomic>
