@@ -125,13 +125,12 @@ bool MarkEngine::halted(const std::string& symbol) const {
   return false;
 }
 
-MarkEngine::Basic MarkEngine::Aggregate(const SymbolPolicy& policy, std::vector<Observation> observations,
-                                        std::optional<Session> session, int64_t now) const {
-  Basic out;
+void MarkEngine::Aggregate(const SymbolPolicy& policy, std::span<const Observation> observations,
+                           std::optional<Session> session, int64_t now, Basic& out) const {
   // One observation per source (the newest), so duplicates cannot vote twice; sorted by source.
-  thread_local std::vector<std::pair<std::string_view, Observation*>> by_source;
+  thread_local std::vector<std::pair<std::string_view, const Observation*>> by_source;
   by_source.clear();
-  for (Observation& o : observations) {
+  for (const Observation& o : observations) {
     if (o.symbol == policy.symbol) by_source.emplace_back(o.source, &o);
   }
   // ObservationBook::ForSymbol already gives them sorted and unique: only sort when not.
@@ -161,7 +160,7 @@ MarkEngine::Basic MarkEngine::Aggregate(const SymbolPolicy& policy, std::vector<
   }
   // Per-thread scratch: a round aggregates thousands of symbols and should not allocate for each.
   thread_local std::vector<Quote> quotes;
-  thread_local std::vector<Observation*> fresh;
+  thread_local std::vector<const Observation*> fresh;
   quotes.clear();
   fresh.clear();
   // by_source and max_age_sorted_ are both sorted by name: walk them together, trying the next
@@ -195,51 +194,33 @@ MarkEngine::Basic MarkEngine::Aggregate(const SymbolPolicy& policy, std::vector<
   const size_t needed = std::max<uint32_t>(policy.quorum, 1);
   if (fresh.size() < needed) {
     out.status = by_source.size() >= needed ? MarkStatus::kStale : MarkStatus::kInsufficientSources;
-    return out;
+    return;
   }
-  Result<Aggregated> agg = AggregateQuotes(quotes, policy.outliers);
-  if (!agg.ok() || !agg->price.is_positive()) {
+  thread_local Aggregated agg;  // its vectors are reused from symbol to symbol
+  if (!AggregateQuotesInto(quotes, policy.outliers, &agg).ok() || !agg.price.is_positive()) {
     out.status = MarkStatus::kInsufficientSources;
-    return out;
+    return;
   }
-  out.outliers.reserve(agg->outliers.size());
-  for (size_t i : agg->outliers) out.outliers.emplace_back(quotes[i].source);
+  out.outliers.reserve(agg.outliers.size());
+  for (size_t i : agg.outliers) out.outliers.emplace_back(quotes[i].source);
   // The quorum counts fresh sources; the kept (non-outlier) ones must be a strict majority of
   // them, or there is no consensus to publish.
-  if (agg->kept.size() * 2 <= fresh.size()) {
+  if (agg.kept.size() * 2 <= fresh.size()) {
     out.status = MarkStatus::kInsufficientSources;
-    return out;
+    return;
   }
   out.status = MarkStatus::kOk;
-  out.price = agg->price;
-  out.confidence = agg->confidence;
-  int64_t newest = fresh[agg->kept.front()]->observed_unix_nanos;
-  bool ascending = true;  // kept observations in storage order: compact them in place
-  const Observation* prev = nullptr;
-  for (size_t i : agg->kept) {
-    newest = std::max(newest, fresh[i]->observed_unix_nanos);
-    ascending = ascending && (prev == nullptr || fresh[i] > prev);
-    prev = fresh[i];
-  }
+  out.price = agg.price;
+  out.confidence = agg.confidence;
+  int64_t newest = fresh[agg.kept.front()]->observed_unix_nanos;
+  for (size_t i : agg.kept) newest = std::max(newest, fresh[i]->observed_unix_nanos);
   out.newest = newest;
-  // We own `observations` and nothing reads it after: it becomes the contributions, so a mark
-  // costs no new allocation (the usual case: ForSymbol gives them sorted by source).
-  if (ascending) {
-    size_t w = 0;
-    for (size_t i : agg->kept) {
-      Observation* dst = &observations[w++];
-      if (fresh[i] != dst) *dst = std::move(*fresh[i]);  // fresh[i] >= dst: not yet overwritten
-    }
-    observations.erase(observations.begin() + static_cast<std::ptrdiff_t>(w), observations.end());
-    out.contributions = std::move(observations);
-    return out;
-  }
-  out.contributions.reserve(agg->kept.size());
-  for (size_t i : agg->kept) out.contributions.push_back(std::move(*fresh[i]));
-  return out;
+  // The only copies of the round: the kept observations, into the mark (by source name).
+  out.contributions.reserve(agg.kept.size());
+  for (size_t i : agg.kept) out.contributions.push_back(*fresh[i]);
 }
 
-void MarkEngine::Build(size_t index, const Lookup& latest, const std::vector<Mark>& marks, int64_t now, Mark& mark) {
+void MarkEngine::Build(size_t index, const Lend& latest, const std::vector<Mark>& marks, int64_t now, Mark& mark) {
   const SymbolPolicy& policy = symbols_[index];
   SymbolState& st = *state_[index];
   mark.symbol = policy.symbol;
@@ -252,7 +233,8 @@ void MarkEngine::Build(size_t index, const Lookup& latest, const std::vector<Mar
   if (halted_[index].load()) {
     mark.status = MarkStatus::kHalted;
   } else {
-    Basic basic = Aggregate(policy, latest(policy.symbol), session, now);
+    Basic basic;
+    Aggregate(policy, latest(policy.symbol), session, now, basic);
     mark.newest_observation_unix_nanos = basic.newest;
     mark.outliers = std::move(basic.outliers);
     mark.status = basic.status;
@@ -370,6 +352,16 @@ void MarkEngine::Build(size_t index, const Lookup& latest, const std::vector<Mar
 }
 
 std::vector<Mark> MarkEngine::Round(const Lookup& latest, int64_t now) {
+  std::vector<Observation> held;
+  return RoundLent(
+      [&](const std::string& symbol) {
+        held = latest(symbol);
+        return std::span<const Observation>(held);
+      },
+      now);
+}
+
+std::vector<Mark> MarkEngine::RoundLent(const Lend& latest, int64_t now) {
   std::vector<Mark> marks(symbols_.size());
   for (size_t i : order_) Build(i, latest, marks, now, marks[i]);  // each mark built in place
   return marks;

@@ -12,8 +12,10 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "plumbline/clock.h"
@@ -60,13 +62,30 @@ class ObservationBook {
   void Put(Observation obs);
   // Put() of every element under one lock: a concurrent ForSymbol() sees all or none of them.
   void PutAll(std::vector<Observation> batch);
-  // All sources' latest observations of `symbol`, sorted by source name.
+  // All sources' latest observations of `symbol`, sorted by source name (a copy).
   std::vector<Observation> ForSymbol(const std::string& symbol) const;
+
+  // Lends the book without copying (a publish round reads every symbol through one Reader). The
+  // Reader holds the book's lock until it is destroyed: Put()/PutAll() wait meanwhile, so hold
+  // one only for a round (a few ms), and never Put() from the thread holding it (deadlock).
+  class Reader {
+   public:
+    // The same observations as ForSymbol(), valid while this Reader lives (empty if none).
+    std::span<const Observation> ForSymbol(const std::string& symbol) const;
+
+   private:
+    friend class ObservationBook;
+    explicit Reader(const ObservationBook& book) : book_(&book), lock_(book.mu_) {}
+    const ObservationBook* book_;
+    std::unique_lock<std::mutex> lock_;
+  };
+  Reader Read() const { return Reader(*this); }
 
  private:
   void PutLocked(Observation obs);  // mu_ held
   mutable std::mutex mu_;
-  std::map<std::pair<std::string, std::string>, Observation> latest_;  // (symbol, source)
+  // symbol -> its sources' latest observations, sorted by source name (one per source).
+  std::unordered_map<std::string, std::vector<Observation>> by_symbol_;
 };
 
 // Fetches every configured symbol of `source` once over HTTP (with the source's retries) and
