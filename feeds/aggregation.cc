@@ -230,6 +230,9 @@ Result<Decimal> SpreadConfidence(const Observation& o) {
   if (!o.bid->is_positive() || !o.ask->is_positive()) {
     return Status::InvalidArgument("bid and ask must be positive");
   }
+  if (o.bid->scale() == o.ask->scale()) {  // the usual case: one venue prints both at one scale
+    if (o.bid->units() <= o.ask->units()) return Halve(o.ask->units() - o.bid->units(), o.ask->scale());
+  }
   if (*o.bid > *o.ask) {
     return Status::InvalidArgument("crossed quote: bid " + o.bid->ToString() + " > ask " + o.ask->ToString());
   }

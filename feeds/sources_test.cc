@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <span>
+
 #include <chrono>
 #include <thread>
 
@@ -259,6 +261,44 @@ TEST(ObservationBook, KeepsNewestPerSourceAndSymbol) {
   EXPECT_EQ(v[0].source, "bitstamp");
   EXPECT_EQ(v[1].source, "kraken");
   EXPECT_TRUE(book.ForSymbol("ETH/USD").empty());
+}
+
+// A round reads through a Reader: the same observations as ForSymbol(), without copies, and no
+// Put() lands while it is held (the lent spans cannot change under the round).
+TEST(ObservationBook, ReaderLendsTheBookAndHoldsPutsUntilItIsGone) {
+  ObservationBook book;
+  Observation o;
+  o.symbol = "BTC/USD";
+  o.price = Decimal::Parse("2").value();
+  o.observed_unix_nanos = 200;
+  for (const char* source : {"kraken", "bitstamp", "coinbase"}) {
+    o.source = source;
+    book.Put(o);
+  }
+  std::vector<Observation> copied = book.ForSymbol("BTC/USD");
+  std::thread writer;
+  {
+    const ObservationBook::Reader reader = book.Read();
+    std::span<const Observation> lent = reader.ForSymbol("BTC/USD");
+    ASSERT_EQ(lent.size(), copied.size());
+    for (size_t i = 0; i < lent.size(); ++i) {
+      EXPECT_EQ(lent[i].source, copied[i].source);
+      EXPECT_EQ(lent[i].price, copied[i].price);
+    }
+    EXPECT_EQ(lent[0].source, "bitstamp");
+    EXPECT_TRUE(reader.ForSymbol("ETH/USD").empty());
+    writer = std::thread([&book, o] {
+      Observation newer = o;
+      newer.source = "bitstamp";
+      newer.price = Decimal::Parse("3").value();
+      newer.observed_unix_nanos = 300;
+      book.Put(newer);
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_EQ(lent[0].price.ToString(), "2");  // the writer waits for the reader
+  }
+  writer.join();
+  EXPECT_EQ(book.ForSymbol("BTC/USD")[0].price.ToString(), "3");
 }
 
 TEST_F(SourcesTest, AddedVenuesServeTheirRealFormats) {

@@ -60,8 +60,9 @@ class MarkEngine {
   // One round: marks in configuration order. `latest` returns copies; RoundLent() avoids them.
   std::vector<Mark> Round(const Lookup& latest, int64_t now_unix_nanos);
 
-  // Lends one symbol's latest observations without copying them: the span stays valid until the
-  // next call of the same Lend (or the end of the round). Sorted by source name and one per
+  // Lends one symbol's latest observations without copying them: the span must stay valid until
+  // the round ends (the round reads one symbol ahead). Called once per non-halted symbol, in
+  // configuration order (non-token symbols first, then tokens). Sorted by source name and one per
   // source is the fast case (what ObservationBook::Reader gives); any order and duplicates are
   // accepted (the newest per source counts). A mark copies only the observations it keeps.
   using Lend = std::function<std::span<const Observation>(const std::string& symbol)>;
@@ -85,7 +86,11 @@ class MarkEngine {
   void Aggregate(const SymbolPolicy& policy, std::span<const Observation> observations,
                  std::optional<Session> session, int64_t now, Basic& out) const;
   // Fills `mark` (default-constructed, marks[index]); a token reads its underlying's mark in `marks`.
-  void Build(size_t index, const Lend& latest, const std::vector<Mark>& marks, int64_t now, Mark& mark);
+  struct Lent {
+    bool halted = false;
+    std::span<const Observation> observations;  // empty when halted
+  };
+  void Build(size_t index, const Lent& lent, const std::vector<Mark>& marks, int64_t now, Mark& mark);
 
   std::vector<SymbolPolicy> symbols_;
   std::vector<size_t> order_;  // non-token symbols first, then tokens
