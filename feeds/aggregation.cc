@@ -149,6 +149,32 @@ struct Storage {
   }
 };
 
+// The price and confidence from twice their values at `scale`, printed by the rules above.
+template <typename T>
+Status Finish(std::span<const Quote> quotes, const T* price, int scale, T p2, T c2, Aggregated* out) {
+  // Print at the fewest digits that hold the value exactly, but never fewer than the narrowest
+  // kept quote (a 2-decimal venue's price stays "65432.10" next to a 5-decimal venue).
+  int min_scale = Decimal::kMaxScale;
+  for (size_t i : out->kept) min_scale = std::min(min_scale, quotes[i].price.scale());
+  bool quoted = false;
+  for (size_t i : out->kept) {  // the price one venue quoted keeps that venue's text
+    if (price[i] * 2 == p2) {
+      out->price = quotes[i].price;
+      quoted = true;
+      break;
+    }
+  }
+  if (!quoted) {  // p2 is even when a venue quoted it, so Halve cannot fail there
+    Result<Decimal> p = Halve(p2, scale);
+    if (!p.ok()) return p.status();
+    out->price = Normalized(*p, min_scale);
+  }
+  Result<Decimal> c = Halve(std::max<T>(c2, 0), scale);
+  if (!c.ok()) return c.status();
+  out->confidence = Normalized(*c, min_scale);
+  return Status::Ok();
+}
+
 // The rules of AggregateQuotes over the quotes' values at `scale` (b.price and b.conf); the
 // same code for T = int64_t (fast) and __int128 (wide).
 template <typename T>
@@ -200,27 +226,92 @@ Status Aggregate(std::span<const Quote> quotes, const OutlierRule& rule, int sca
   const T p25 = votes.At(v / 4);
   const T p75 = votes.At(v - 1 - v / 4);
   const T c2 = std::max<T>(p2 - 2 * p25, 2 * p75 - p2);
-  // Print at the fewest digits that hold the value exactly, but never fewer than the narrowest
-  // kept quote (a 2-decimal venue's price stays "65432.10" next to a 5-decimal venue).
-  int min_scale = Decimal::kMaxScale;
-  for (size_t i : out->kept) min_scale = std::min(min_scale, quotes[i].price.scale());
-  bool quoted = false;
-  for (size_t i : out->kept) {  // the price one venue quoted keeps that venue's text
-    if (price[i] * 2 == p2) {
-      out->price = quotes[i].price;
-      quoted = true;
-      break;
+  return Finish(quotes, price, scale, p2, c2, out);
+}
+
+void SortInts(int64_t* a, size_t n) {
+  for (size_t i = 1; i < n; ++i) {
+    const int64_t x = a[i];
+    size_t j = i;
+    for (; j > 0 && x < a[j - 1]; --j) a[j] = a[j - 1];
+    a[j] = x;
+  }
+}
+
+// Aggregate<int64_t> when every weight is 1 and n <= kSmall (the round's usual case), with the
+// same results and fewer moves: one sort of the prices; the votes come as three lists in price
+// order (p - c and p + c are then nearly sorted), each sorted and then merged.
+Status AggregateUnitWeights(std::span<const Quote> quotes, const OutlierRule& rule, int scale,
+                            const Buffers<int64_t>& b, Aggregated* out) {
+  const int64_t* price = b.price;
+  const int64_t* conf = b.conf;
+  const size_t n = quotes.size();
+  out->kept.clear();
+  out->outliers.clear();
+  struct ByPrice {
+    int64_t value;
+    size_t index;
+  };
+  ByPrice sorted[kSmall];
+  for (size_t i = 0; i < n; ++i) {
+    ByPrice x{price[i], i};
+    size_t j = i;
+    for (; j > 0 && x.value < sorted[j - 1].value; --j) sorted[j] = sorted[j - 1];
+    sorted[j] = x;
+  }
+  auto twice_median = [n](auto at) { return n % 2 == 1 ? 2 * at((n - 1) / 2) : at(n / 2 - 1) + at(n / 2); };
+  bool keep[kSmall];
+  std::fill(keep, keep + n, true);
+  if (rule.mad_k.is_positive() && n >= 3) {
+    const int64_t m2 = twice_median([&](size_t i) { return sorted[i].value; });
+    int64_t dev[kSmall];
+    for (size_t i = 0; i < n; ++i) {
+      const int64_t d = 2 * price[i] - m2;
+      b.d2[i] = dev[i] = d < 0 ? -d : d;
+    }
+    SortInts(dev, n);
+    const int64_t mad4 = twice_median([&](size_t i) { return dev[i]; });  // 4 x MAD
+    const i128 k_units = rule.mad_k.units(), k_pow = Pow10(rule.mad_k.scale());
+    const i128 b_units = rule.min_band.is_negative() ? 0 : rule.min_band.units();
+    const i128 b_pow = Pow10(rule.min_band.scale());
+    for (size_t i = 0; i < n; ++i) {
+      const bool beyond_mad = ProductGreater(2 * i128{b.d2[i]}, k_pow, k_units, mad4);
+      const bool beyond_band = ProductGreater(b.d2[i], b_pow, b_units, m2);
+      keep[i] = !(beyond_mad && beyond_band);
+      (keep[i] ? out->kept : out->outliers).push_back(i);
+    }
+  } else {
+    for (size_t i = 0; i < n; ++i) out->kept.push_back(i);
+  }
+  int64_t lo[kSmall], mid[kSmall], hi[kSmall];
+  size_t k = 0;
+  for (size_t j = 0; j < n; ++j) {
+    const size_t i = sorted[j].index;
+    if (!keep[i]) continue;
+    lo[k] = price[i] - conf[i];
+    mid[k] = price[i];
+    hi[k] = price[i] + conf[i];
+    ++k;
+  }
+  SortInts(lo, k);
+  SortInts(hi, k);
+  int64_t votes[3 * kSmall];
+  size_t a = 0, m = 0, h = 0;
+  for (size_t t = 0; t < 3 * k; ++t) {
+    if (a < k && (m == k || lo[a] <= mid[m]) && (h == k || lo[a] <= hi[h])) {
+      votes[t] = lo[a++];
+    } else if (m < k && (h == k || mid[m] <= hi[h])) {
+      votes[t] = mid[m++];
+    } else {
+      votes[t] = hi[h++];
     }
   }
-  if (!quoted) {  // p2 is even when a venue quoted it, so Halve cannot fail there
-    Result<Decimal> p = Halve(p2, scale);
-    if (!p.ok()) return p.status();
-    out->price = Normalized(*p, min_scale);
-  }
-  Result<Decimal> c = Halve(std::max<T>(c2, 0), scale);
-  if (!c.ok()) return c.status();
-  out->confidence = Normalized(*c, min_scale);
-  return Status::Ok();
+  const size_t v = 3 * k;
+  const int64_t p2 = v % 2 == 1 ? 2 * votes[(v - 1) / 2] : votes[v / 2 - 1] + votes[v / 2];
+  const int64_t p25 = votes[v / 4];
+  const int64_t p75 = votes[v - 1 - v / 4];
+  const int64_t c2 = std::max<int64_t>(p2 - 2 * p25, 2 * p75 - p2);
+  return Finish(quotes, price, scale, p2, c2, out);
 }
 
 }  // namespace
@@ -275,7 +366,9 @@ Status AggregateWith(std::span<const Quote> quotes, const OutlierRule& rule, boo
   Storage<i128> wide_storage;
   const Buffers<i128> wide = wide_storage.For(n);
   bool fits = true;
+  bool unit_weights = n <= kSmall;
   for (size_t i = 0; i < n; ++i) {
+    unit_weights = unit_weights && quotes[i].weight == 1;
     i128& p = wide.price[i];
     i128& c = wide.conf[i];
     if (!ScaleUp(quotes[i].price.units(), scale - quotes[i].price.scale(), &p) ||
@@ -293,6 +386,7 @@ Status AggregateWith(std::span<const Quote> quotes, const OutlierRule& rule, boo
     fast.price[i] = static_cast<int64_t>(wide.price[i]);
     fast.conf[i] = static_cast<int64_t>(wide.conf[i]);
   }
+  if (unit_weights) return AggregateUnitWeights(quotes, rule, scale, fast, out);
   return Aggregate<int64_t>(quotes, rule, scale, fast, out);
 }
 
