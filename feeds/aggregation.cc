@@ -274,9 +274,13 @@ Status AggregateUnitWeights(std::span<const Quote> quotes, const OutlierRule& ru
     const i128 k_units = rule.mad_k.units(), k_pow = Pow10(rule.mad_k.scale());
     const i128 b_units = rule.min_band.is_negative() ? 0 : rule.min_band.units();
     const i128 b_pow = Pow10(rule.min_band.scale());
+    // Every value here is below 2^62, so with factors below 2^62 the products fit 128 bits.
+    const i128 f = i128{1} << 62;
+    const bool direct = k_units < f && k_pow < f && b_units < f && b_pow < f;
     for (size_t i = 0; i < n; ++i) {
-      const bool beyond_mad = ProductGreater(2 * i128{b.d2[i]}, k_pow, k_units, mad4);
-      const bool beyond_band = ProductGreater(b.d2[i], b_pow, b_units, m2);
+      const i128 d2 = b.d2[i];
+      const bool beyond_mad = direct ? 2 * d2 * k_pow > k_units * mad4 : ProductGreater(2 * d2, k_pow, k_units, mad4);
+      const bool beyond_band = direct ? d2 * b_pow > b_units * m2 : ProductGreater(d2, b_pow, b_units, m2);
       keep[i] = !(beyond_mad && beyond_band);
       (keep[i] ? out->kept : out->outliers).push_back(i);
     }
