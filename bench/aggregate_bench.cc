@@ -1,10 +1,15 @@
 // Aggregation of one publish round: 5,000 symbols x 8 sources (issue 3 target: <= 2 ms on one
-// core). Three programs in the same run:
+// core). Programs in the same run:
 //   BM_BaselineSortMedian  the least any median needs: copy each symbol's 8 observations and sort
 //                          their Decimal prices (the v1 aggregator's core);
+//   BM_FloorCopyMarks      the least a round's output needs: 5,000 marks, each with a copy of its
+//                          8 contributing observations (then freed, as every round frees its marks);
 //   BM_AggregateQuotes     the exact core alone (weights, MAD outliers, Pyth votes, confidence);
 //   BM_MarkEngineRound     a full MarkEngine::Round (freshness, spreads, outliers, confidence,
-//                          clamp, publish reason) exactly as the publisher runs it.
+//                          clamp, publish reason), observations lent from a hash map by symbol;
+//   BM_MarkEngineRoundBook the same round exactly as the publisher runs it: through a real
+//                          ObservationBook, read under one lock (ObservationBook::Reader);
+//   BM_BookPut             the ingestion side: 40,000 observations Put() into that book.
 // bench/run_aggregate.sh prints the figures and the ratios to the baseline.
 #include <benchmark/benchmark.h>
 
@@ -80,13 +85,17 @@ BENCHMARK(BM_BaselineSortMedian)->Unit(benchmark::kMillisecond);
 
 void BM_FloorCopyMarks(benchmark::State& state) {
   const Fixture& f = F();
-  std::vector<const std::vector<Observation>*> slots;
+  std::vector<const std::vector<Observation>*> slots;  // no lookups: only the copies are measured
   for (const std::string& sym : f.symbols) slots.push_back(&f.book.at(sym));
   for (auto _ : state) {
     std::vector<Mark> marks(kSymbols);
-    for (int i = 0; i < kSymbols; ++i) { marks[i].symbol = f.symbols[i]; marks[i].contributions = *slots[i]; }
+    for (int i = 0; i < kSymbols; ++i) {
+      marks[i].symbol = f.symbols[i];
+      marks[i].contributions = *slots[i];
+    }
     benchmark::DoNotOptimize(marks);
   }
+  state.counters["symbols"] = kSymbols;
 }
 BENCHMARK(BM_FloorCopyMarks)->Unit(benchmark::kMillisecond);
 
