@@ -75,9 +75,9 @@ void ObservationBook::PutAll(std::vector<Observation> batch) {
 }
 
 std::vector<Observation> ObservationBook::ForSymbol(const std::string& symbol) const {
-  std::lock_guard<std::mutex> lock(mu_);
-  auto it = by_symbol_.find(symbol);
-  return it == by_symbol_.end() ? std::vector<Observation>{} : it->second;
+  const Reader reader = Read();  // held until the copy is made
+  const std::span<const Observation> lent = reader.ForSymbol(symbol);
+  return {lent.begin(), lent.end()};
 }
 
 std::span<const Observation> ObservationBook::Reader::ForSymbol(const std::string& symbol) const {

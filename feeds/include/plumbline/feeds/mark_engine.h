@@ -85,11 +85,11 @@ class MarkEngine {
   struct Basic;
   void Aggregate(const SymbolPolicy& policy, std::span<const Observation> observations,
                  std::optional<Session> session, int64_t now, Basic& out) const;
-  // Fills `mark` (default-constructed, marks[index]); a token reads its underlying's mark in `marks`.
-  struct Lent {
-    bool halted = false;
+  struct Lent {  // one symbol's input to a round
+    bool halted = false;  // read once, when the symbol is lent
     std::span<const Observation> observations;  // empty when halted
   };
+  // Fills `mark` (default-constructed, marks[index]); a token reads its underlying's mark in `marks`.
   void Build(size_t index, const Lent& lent, const std::vector<Mark>& marks, int64_t now, Mark& mark);
 
   std::vector<SymbolPolicy> symbols_;
