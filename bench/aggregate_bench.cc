@@ -136,7 +136,7 @@ void BM_MarkEngineRoundBook(benchmark::State& state) {
   for (const std::string& sym : f.symbols) policies.emplace_back(sym, 3);
   auto engine = MarkEngine::Create(policies, f.ages, nullptr).value();
   for (auto _ : state) {
-    const ObservationBook::Reader reader = book.Read();
+    ObservationBook::Reader reader = book.Read();
     auto marks = engine->RoundLent([&](const std::string& sym) { return reader.ForSymbol(sym); }, kNow);
     benchmark::DoNotOptimize(marks);
   }

@@ -106,7 +106,7 @@ Result<std::shared_ptr<const Published>> Publisher::PublishRound() {
   snapshot.config_digest = config.digest;
   std::vector<Observation> seen;  // what this round looked at, for the observation log
   {
-    const feeds::ObservationBook::Reader book = book_->Read();  // one lock for the round, no copies
+    feeds::ObservationBook::Reader book = book_->Read();  // one lock for the round, no copies
     snapshot.marks = engine_->RoundLent(
         [&](const std::string& symbol) {
           std::span<const Observation> latest = book.ForSymbol(symbol);

@@ -64,6 +64,7 @@ void ObservationBook::PutLocked(Observation obs) {
                              [](const Observation& o, const std::string& name) { return o.source < name; });
   if (it == sources.end() || it->source != obs.source) {
     sources.insert(it, std::move(obs));
+    ++generation_;  // the vector may have moved: remembered spans are stale
   } else if (it->observed_unix_nanos <= obs.observed_unix_nanos) {
     *it = std::move(obs);
   }
@@ -75,15 +76,25 @@ void ObservationBook::PutAll(std::vector<Observation> batch) {
 }
 
 std::vector<Observation> ObservationBook::ForSymbol(const std::string& symbol) const {
-  const Reader reader = Read();  // held until the copy is made
+  Reader reader = Read();  // held until the copy is made
   const std::span<const Observation> lent = reader.ForSymbol(symbol);
   return {lent.begin(), lent.end()};
 }
 
-std::span<const Observation> ObservationBook::Reader::ForSymbol(const std::string& symbol) const {
+std::span<const Observation> ObservationBook::Reader::ForSymbol(const std::string& symbol) {
+  std::vector<Asked>& asked = book_->asked_;
+  const size_t k = ask_++;
+  if (k < asked.size() && asked[k].generation == book_->generation_ && asked[k].symbol == symbol) {
+    return asked[k].observations;
+  }
   auto it = book_->by_symbol_.find(symbol);
-  if (it == book_->by_symbol_.end()) return {};
-  return it->second;
+  // A symbol not in the book is not remembered: it may appear without a generation change.
+  std::span<const Observation> found;
+  if (it != book_->by_symbol_.end()) found = it->second;
+  if (k >= asked.size()) asked.resize(k + 1);
+  asked[k] = {symbol, it == book_->by_symbol_.end() ? std::span<const Observation>() : found,
+              it == book_->by_symbol_.end() ? ~uint64_t{0} : book_->generation_};
+  return found;
 }
 
 // httplib::Client takes anything as a host name, so check the scheme://host[:port] shape first.
