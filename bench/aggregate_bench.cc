@@ -1,10 +1,15 @@
 // Aggregation of one publish round: 5,000 symbols x 8 sources (issue 3 target: <= 2 ms on one
-// core). Three programs in the same run:
+// core). Programs in the same run:
 //   BM_BaselineSortMedian  the least any median needs: copy each symbol's 8 observations and sort
 //                          their Decimal prices (the v1 aggregator's core);
+//   BM_FloorCopyMarks      the least a round's output needs: 5,000 marks, each with a copy of its
+//                          8 contributing observations (then freed, as every round frees its marks);
 //   BM_AggregateQuotes     the exact core alone (weights, MAD outliers, Pyth votes, confidence);
 //   BM_MarkEngineRound     a full MarkEngine::Round (freshness, spreads, outliers, confidence,
-//                          clamp, publish reason) exactly as the publisher runs it.
+//                          clamp, publish reason), observations lent from a hash map by symbol;
+//   BM_MarkEngineRoundBook the same round exactly as the publisher runs it: through a real
+//                          ObservationBook, read under one lock (ObservationBook::Reader);
+//   BM_BookPut             the ingestion side: 40,000 observations Put() into that book.
 // bench/run_aggregate.sh prints the figures and the ratios to the baseline.
 #include <benchmark/benchmark.h>
 
@@ -17,6 +22,7 @@
 #include "plumbline/clock.h"
 #include "plumbline/feeds/aggregation.h"
 #include "plumbline/feeds/mark_engine.h"
+#include "plumbline/feeds/sources.h"
 
 namespace {
 
@@ -77,6 +83,22 @@ void BM_BaselineSortMedian(benchmark::State& state) {
 }
 BENCHMARK(BM_BaselineSortMedian)->Unit(benchmark::kMillisecond);
 
+void BM_FloorCopyMarks(benchmark::State& state) {
+  const Fixture& f = F();
+  std::vector<const std::vector<Observation>*> slots;  // no lookups: only the copies are measured
+  for (const std::string& sym : f.symbols) slots.push_back(&f.book.at(sym));
+  for (auto _ : state) {
+    std::vector<Mark> marks(kSymbols);
+    for (int i = 0; i < kSymbols; ++i) {
+      marks[i].symbol = f.symbols[i];
+      marks[i].contributions = *slots[i];
+    }
+    benchmark::DoNotOptimize(marks);
+  }
+  state.counters["symbols"] = kSymbols;
+}
+BENCHMARK(BM_FloorCopyMarks)->Unit(benchmark::kMillisecond);
+
 void BM_AggregateQuotes(benchmark::State& state) {
   const Fixture& f = F();
   OutlierRule rule;
@@ -96,12 +118,54 @@ void BM_MarkEngineRound(benchmark::State& state) {
   auto engine = MarkEngine::Create(policies, f.ages, nullptr).value();
   int64_t now = kNow;
   for (auto _ : state) {
-    auto marks = engine->Round([&](const std::string& sym) { return f.book.at(sym); }, now);
+    auto marks = engine->RoundLent([&](const std::string& sym) { return std::span<const Observation>(f.book.at(sym)); }, now);
     benchmark::DoNotOptimize(marks);
   }
   state.counters["symbols"] = kSymbols;
 }
 BENCHMARK(BM_MarkEngineRound)->Unit(benchmark::kMillisecond);
+
+// The full round as the publisher runs it: over a real ObservationBook.
+void BM_MarkEngineRoundBook(benchmark::State& state) {
+  const Fixture& f = F();
+  ObservationBook book;
+  for (const std::string& sym : f.symbols) {
+    for (const Observation& o : f.book.at(sym)) book.Put(o);
+  }
+  std::vector<SymbolPolicy> policies;
+  for (const std::string& sym : f.symbols) policies.emplace_back(sym, 3);
+  auto engine = MarkEngine::Create(policies, f.ages, nullptr).value();
+  for (auto _ : state) {
+    ObservationBook::Reader reader = book.Read();
+    auto marks = engine->RoundLent([&](const std::string& sym) { return reader.ForSymbol(sym); }, kNow);
+    benchmark::DoNotOptimize(marks);
+  }
+  state.counters["symbols"] = kSymbols;
+}
+BENCHMARK(BM_MarkEngineRoundBook)->Unit(benchmark::kMillisecond);
+
+// Ingestion side of the book: one round's worth of new observations (5,000 symbols x 8 sources)
+// put one by one into a book that already holds the previous ones, as pollers and push do.
+void BM_BookPut(benchmark::State& state) {
+  const Fixture& f = F();
+  ObservationBook book;
+  std::vector<Observation> all;
+  for (const std::string& sym : f.symbols) {
+    for (const Observation& o : f.book.at(sym)) all.push_back(o);
+  }
+  for (const Observation& o : all) book.Put(o);
+  int64_t t = kNow;
+  for (auto _ : state) {
+    state.PauseTiming();
+    t += kNanosPerMilli;
+    std::vector<Observation> batch = all;
+    for (Observation& o : batch) o.observed_unix_nanos = o.received_unix_nanos = t;
+    state.ResumeTiming();
+    for (Observation& o : batch) book.Put(std::move(o));
+  }
+  state.counters["observations"] = static_cast<double>(all.size());
+}
+BENCHMARK(BM_BookPut)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

@@ -105,13 +105,16 @@ Result<std::shared_ptr<const Published>> Publisher::PublishRound() {
   snapshot.previous_hash = previous_hash_;
   snapshot.config_digest = config.digest;
   std::vector<Observation> seen;  // what this round looked at, for the observation log
-  snapshot.marks = engine_->Round(
-      [&](const std::string& symbol) {
-        std::vector<Observation> latest = book_->ForSymbol(symbol);
-        if (observation_log_) seen.insert(seen.end(), latest.begin(), latest.end());
-        return latest;
-      },
-      now);
+  {
+    feeds::ObservationBook::Reader book = book_->Read();  // one lock for the round, no copies
+    snapshot.marks = engine_->RoundLent(
+        [&](const std::string& symbol) {
+          std::span<const Observation> latest = book.ForSymbol(symbol);
+          if (observation_log_) seen.insert(seen.end(), latest.begin(), latest.end());
+          return latest;
+        },
+        now);
+  }
   if (observation_log_) {
     PLUMBLINE_RETURN_IF_ERROR(
         observation_log_->Append(feeds::ObservationLogRoundLine(next_sequence_, now, seen, halted)));

@@ -45,10 +45,10 @@ Result<ReplayReport> Replay(const Config& config, const std::vector<feeds::Logge
     for (const auto& policy : config.symbols) (void)(*engine)->SetHalted(policy.symbol, halted.count(policy.symbol) != 0);
     std::map<std::string, std::vector<Observation>> by_symbol;
     for (const Observation& o : line.observations) by_symbol[o.symbol].push_back(o);
-    std::vector<Mark> marks = (*engine)->Round(
+    std::vector<Mark> marks = (*engine)->RoundLent(
         [&](const std::string& symbol) {
           auto it = by_symbol.find(symbol);
-          return it == by_symbol.end() ? std::vector<Observation>{} : it->second;
+          return it == by_symbol.end() ? std::span<const Observation>() : std::span<const Observation>(it->second);
         },
         line.time_unix_nanos);
     ++report.rounds;

@@ -6,6 +6,7 @@
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -104,6 +105,60 @@ TEST(Aggregation, MixedScalesStayExact) {
   Result<Aggregated> a = AggregateQuotes({{"a", D("67000.5"), D("0"), 1}, {"b", D("67000.25"), D("0"), 1}}, OutlierRule{});
   ASSERT_TRUE(a.ok());
   EXPECT_EQ(a->price.ToString(), "67000.375");
+}
+
+// The 64-bit fast path and the 128-bit path give the same marks, text for text, over random
+// symbols: mixed scales, weights, spreads, outliers, even counts and every outlier rule.
+TEST(Aggregation, FastPathMatchesWidePath) {
+  std::mt19937_64 rng(20261122);
+  auto pick = [&](uint64_t lo, uint64_t hi) { return lo + rng() % (hi - lo + 1); };
+  const OutlierRule rules[] = {OutlierRule{}, {Decimal::FromInt(0), D("0.001")}, {D("2.5"), D("0")}};
+  std::deque<std::string> names;
+  for (int round = 0; round < 20000; ++round) {
+    std::vector<Quote> quotes(pick(1, 12));
+    const int64_t base = static_cast<int64_t>(pick(1, 1'000'000'000'000));
+    for (Quote& q : quotes) {
+      names.push_back("s" + std::to_string(names.size() % 64));
+      q.source = names.back();
+      const int scale = static_cast<int>(pick(0, 8));
+      const int64_t units = std::max<int64_t>(1, base + static_cast<int64_t>(pick(0, 2000)) - 1000 +
+                                                     (pick(0, 9) == 0 ? base / 2 : 0));
+      q.price = Decimal::FromUnits(units, scale).value();
+      q.confidence = pick(0, 3) == 0 ? Decimal() : Decimal::FromUnits(pick(0, 5000), static_cast<int>(pick(0, 9))).value();
+      q.weight = static_cast<uint32_t>(pick(0, 4) == 0 ? pick(2, 5) : 1);
+    }
+    const OutlierRule& rule = rules[round % 3];
+    Aggregated fast, wide;
+    ASSERT_TRUE(AggregateQuotesInto(quotes, rule, &fast).ok());
+    ASSERT_TRUE(detail::AggregateQuotesWide(quotes, rule, &wide).ok());
+    ASSERT_EQ(fast.price.ToString(), wide.price.ToString()) << "round " << round;
+    ASSERT_EQ(fast.confidence.ToString(), wide.confidence.ToString()) << "round " << round;
+    ASSERT_EQ(fast.kept, wide.kept) << "round " << round;
+    ASSERT_EQ(fast.outliers, wide.outliers) << "round " << round;
+  }
+}
+
+// Values beyond the 64-bit path (2^59 units at the common scale) take the 128-bit path, exactly.
+TEST(Aggregation, ValuesBeyondSixtyFourBitsStayExact) {
+  Result<Aggregated> big = AggregateQuotes({{"a", D("1000000000000000001"), D("0"), 1},
+                                            {"b", D("1000000000000000002"), D("0"), 1},
+                                            {"c", D("1000000000000000004"), D("0"), 1},
+                                            {"d", D("1000000000000000007"), D("0"), 1}},
+                                           OutlierRule{});
+  ASSERT_TRUE(big.ok()) << big.status().ToString();
+  EXPECT_EQ(big->price.ToString(), "1000000000000000003");
+  EXPECT_EQ(big->confidence.ToString(), "1");
+  Result<Aggregated> fine = AggregateQuotes({{"a", D("0.000000000000000000000000000001"), D("0"), 1},
+                                             {"b", D("0.000000000000000000000000000002"), D("0"), 1}},
+                                            OutlierRule{});
+  ASSERT_FALSE(fine.ok());  // the midpoint needs a 31st decimal: refused, never rounded
+  Result<Aggregated> wide = AggregateQuotes({{"a", D("123456789012.123456789012"), D("0.000000000001"), 1},
+                                             {"b", D("123456789012.123456789013"), D("0"), 1},
+                                             {"c", D("123456789012.123456789014"), D("0"), 1}},
+                                            OutlierRule{});
+  ASSERT_TRUE(wide.ok()) << wide.status().ToString();
+  EXPECT_EQ(wide->price.ToString(), "123456789012.123456789013");
+  EXPECT_EQ(wide->confidence.ToString(), "0.000000000001");
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <span>
+
 #include <date/date.h>
 
 #include "plumbline/clock.h"
@@ -303,6 +305,64 @@ TEST(MarkEngine, TokenNeedsAnEquityUnderlying) {
   ASSERT_FALSE(e.ok());
   EXPECT_NE(e.status().message().find("underlying 'AAPL/USD' is not a configured equity symbol"), std::string::npos);
   EXPECT_FALSE(MarkEngine::Create({Equity("AAPL/USD")}, Ages(), nullptr).ok());
+}
+
+std::string Render(const Mark& m) {
+  std::string out = m.symbol + " " + std::string(MarkStatusName(m.status)) + " " +
+                    (m.price ? m.price->ToString() : "-") + "+-" + (m.confidence ? m.confidence->ToString() : "-") +
+                    " reason " + std::to_string(static_cast<int>(m.publish_reason)) + " newest " +
+                    std::to_string(m.newest_observation_unix_nanos.value_or(-1));
+  for (const Observation& o : m.contributions) out += " " + o.source + "=" + o.price.ToString();
+  for (const std::string& s : m.outliers) out += " out:" + s;
+  if (m.token && m.token->theoretical_price) out += " theo " + m.token->theoretical_price->ToString();
+  return out;
+}
+
+// RoundLent (what the publisher and replay use) gives the marks Round gives, over unsorted
+// observations with a duplicate source, an outlier, a halted symbol and a token; it lends each
+// non-halted symbol once, in order (non-token symbols first), and never a halted one.
+TEST(MarkEngine, RoundLentGivesTheSameMarksAsRound) {
+  MultiplierSchedule sched;
+  sched.current = Multiplier::Parse("1.5").value();
+  std::vector<SymbolPolicy> policies = {Token("AAPLx/USD", "AAPL/USD", sched), SymbolPolicy("BTC/USD", 3),
+                                        Equity("AAPL/USD"), SymbolPolicy("ETH/USD", 3)};
+  auto copying = Engine(policies);
+  auto lending = Engine(policies);
+  ASSERT_TRUE(copying->SetHalted("ETH/USD", true).ok());
+  ASSERT_TRUE(lending->SetHalted("ETH/USD", true).ok());
+  Book book;
+  for (int i = 0; i < 8; ++i) {
+    const int64_t t = kRegular + i * kSec;
+    book.Put("c", "BTC/USD", std::to_string(100 + i), t, std::to_string(99 + i), std::to_string(101 + i));
+    book.Put("a", "BTC/USD", std::to_string(101 + i), t);
+    book.Put("b", "BTC/USD", i % 3 == 0 ? "150" : "100.5", t);
+    book.Put("d", "BTC/USD", "100.25", t);
+    book.by_symbol["BTC/USD"].push_back(book.by_symbol["BTC/USD"].front());  // a duplicate source
+    book.by_symbol["BTC/USD"].back().observed_unix_nanos -= kSec;
+    PutAll(&book, "AAPL/USD", std::to_string(200 + i), t);
+    PutAll(&book, "ETH/USD", "10", t);
+    book.Put("ta", "AAPLx/USD", "301", t);
+    book.Put("tb", "AAPLx/USD", "302", t);
+    book.Put("tc", "AAPLx/USD", "303", t);
+    std::vector<std::string> asked;
+    std::vector<Mark> lent = lending->RoundLent(
+        [&](const std::string& s) {
+          asked.push_back(s);
+          auto it = book.by_symbol.find(s);
+          return it == book.by_symbol.end() ? std::span<const Observation>() : std::span<const Observation>(it->second);
+        },
+        t);
+    std::vector<Mark> copied = copying->Round(book.Lookup(), t);
+    ASSERT_EQ(lent.size(), copied.size());
+    for (size_t k = 0; k < lent.size(); ++k) EXPECT_EQ(Render(lent[k]), Render(copied[k])) << "round " << i;
+    EXPECT_EQ(asked, (std::vector<std::string>{"BTC/USD", "AAPL/USD", "AAPLx/USD"}));
+    EXPECT_EQ(lent[1].status, MarkStatus::kOk);
+    if (i % 3 == 0) {
+      EXPECT_EQ(lent[1].outliers, std::vector<std::string>{"b"});
+    }
+    EXPECT_EQ(lent[0].price->ToString(), std::to_string(300 + 3 * i / 2) + (i % 2 ? ".5" : ""));
+    EXPECT_EQ(lent[3].status, MarkStatus::kHalted);
+  }
 }
 
 TEST(MarkEngine, ReplayIsDeterministic) {

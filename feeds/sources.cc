@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -58,10 +59,15 @@ void ObservationBook::Put(Observation obs) {
 }
 
 void ObservationBook::PutLocked(Observation obs) {
-  auto key = std::make_pair(obs.symbol, obs.source);
-  auto it = latest_.find(key);
-  if (it != latest_.end() && it->second.observed_unix_nanos > obs.observed_unix_nanos) return;
-  latest_.insert_or_assign(std::move(key), std::move(obs));
+  std::vector<Observation>& sources = by_symbol_[obs.symbol];
+  auto it = std::lower_bound(sources.begin(), sources.end(), obs.source,
+                             [](const Observation& o, const std::string& name) { return o.source < name; });
+  if (it == sources.end() || it->source != obs.source) {
+    sources.insert(it, std::move(obs));
+    ++generation_;  // the vector may have moved: remembered spans are stale
+  } else if (it->observed_unix_nanos <= obs.observed_unix_nanos) {
+    *it = std::move(obs);
+  }
 }
 
 void ObservationBook::PutAll(std::vector<Observation> batch) {
@@ -70,14 +76,25 @@ void ObservationBook::PutAll(std::vector<Observation> batch) {
 }
 
 std::vector<Observation> ObservationBook::ForSymbol(const std::string& symbol) const {
-  std::lock_guard<std::mutex> lock(mu_);
-  std::vector<Observation> out;
-  // Keys are (symbol, source), so one symbol's entries are contiguous and sorted by source.
-  for (auto it = latest_.lower_bound({symbol, std::string()}); it != latest_.end() && it->first.first == symbol;
-       ++it) {
-    out.push_back(it->second);
+  Reader reader = Read();  // held until the copy is made
+  const std::span<const Observation> lent = reader.ForSymbol(symbol);
+  return {lent.begin(), lent.end()};
+}
+
+std::span<const Observation> ObservationBook::Reader::ForSymbol(const std::string& symbol) {
+  std::vector<Asked>& asked = book_->asked_;
+  const size_t k = ask_++;
+  if (k < asked.size() && asked[k].generation == book_->generation_ && asked[k].symbol == symbol) {
+    return asked[k].observations;
   }
-  return out;
+  auto it = book_->by_symbol_.find(symbol);
+  // A symbol not in the book is not remembered: it may appear without a generation change.
+  std::span<const Observation> found;
+  if (it != book_->by_symbol_.end()) found = it->second;
+  if (k >= asked.size()) asked.resize(k + 1);
+  asked[k] = {symbol, it == book_->by_symbol_.end() ? std::span<const Observation>() : found,
+              it == book_->by_symbol_.end() ? ~uint64_t{0} : book_->generation_};
+  return found;
 }
 
 // httplib::Client takes anything as a host name, so check the scheme://host[:port] shape first.

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <span>
+
 #include <chrono>
 #include <thread>
 
@@ -259,6 +261,81 @@ TEST(ObservationBook, KeepsNewestPerSourceAndSymbol) {
   EXPECT_EQ(v[0].source, "bitstamp");
   EXPECT_EQ(v[1].source, "kraken");
   EXPECT_TRUE(book.ForSymbol("ETH/USD").empty());
+}
+
+// A round reads through a Reader: the same observations as ForSymbol(), without copies, and no
+// Put() lands while it is held (the lent spans cannot change under the round).
+TEST(ObservationBook, ReaderLendsTheBookAndHoldsPutsUntilItIsGone) {
+  ObservationBook book;
+  Observation o;
+  o.symbol = "BTC/USD";
+  o.price = Decimal::Parse("2").value();
+  o.observed_unix_nanos = 200;
+  for (const char* source : {"kraken", "bitstamp", "coinbase"}) {
+    o.source = source;
+    book.Put(o);
+  }
+  std::vector<Observation> copied = book.ForSymbol("BTC/USD");
+  std::thread writer;
+  {
+    ObservationBook::Reader reader = book.Read();
+    std::span<const Observation> lent = reader.ForSymbol("BTC/USD");
+    ASSERT_EQ(lent.size(), copied.size());
+    for (size_t i = 0; i < lent.size(); ++i) {
+      EXPECT_EQ(lent[i].source, copied[i].source);
+      EXPECT_EQ(lent[i].price, copied[i].price);
+    }
+    EXPECT_EQ(lent[0].source, "bitstamp");
+    EXPECT_TRUE(reader.ForSymbol("ETH/USD").empty());
+    writer = std::thread([&book, o] {
+      Observation newer = o;
+      newer.source = "bitstamp";
+      newer.price = Decimal::Parse("3").value();
+      newer.observed_unix_nanos = 300;
+      book.Put(newer);
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_EQ(lent[0].price.ToString(), "2");  // the writer waits for the reader
+  }
+  writer.join();
+  EXPECT_EQ(book.ForSymbol("BTC/USD")[0].price.ToString(), "3");
+}
+
+// Readers remember the previous sequence of asks; what they lend must still be the book's
+// current content after in-place updates, new sources (the vector moves), new symbols and a
+// different order of asks.
+TEST(ObservationBook, RememberedAsksFollowTheBook) {
+  ObservationBook book;
+  auto put = [&](const std::string& source, const std::string& symbol, const std::string& price, int64_t t) {
+    Observation o;
+    o.source = source;
+    o.symbol = symbol;
+    o.price = Decimal::Parse(price).value();
+    o.observed_unix_nanos = t;
+    book.Put(o);
+  };
+  auto lend = [&](const std::vector<std::string>& symbols) {
+    ObservationBook::Reader reader = book.Read();
+    std::string out;
+    for (const std::string& s : symbols) {
+      for (const Observation& o : reader.ForSymbol(s)) out += s + ":" + o.source + "=" + o.price.ToString() + " ";
+      out += "| ";
+    }
+    return out;
+  };
+  put("a", "X", "1", 1);
+  put("a", "Y", "2", 1);
+  EXPECT_EQ(lend({"X", "Y", "Z"}), "X:a=1 | Y:a=2 | | ");
+  put("a", "X", "3", 2);  // in place
+  EXPECT_EQ(lend({"X", "Y", "Z"}), "X:a=3 | Y:a=2 | | ");
+  for (int i = 0; i < 20; ++i) put("s" + std::to_string(10 + i), "X", std::to_string(i), 3);  // moves
+  put("b", "Y", "4", 3);
+  put("a", "Z", "5", 3);  // a symbol that was asked for while absent
+  const std::string expected = lend({"X", "Y", "Z"});
+  EXPECT_NE(expected.find("X:s29=19 | Y:a=2 Y:b=4 | Z:a=5 | "), std::string::npos) << expected;
+  EXPECT_EQ(lend({"Z", "Y"}), "Z:a=5 | Y:a=2 Y:b=4 | ");  // another order
+  EXPECT_EQ(book.ForSymbol("Y").size(), 2u);
+  EXPECT_EQ(lend({"X", "Y", "Z"}), expected);
 }
 
 TEST_F(SourcesTest, AddedVenuesServeTheirRealFormats) {

@@ -34,6 +34,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -71,6 +72,17 @@ Result<Decimal> SpreadConfidence(const Observation& observation);
 // confidence, zero weight or an empty input; OutOfRange if the values cannot be brought to one
 // scale within 36 digits.
 Result<Aggregated> AggregateQuotes(const std::vector<Quote>& quotes, const OutlierRule& rule);
+
+// The same, into `out` (its vectors are cleared and reused, so a caller aggregating many symbols
+// allocates nothing per symbol). On error `out` is unspecified. Values that fit 2^59 units at the
+// common scale (every realistic price) run on 64-bit integers, larger ones on 128-bit: the same
+// rules and results either way (aggregation_test.cc checks the two against each other).
+Status AggregateQuotesInto(std::span<const Quote> quotes, const OutlierRule& rule, Aggregated* out);
+
+namespace detail {
+// AggregateQuotesInto on the 128-bit path whatever the values' size (tests check both agree).
+Status AggregateQuotesWide(std::span<const Quote> quotes, const OutlierRule& rule, Aggregated* out);
+}  // namespace detail
 
 // |a - b| > fraction x b (or >= when `inclusive`), exactly, for b > 0 and fraction >= 0. Integer
 // arithmetic only (the per-round clamp and deviation checks run for every symbol every round).

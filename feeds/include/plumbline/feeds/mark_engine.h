@@ -29,6 +29,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -56,8 +57,17 @@ class MarkEngine {
                                                     std::map<std::string, int64_t> max_age_nanos_by_source,
                                                     std::shared_ptr<const EquityCalendar> calendar);
 
-  // One round: marks in configuration order.
+  // One round: marks in configuration order. `latest` returns copies; RoundLent() avoids them.
   std::vector<Mark> Round(const Lookup& latest, int64_t now_unix_nanos);
+
+  // Lends one symbol's latest observations without copying them: the span must stay valid until
+  // the round ends (the round reads one symbol ahead). Called once per non-halted symbol, in
+  // configuration order (non-token symbols first, then tokens). Sorted by source name and one per
+  // source is the fast case (what ObservationBook::Reader gives); any order and duplicates are
+  // accepted (the newest per source counts). A mark copies only the observations it keeps.
+  using Lend = std::function<std::span<const Observation>(const std::string& symbol)>;
+  // The same round as Round(), with the same marks.
+  std::vector<Mark> RoundLent(const Lend& latest, int64_t now_unix_nanos);
 
   // Restores what a restarted daemon can know from the last published marks: last statuses,
   // accepted and last regular prices. Unknown symbols are ignored.
@@ -73,10 +83,14 @@ class MarkEngine {
  private:
   MarkEngine() = default;
   struct Basic;
-  Basic Aggregate(const SymbolPolicy& policy, std::vector<Observation> observations,
-                  std::optional<Session> session, int64_t now) const;
+  void Aggregate(const SymbolPolicy& policy, std::span<const Observation> observations,
+                 std::optional<Session> session, int64_t now, Basic& out) const;
+  struct Lent {  // one symbol's input to a round
+    bool halted = false;  // read once, when the symbol is lent
+    std::span<const Observation> observations;  // empty when halted
+  };
   // Fills `mark` (default-constructed, marks[index]); a token reads its underlying's mark in `marks`.
-  void Build(size_t index, const Lookup& latest, const std::vector<Mark>& marks, int64_t now, Mark& mark);
+  void Build(size_t index, const Lent& lent, const std::vector<Mark>& marks, int64_t now, Mark& mark);
 
   std::vector<SymbolPolicy> symbols_;
   std::vector<size_t> order_;  // non-token symbols first, then tokens

@@ -12,8 +12,10 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "plumbline/clock.h"
@@ -60,13 +62,43 @@ class ObservationBook {
   void Put(Observation obs);
   // Put() of every element under one lock: a concurrent ForSymbol() sees all or none of them.
   void PutAll(std::vector<Observation> batch);
-  // All sources' latest observations of `symbol`, sorted by source name.
+  // All sources' latest observations of `symbol`, sorted by source name (a copy).
   std::vector<Observation> ForSymbol(const std::string& symbol) const;
+
+  // Lends the book without copying (a publish round reads every symbol through one Reader). The
+  // Reader holds the book's lock until it is destroyed: Put()/PutAll() wait meanwhile, so hold
+  // one only for a round (a few ms), and never Put() from the thread holding it (deadlock).
+  // A round asks for the same symbols in the same order every time: the book remembers the last
+  // sequence of asks, so the k-th ask of a Reader that matches the k-th of the previous one costs
+  // a string comparison in a sequential array instead of a hash lookup.
+  class Reader {
+   public:
+    // The same observations as ForSymbol(), valid while this Reader lives (empty if none).
+    std::span<const Observation> ForSymbol(const std::string& symbol);
+
+   private:
+    friend class ObservationBook;
+    explicit Reader(const ObservationBook& book) : book_(&book), lock_(book.mu_) {}
+    const ObservationBook* book_;
+    std::unique_lock<std::mutex> lock_;
+    size_t ask_ = 0;  // how many ForSymbol() calls so far
+  };
+  Reader Read() const { return Reader(*this); }
 
  private:
   void PutLocked(Observation obs);  // mu_ held
   mutable std::mutex mu_;
-  std::map<std::pair<std::string, std::string>, Observation> latest_;  // (symbol, source)
+  // symbol -> its sources' latest observations, sorted by source name (one per source).
+  std::unordered_map<std::string, std::vector<Observation>> by_symbol_;
+  // Bumped whenever a vector in by_symbol_ may move (a new symbol or source), never when an
+  // observation is replaced in place: a remembered span is good while its generation is current.
+  uint64_t generation_ = 0;
+  struct Asked {
+    std::string symbol;
+    std::span<const Observation> observations;
+    uint64_t generation = 0;
+  };
+  mutable std::vector<Asked> asked_;  // the last Readers' asks, by position (mu_ held)
 };
 
 // Fetches every configured symbol of `source` once over HTTP (with the source's retries) and
