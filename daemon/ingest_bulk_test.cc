@@ -20,6 +20,7 @@ class BulkIngestTest : public testing::PushFixture {
     StopServer();
     config_->ingest.bulk_max_lines = 24;
     config_->ingest.bulk_max_bytes = 32768;
+    config_->ingest.bulk_verify_threads = 2;  // (ManyLinesAreVerifiedOnTwoThreadsInOrder)
     StartServer();
   }
 
@@ -219,6 +220,26 @@ TEST_F(BulkIngestTest, OnlyNdjsonOnlyPost) {
   auto results = ExpectResults(line + "\r\n" + SignBatch(desk2_, "desk2", 2, {Ob("BTC/USD", "2", now() + 1)}), 2);
   ASSERT_EQ(results.size(), 2u);
   ExpectAcceptedLine(results[1], 2, "desk2", 2);
+}
+
+TEST_F(BulkIngestTest, LimitsComeFromTheIngestTable) {
+  auto parse = [](const std::string& ingest) { return ParseConfig(testing::TestConfigText() + ingest, "b.toml"); };
+  auto defaults = parse("");
+  ASSERT_TRUE(defaults.ok()) << defaults.status().ToString();
+  EXPECT_EQ(defaults->ingest.bulk_max_lines, 1024);
+  EXPECT_EQ(defaults->ingest.bulk_max_bytes, 1 << 20);
+  EXPECT_EQ(defaults->ingest.bulk_verify_threads, 1);
+  auto set = parse("[ingest]\nbulk_max_lines = 10\nbulk_max_bytes = 5000\nbulk_verify_threads = 2\n");
+  ASSERT_TRUE(set.ok()) << set.status().ToString();
+  EXPECT_EQ(set->ingest.bulk_max_lines, 10);
+  EXPECT_EQ(set->ingest.bulk_max_bytes, 5000);
+  EXPECT_EQ(set->ingest.bulk_verify_threads, 2);
+  for (const char* bad : {"bulk_max_lines = 0", "bulk_max_bytes = -1", "bulk_verify_threads = 0"}) {
+    auto c = parse(std::string("[ingest]\n") + bad + "\n");
+    ASSERT_FALSE(c.ok()) << bad;
+    const std::string key = std::string(bad).substr(0, std::string(bad).find(' '));
+    EXPECT_NE(c.status().message().find("'ingest." + key + "'"), std::string::npos) << c.status().message();
+  }
 }
 
 TEST_F(BulkIngestTest, AFailedJournalWriteIs503ForTheWholeRequestWithNothingApplied) {

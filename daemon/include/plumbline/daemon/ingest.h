@@ -112,7 +112,7 @@ class Ingestor {
   // on `verify_threads` threads (the caller's included) when there are at least
   // kParallelVerifyMin envelopes. Returns one result per envelope, in order; a result's detail
   // does not carry the line number (the route adds it). Thread safe like Submit().
-  std::vector<IngestResult> SubmitMany(const std::vector<std::string_view>& bodies, int verify_threads = 2);
+  std::vector<IngestResult> SubmitMany(const std::vector<std::string_view>& bodies, int verify_threads = 1);
   static constexpr size_t kParallelVerifyMin = 16;
 
   const Config& config() const { return config_; }
