@@ -686,7 +686,7 @@ BENCHMARK(BM_Bulk)->Name("ingest/bulk")
     ->Args({1, 64, 8, 80, 1})->Args({1, 64, 8, 80, 2})->Args({4, 64, 8, 40, 1})->Args({4, 64, 8, 40, 2})
     ->Args({4, 256, 8, 10, 1})->Args({4, 256, 8, 10, 2})->Args({16, 256, 16, 3, 2})
     ->UseManualTime()->Iterations(1)->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_SubmitMany)->Name("ingest/submit_many")->Arg(256)->Threads(2)->Iterations(20)->UseRealTime();
+BENCHMARK(BM_SubmitMany)->Name("ingest/submit_many")->Arg(256)->Threads(1)->Threads(2)->Iterations(20)->UseRealTime();
 BENCHMARK(BM_Submit)->Name("ingest/submit")->Arg(1)->Arg(16)->Threads(2)->Threads(64)->Iterations(150)->UseRealTime();
 BENCHMARK(BM_SyncedWrites<false>)->Name("journal/rocksdb_put")->Threads(1)->Threads(64)->Iterations(150)->UseRealTime();
 BENCHMARK(BM_SyncedWrites<true>)->Name("journal/group_commit")->Threads(1)->Threads(64)->Iterations(150)->UseRealTime();
