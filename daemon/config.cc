@@ -339,6 +339,9 @@ Status ParseIngest(const toml::table& t, const std::string& file, IngestConfig* 
   TableReader r(t, file, "ingest");
   PLUMBLINE_RETURN_IF_ERROR(r.Integer("max_future_skew_ms", false, 0, 3600000, &out->max_future_skew_ms));
   PLUMBLINE_RETURN_IF_ERROR(r.Integer("max_observations", false, 1, 100000, &out->max_observations));
+  PLUMBLINE_RETURN_IF_ERROR(r.Integer("bulk_max_lines", false, 1, 100000, &out->bulk_max_lines));
+  PLUMBLINE_RETURN_IF_ERROR(r.Integer("bulk_max_bytes", false, 1, 64 << 20, &out->bulk_max_bytes));
+  PLUMBLINE_RETURN_IF_ERROR(r.Integer("bulk_verify_threads", false, 1, 64, &out->bulk_verify_threads));
   return r.CheckNoUnknownKeys();
 }
 

@@ -82,8 +82,8 @@ Result<std::unique_ptr<IngestJournal>> IngestJournal::Open(const std::string& pa
 }
 
 struct IngestJournal::Ticket {
-  std::string publisher;
-  std::string value;  // header || envelope
+  std::vector<std::pair<std::string, std::string>> puts;  // (key, header || envelope), in order
+  size_t bytes = 0;                                        // of the values
   std::function<void(const Status&)> settle;
   Status status = Status::Ok();
   bool done = false;                // guarded by mu_
@@ -98,12 +98,22 @@ Status IngestJournal::Put(std::string_view publisher, uint64_t sequence, int64_t
 std::shared_ptr<IngestJournal::Ticket> IngestJournal::Append(std::string_view publisher, uint64_t sequence,
                                                              int64_t received_unix_nanos, std::string_view envelope,
                                                              std::function<void(const Status&)> settle) {
+  return AppendAll({Record{publisher, sequence, received_unix_nanos, envelope}}, std::move(settle));
+}
+
+std::shared_ptr<IngestJournal::Ticket> IngestJournal::AppendAll(const std::vector<Record>& records,
+                                                                std::function<void(const Status&)> settle) {
   auto ticket = std::make_shared<Ticket>();
-  ticket->publisher = publisher;
-  ticket->value.reserve(kHeader + envelope.size());
-  PutU64(ticket->value, sequence);
-  PutU64(ticket->value, static_cast<uint64_t>(received_unix_nanos));
-  ticket->value += envelope;
+  ticket->puts.reserve(records.size());
+  for (const Record& r : records) {
+    std::string value;
+    value.reserve(kHeader + r.envelope.size());
+    PutU64(value, r.sequence);
+    PutU64(value, static_cast<uint64_t>(r.received_unix_nanos));
+    value += r.envelope;
+    ticket->bytes += value.size();
+    ticket->puts.emplace_back(Key(r.publisher), std::move(value));
+  }
   ticket->settle = std::move(settle);
   std::lock_guard<std::mutex> lock(mu_);
   queue_.push_back(ticket);
@@ -122,8 +132,8 @@ Status IngestJournal::Wait(const std::shared_ptr<Ticket>& ticket) {
     writing_ = true;
     std::vector<std::shared_ptr<Ticket>> group;
     size_t bytes = 0;
-    while (!queue_.empty() && (group.empty() || bytes + queue_.front()->value.size() <= kMaxGroupBytes)) {
-      bytes += queue_.front()->value.size();
+    while (!queue_.empty() && (group.empty() || bytes + queue_.front()->bytes <= kMaxGroupBytes)) {
+      bytes += queue_.front()->bytes;
       group.push_back(std::move(queue_.front()));
       queue_.pop_front();
     }
@@ -139,7 +149,7 @@ Status IngestJournal::Wait(const std::shared_ptr<Ticket>& ticket) {
       t->wake.notify_one();
     }
     ++stats_.writes;
-    stats_.records += group.size();
+    for (const auto& t : group) stats_.records += t->puts.size();
     writing_ = false;
     // Wake only the oldest queued record's waiter: it leads the next write, taking the others.
     if (!queue_.empty()) queue_.front()->wake.notify_one();
@@ -149,15 +159,19 @@ Status IngestJournal::Wait(const std::shared_ptr<Ticket>& ticket) {
 
 Status IngestJournal::WriteGroup(const std::vector<std::shared_ptr<Ticket>>& group) {
   // Built only on an error (the hot path has none).
+  size_t records = 0;
+  for (const auto& t : group) records += t->puts.size();
   auto context = [&] {
-    return "ingest journal " + path_ + ": synced write of " + std::to_string(group.size()) +
-           (group.size() == 1 ? " batch" : " batches");
+    return "ingest journal " + path_ + ": synced write of " + std::to_string(records) +
+           (records == 1 ? " batch" : " batches");
   };
   if (needs_reopen_) PLUMBLINE_RETURN_IF_ERROR(Reopen().WithContext(context()));
   rocksdb::WriteBatch batch;
   for (const auto& t : group) {
-    rocksdb::Status s = batch.Put(Key(t->publisher), t->value);
-    if (!s.ok()) return FromRocks(s, context());
+    for (const auto& [key, value] : t->puts) {
+      rocksdb::Status s = batch.Put(key, value);
+      if (!s.ok()) return FromRocks(s, context());
+    }
   }
   rocksdb::WriteOptions wo;
   wo.sync = true;

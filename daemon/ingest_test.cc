@@ -2,9 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include <signal.h>
-#include <sys/resource.h>
-
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -18,29 +15,7 @@ namespace {
 using testing::Ob;
 using testing::SignBatch;
 
-// While alive, every write of this process to a regular file at or beyond `bytes` fails with EFBIG
-// ("File too large"), as on a full disk. A real kernel failure that also stops root (tests run as
-// root in CI, where permission bits stop nothing); SIGXFSZ is ignored so the write just fails.
-class FileSizeLimit {
- public:
-  explicit FileSizeLimit(rlim_t bytes) {
-    old_handler_ = ::signal(SIGXFSZ, SIG_IGN);
-    ::getrlimit(RLIMIT_FSIZE, &old_);
-    rlimit limit = old_;
-    limit.rlim_cur = bytes;
-    EXPECT_EQ(::setrlimit(RLIMIT_FSIZE, &limit), 0);
-  }
-  ~FileSizeLimit() {
-    ::setrlimit(RLIMIT_FSIZE, &old_);
-    ::signal(SIGXFSZ, old_handler_);
-  }
-  FileSizeLimit(const FileSizeLimit&) = delete;
-  FileSizeLimit& operator=(const FileSizeLimit&) = delete;
-
- private:
-  rlimit old_{};
-  sighandler_t old_handler_ = SIG_DFL;
-};
+using testing::FileSizeLimit;
 
 class IngestTest : public testing::PushFixture {
  protected:

@@ -127,6 +127,102 @@ void PostObservations(Ingestor* ingest, const httplib::Request& req, httplib::Re
   res.set_content(body.dump(), "application/json");
 }
 
+// The route of bulk requests (docs/ingest.md, "Bulk").
+constexpr char kBulkPath[] = "/v1/observations/bulk";
+
+// POST /v1/observations/bulk: one envelope per line (NDJSON), answered with one result per line.
+void PostObservationsBulk(Ingestor* ingest, const httplib::Request& req, httplib::Response& res) {
+  if (ingest == nullptr) {
+    return WriteProblem(res, 404, "ingest-disabled", "push ingestion is not enabled on this daemon", req.path);
+  }
+  const IngestConfig& limits = ingest->config().ingest;
+  const std::string type = req.get_header_value("Content-Type");
+  if (type.substr(0, type.find(';')) != "application/x-ndjson") {
+    return WriteProblem(res, 415, "unsupported-media-type",
+                        "Content-Type is \"" + type + "\"; expected application/x-ndjson, one signed envelope per line",
+                        req.path);
+  }
+  if (req.body.size() > static_cast<uint64_t>(limits.bulk_max_bytes)) {  // (a chunked body; else pre-routing did)
+    return WriteProblem(res, 413, "body-too-large",
+                        "request body of " + std::to_string(req.body.size()) + " bytes exceeds [ingest].bulk_max_bytes (" +
+                            std::to_string(limits.bulk_max_bytes) + ")",
+                        req.path);
+  }
+  // Lines end with LF (an optional CR before it is dropped); the last line's LF is optional.
+  std::vector<std::string_view> lines;
+  std::string_view body = req.body;
+  while (!body.empty()) {
+    const size_t lf = body.find('\n');
+    std::string_view line = body.substr(0, lf);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    lines.push_back(line);
+    if (lines.size() > static_cast<size_t>(limits.bulk_max_lines)) {
+      return WriteProblem(res, 413, "too-many-envelopes",
+                          "more than " + std::to_string(limits.bulk_max_lines) +
+                              " envelopes in one request ([ingest].bulk_max_lines); nothing applied",
+                          req.path);
+    }
+    body = lf == std::string_view::npos ? std::string_view() : body.substr(lf + 1);
+  }
+  if (lines.empty()) {
+    return WriteProblem(res, 400, "malformed-envelope", "the body holds no envelope (one per line expected)", req.path);
+  }
+  std::vector<IngestResult> results = ingest->SubmitMany(lines, static_cast<int>(limits.bulk_verify_threads));
+  // One synced write held every accepted envelope: if it failed, none was applied.
+  size_t accepted = 0;
+  for (const IngestResult& r : results) {
+    if (r.http_status == 503) {
+      res.set_header("Retry-After", std::to_string(r.retry_after_seconds));
+      size_t unstored = 0;
+      for (const IngestResult& x : results) unstored += x.http_status == 503;
+      return WriteProblem(res, 503, "journal-unavailable",
+                          std::to_string(unstored) + " envelopes passed every check but were not stored, nothing applied; " +
+                              "retry the request later: " + r.detail.substr(r.detail.find("retry later: ") + 13),
+                          req.path);
+    }
+    accepted += r.ok();
+  }
+  std::string out;
+  out.reserve(results.size() * 80);
+  for (size_t i = 0; i < results.size(); ++i) {
+    const IngestResult& r = results[i];
+    nlohmann::json line;
+    if (r.ok()) {
+      line = {{"line", i + 1}, {"status", 200}, {"publisher", r.publisher}, {"sequence", r.sequence}, {"accepted", r.accepted}};
+    } else {
+      line = {{"line", i + 1}, {"status", r.http_status}, {"type", "/problems/" + r.problem_type},
+              {"detail", "line " + std::to_string(i + 1) + ": " + r.detail}};
+      if (r.retry_after_seconds > 0) line["retry_after"] = r.retry_after_seconds;
+    }
+    out += line.dump();
+    out += '\n';
+  }
+  res.set_header("Cache-Control", "no-store");
+  res.set_header("X-Accepted-Envelopes", std::to_string(accepted));
+  res.set_content(std::move(out), "application/x-ndjson");
+}
+
+// Bulk bodies may be larger than [http].max_body_bytes: the server's limit is raised to
+// [ingest].bulk_max_bytes, and this keeps every other route at [http].max_body_bytes by its
+// Content-Length, before the body is read. Returns true when it answered 413.
+bool RejectOversizeBody(const Config& config, const httplib::Request& req, httplib::Response& res) {
+  if (!req.has_header("Content-Length")) return false;
+  const std::string text = req.get_header_value("Content-Length");
+  uint64_t length = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), length);
+  if (ec != std::errc() || end != text.data() + text.size()) return false;  // httplib answers 400
+  const bool bulk = req.path == kBulkPath;
+  const uint64_t limit = bulk ? static_cast<uint64_t>(config.ingest.bulk_max_bytes) : config.http.max_body_bytes;
+  if (length <= limit) return false;
+  res.set_header("Connection", "close");  // the body stays unread
+  WriteProblem(res, 413, "body-too-large",
+               "request body of " + text + " bytes exceeds the configured limit " +
+                   (bulk ? "[ingest].bulk_max_bytes (" : "[http].max_body_bytes (") + std::to_string(limit) + ")" +
+                   (bulk ? "; nothing applied" : ""),
+               req.path);
+  return true;
+}
+
 void GetStream(SnapshotStream* stream, const httplib::Request& req, httplib::Response& res) {
   if (stream == nullptr) {
     return WriteProblem(res, 404, "stream-disabled", "the snapshot stream is not enabled on this daemon", req.path);
@@ -209,10 +305,23 @@ void RegisterPushRoutes(httplib::Server& server, const PushApi& push) {
     res.set_header("Allow", "POST");
     WriteProblem(res, 405, "method-not-allowed", "method " + req.method + " is not allowed on " + req.path, req.path);
   };
-  server.Get("/v1/observations", post_only);
-  server.Put("/v1/observations", post_only);
-  server.Delete("/v1/observations", post_only);
-  server.Patch("/v1/observations", post_only);
+  server.Post(kBulkPath, [ingest](const httplib::Request& req, httplib::Response& res) {
+    PostObservationsBulk(ingest, req, res);
+  });
+  if (ingest != nullptr &&
+      static_cast<uint64_t>(ingest->config().ingest.bulk_max_bytes) > ingest->config().http.max_body_bytes) {
+    server.set_payload_max_length(static_cast<size_t>(ingest->config().ingest.bulk_max_bytes));
+    server.set_pre_routing_handler([config = &ingest->config()](const httplib::Request& req, httplib::Response& res) {
+      return RejectOversizeBody(*config, req, res) ? httplib::Server::HandlerResponse::Handled
+                                                   : httplib::Server::HandlerResponse::Unhandled;
+    });
+  }
+  for (const char* path : {"/v1/observations", kBulkPath}) {
+    server.Get(path, post_only);
+    server.Put(path, post_only);
+    server.Delete(path, post_only);
+    server.Patch(path, post_only);
+  }
   // Operators: each publisher's counters since start (no key material; names and numbers only).
   server.Get("/v1/publishers", [ingest](const httplib::Request& req, httplib::Response& res) {
     if (ingest == nullptr) {

@@ -2,6 +2,11 @@
 // one call (before its catch-all 405 routes, so they win).
 //
 //   POST /v1/observations   a signed observation batch (docs/ingest.md)       -> 200 / problem+json
+//   POST /v1/observations/bulk  NDJSON, one signed batch per line (docs/ingest.md, "Bulk")
+//                           -> 200 NDJSON of per-line results / 413 / 415 / 503 problem+json. When
+//                           [ingest].bulk_max_bytes exceeds [http].max_body_bytes, the server's body
+//                           limit is raised to it and a pre-routing handler keeps every other route
+//                           at [http].max_body_bytes (by Content-Length, 413 before the body is read).
 //   GET  /v1/stream         Server-Sent Events of new snapshots (docs/stream.md)
 //   GET  /v1/publishers     each push publisher's counters since start (docs/ingest.md)
 //

@@ -3,6 +3,9 @@
 // whose keys the test holds, and a helper that signs observation batches.
 #pragma once
 
+#include <signal.h>
+#include <sys/resource.h>
+
 #include <chrono>
 #include <mutex>
 #include <thread>
@@ -48,6 +51,30 @@ inline std::string SignBatch(const attest::SigningKey& key, const std::string& p
   EXPECT_TRUE(canonical.ok());
   return attest::EnvelopeToJson(attest::SignEnvelope(kObservationsPayloadType, *canonical, key));
 }
+
+// While alive, every write of this process to a regular file at or beyond `bytes` fails with EFBIG
+// ("File too large"), as on a full disk. A real kernel failure that also stops root (tests run as
+// root in CI, where permission bits stop nothing); SIGXFSZ is ignored so the write just fails.
+class FileSizeLimit {
+ public:
+  explicit FileSizeLimit(rlim_t bytes) {
+    old_handler_ = ::signal(SIGXFSZ, SIG_IGN);
+    ::getrlimit(RLIMIT_FSIZE, &old_);
+    rlimit limit = old_;
+    limit.rlim_cur = bytes;
+    EXPECT_EQ(::setrlimit(RLIMIT_FSIZE, &limit), 0);
+  }
+  ~FileSizeLimit() {
+    ::setrlimit(RLIMIT_FSIZE, &old_);
+    ::signal(SIGXFSZ, old_handler_);
+  }
+  FileSizeLimit(const FileSizeLimit&) = delete;
+  FileSizeLimit& operator=(const FileSizeLimit&) = delete;
+
+ private:
+  rlimit old_{};
+  sighandler_t old_handler_ = SIG_DFL;
+};
 
 class PushFixture : public DaemonFixture {
  protected:

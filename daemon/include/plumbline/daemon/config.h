@@ -67,6 +67,10 @@ struct PushPublisherConfig {
 struct IngestConfig {
   int64_t max_future_skew_ms = 2000;  // observed_time may be at most this far ahead of our clock
   int64_t max_observations = 1000;    // per batch
+  // POST /v1/observations/bulk (docs/ingest.md, "Bulk"): one envelope per line.
+  int64_t bulk_max_lines = 1024;      // envelopes per request; more is 413
+  int64_t bulk_max_bytes = 1 << 20;   // request body; more is 413 (the server's body limit is raised to it)
+  int64_t bulk_verify_threads = 1;    // threads verifying one request's signatures (the handler's included)
 };
 
 // [stream]: GET /v1/stream (Server-Sent Events, docs/stream.md).

@@ -102,12 +102,30 @@ class Ingestor {
   // Verifies, validates and applies one request body (the envelope JSON). See the file comment.
   IngestResult Submit(std::string_view body);
 
+  // POST /v1/observations/bulk (docs/ingest.md, "Bulk"): many envelopes, each exactly a Submit()
+  // body, possibly of different publishers. Each goes through every check of Submit() on its own
+  // (a bad one never rejects the others); tokens are charged and replay floors checked in the
+  // order given. All envelopes that pass are reserved at once (every involved publisher's lock
+  // held, so no other request of theirs can come between), queued as ONE journal ticket and
+  // written by one synced write; only then are they applied, in order. If that write fails, every
+  // one of them answers 503 journal-unavailable and nothing is applied. Signatures are verified
+  // on `verify_threads` threads (the caller's included) when there are at least
+  // kParallelVerifyMin envelopes. Returns one result per envelope, in order; a result's detail
+  // does not carry the line number (the route adds it). Thread safe like Submit().
+  std::vector<IngestResult> SubmitMany(const std::vector<std::string_view>& bodies, int verify_threads = 1);
+  static constexpr size_t kParallelVerifyMin = 16;
+
+  const Config& config() const { return config_; }
+
   std::vector<IngestStats> Stats() const;  // by publisher name
 
  private:
   struct PublisherState;
   Ingestor(const Config& config, feeds::ObservationBook* book, const Clock& clock, IngestJournal* journal);
   Status Recover();
+  struct Checked;  // one envelope after every check that needs no replay state (ingest.cc)
+  Checked Verify(std::string_view body) const;
+  void Check(Checked& c);
   const Config& config_;
   feeds::ObservationBook* book_;
   const Clock& clock_;

@@ -84,6 +84,18 @@ class IngestJournal {
                                  std::string_view envelope, std::function<void(const Status&)> settle);
   Status Wait(const std::shared_ptr<Ticket>& ticket);
 
+  // Like Append(), for several records that must be durable together or not at all (a bulk
+  // request, docs/ingest.md "Bulk"): one ticket, always written whole within one synced write
+  // (a group never splits a ticket), `settle` called once for all of them. Records are written in
+  // the given order (a later record of the same publisher overwrites an earlier one).
+  struct Record {
+    std::string_view publisher;
+    uint64_t sequence = 0;
+    int64_t received_unix_nanos = 0;
+    std::string_view envelope;
+  };
+  std::shared_ptr<Ticket> AppendAll(const std::vector<Record>& records, std::function<void(const Status&)> settle);
+
   // Counters since Open, for benchmarks and operators: synced writes done and records they held
   // (records / writes = the average group size).
   struct CommitStats {
