@@ -79,6 +79,10 @@ std::vector<std::string> ReasonNames(uint32_t reasons) {
 namespace {
 
 constexpr int64_t kNanosPerMs = 1'000'000;
+// "account state is " + AccountStateName(state), by AccountState.
+constexpr std::string_view kStateRefusal[] = {
+    "account state is healthy", "account state is no_new_positions", "account state is margin_call",
+    "account state is liquidation", "account state is undetermined"};
 constexpr int64_t kNanosPer4h = 4LL * 3600 * 1'000'000'000;
 constexpr Rounding kDown = Rounding::kFloor;
 constexpr Rounding kUp = Rounding::kCeiling;
@@ -118,13 +122,57 @@ struct PAsset {
   Fx opening_fee;
   std::vector<std::pair<int64_t, Fx>> rollover;  // (last 4h period covered, rate per period)
   int64_t max_age_nanos = 0;
+  // Refusal texts (built once): for a missing, unusable or degraded quote (empty when the quote
+  // is fine), and for a newest observation older than the limit.
+  std::string refusal, refusal_age;
+};
+
+// Risk-file asset id -> index: an open-addressing table over (length, first, last byte) hashes,
+// built once per evaluator, so the per-account lookups hash no whole strings and allocate nothing.
+class AssetIndex {
+ public:
+  void Build(const std::vector<AssetParams>& assets) {
+    size_t n = 16;
+    while (n < assets.size() * 4) n *= 2;
+    mask_ = n - 1;
+    slots_.assign(n, Slot{});
+    for (size_t i = 0; i < assets.size(); ++i) {
+      const std::string_view id = assets[i].id;
+      size_t h = Hash(id);
+      while (slots_[h].index >= 0) h = (h + 1) & mask_;
+      slots_[h] = Slot{id, static_cast<int>(i)};
+    }
+  }
+  // -1 when the id is not in the risk file.
+  int Find(std::string_view id) const {
+    for (size_t h = Hash(id);; h = (h + 1) & mask_) {
+      const Slot& s = slots_[h];
+      if (s.index < 0) return -1;
+      if (s.id == id) return s.index;
+    }
+  }
+
+ private:
+  struct Slot {
+    std::string_view id;  // points into the RiskParams the evaluator keeps alive
+    int index = -1;
+  };
+  size_t Hash(std::string_view id) const {
+    if (id.empty()) return 0;
+    const size_t h = id.size() * 0x9E3779B1u + static_cast<unsigned char>(id[0]) * 0x85EBCA77u +
+                     static_cast<unsigned char>(id.back()) * 0xC2B2AE3Du +
+                     static_cast<unsigned char>(id[id.size() / 2]) * 0x27D4EB2Fu;
+    return (h ^ (h >> 15)) & mask_;
+  }
+  std::vector<Slot> slots_;  // at most a quarter full: probes stay short
+  size_t mask_ = 0;
 };
 
 }  // namespace
 
 struct Evaluator::Prepared {
   std::vector<PAsset> assets;  // index-aligned with params.assets
-  std::unordered_map<std::string, int> index;
+  AssetIndex index;
   std::map<std::string, Fx> region_caps;
   Fx lvl_nn, lvl_call, lvl_liq, fut_call;
   struct Shock {
@@ -141,11 +189,11 @@ Evaluator::Evaluator(std::shared_ptr<const RiskParams> params, std::shared_ptr<c
   std::unordered_map<std::string, const AssetQuote*> quotes;
   for (const AssetQuote& q : view_->quotes) quotes[q.asset] = &q;
   pr.assets.resize(params_->assets.size());
+  pr.index.Build(params_->assets);
   for (size_t i = 0; i < params_->assets.size(); ++i) {
     const AssetParams& ap = params_->assets[i];
     PAsset& a = pr.assets[i];
     a.p = &ap;
-    pr.index[ap.id] = static_cast<int>(i);
     a.cash = ap.asset_class == AssetClass::kCash;
     auto it = quotes.find(ap.id);
     a.quote = it == quotes.end() ? nullptr : it->second;
@@ -231,6 +279,17 @@ Evaluator::Evaluator(std::shared_ptr<const RiskParams> params, std::shared_ptr<c
     a.opening_fee = Must(cp.opening_fee);
     for (const RolloverTier& t : cp.rollover) a.rollover.emplace_back(t.up_to_hours / 4, Must(t.rate_per_4h));
     a.max_age_nanos = cp.max_mark_age_ms * kNanosPerMs;
+    if (!a.cash) {
+      const std::string name = "asset " + ap.id + " (mark " + ap.mark + ")";
+      if (a.quote == nullptr) {
+        a.refusal = name + ": not in the snapshot";
+      } else if (!a.priced) {
+        a.refusal = name + ": no usable price (status \"" + a.quote->mark_status + "\")";
+      } else if (a.status_degraded) {
+        a.refusal = name + ": status \"" + a.quote->mark_status + "\"";
+      }
+      a.refusal_age = name + ": newest observation older than " + std::to_string(a.max_age_nanos / kNanosPerMs) + " ms";
+    }
   }
   for (const auto& [region, cap] : params_->region_max_leverage) pr.region_caps[region] = Must(cap);
   pr.lvl_nn = Must(params_->levels.no_new_positions);
@@ -300,11 +359,14 @@ struct FieldPath {
   }
 };
 
-Status ToFxField(const Decimal& d, const FieldPath& f, const char* member, Fx* out) {
+__attribute__((noinline)) Status ToFxFieldError(const Decimal& d, const FieldPath& f, const char* member) {
   if (d.scale() > internal::kFxScale) return FieldError(f + member, "at most 12 fractional digits, got \"" + d.ToString() + "\"");
-  if (!ToFx(d, kDown, out)) return Status::OutOfRange(f + member + ": value is too large");
-  return Status::Ok();
+  return Status::OutOfRange(f + member + ": value is too large");
 }
+
+// An input decimal as Fx; false for more than 12 fractional digits or a value out of range (the
+// caller returns ToFxFieldError). The success path builds no Status.
+inline bool ToFxIn(const Decimal& d, Fx* out) { return d.scale() <= internal::kFxScale && ToFx(d, kDown, out); }
 
 // Tier index of amount v in a schedule (tiers sorted by lower bound).
 inline size_t TierOf(const std::vector<FxTier>& tiers, Fx v) {
@@ -359,10 +421,10 @@ class Run {
     for (size_t i = 0; i < acct.collateral.size(); ++i) {
       const CollateralBalance& c = acct.collateral[i];
       const FieldPath f{"collateral", i};
-      auto it = pr_->index.find(c.asset);
-      if (it == pr_->index.end()) return FieldError(f + ".asset", "unknown asset \"" + c.asset + "\"");
-      RC rc{it->second, {}};
-      PLUMBLINE_RETURN_IF_ERROR(ToFxField(c.quantity, f, ".quantity", &rc.qty));
+      const int ai = pr_->index.Find(c.asset);
+      if (ai < 0) [[unlikely]] return FieldError(f + ".asset", "unknown asset \"" + c.asset + "\"");
+      RC rc{ai, {}};
+      if (!ToFxIn(c.quantity, &rc.qty)) [[unlikely]] return ToFxFieldError(c.quantity, f, ".quantity");
       coll.push_back(rc);
       use(rc.asset);
     }
@@ -370,22 +432,22 @@ class Run {
     for (size_t i = 0; i < acct.positions.size(); ++i) {
       const Position& p = acct.positions[i];
       const FieldPath f{"positions", i};
-      auto it = pr_->index.find(p.asset);
-      if (it == pr_->index.end()) return FieldError(f + ".asset", "unknown asset \"" + p.asset + "\"");
-      const PAsset& a = pr_->assets[it->second];
+      const int ai = pr_->index.Find(p.asset);
+      if (ai < 0) [[unlikely]] return FieldError(f + ".asset", "unknown asset \"" + p.asset + "\"");
+      const PAsset& a = pr_->assets[ai];
       if (a.cash) return FieldError(f + ".asset", "\"" + p.asset + "\" is cash and cannot be a position");
       RP rp{};
-      rp.asset = it->second;
+      rp.asset = ai;
       rp.kind = p.kind;
       rp.is_long = p.side == Side::kLong;
-      PLUMBLINE_RETURN_IF_ERROR(ToFxField(p.quantity, f, ".quantity", &rp.qty));
+      if (!ToFxIn(p.quantity, &rp.qty)) [[unlikely]] return ToFxFieldError(p.quantity, f, ".quantity");
       if (!rp.qty.positive()) return FieldError(f + ".quantity", "must be positive (use side for shorts), got " + p.quantity.ToString());
-      PLUMBLINE_RETURN_IF_ERROR(ToFxField(p.entry_price, f, ".entry_price", &rp.entry));
+      if (!ToFxIn(p.entry_price, &rp.entry)) [[unlikely]] return ToFxFieldError(p.entry_price, f, ".entry_price");
       if (!rp.entry.positive()) return FieldError(f + ".entry_price", "must be positive, got " + p.entry_price.ToString());
       std::optional<Fx> lev;
       if (p.leverage) {
         Fx l;
-        PLUMBLINE_RETURN_IF_ERROR(ToFxField(*p.leverage, f, ".leverage", &l));
+        if (!ToFxIn(*p.leverage, &l)) [[unlikely]] return ToFxFieldError(*p.leverage, f, ".leverage");
         if (l < kOne) return FieldError(f + ".leverage", "must be at least 1, got " + p.leverage->ToString());
         lev = l;
       }
@@ -429,7 +491,7 @@ class Run {
         rp.fees = ar.Add(rp.opening, rp.rollover);
       } else {
         rp.lev = lev ? *lev : cap;
-        PLUMBLINE_RETURN_IF_ERROR(ToFxField(p.funding_accrued, f, ".funding_accrued", &rp.funding));
+        if (!ToFxIn(p.funding_accrued, &rp.funding)) [[unlikely]] return ToFxFieldError(p.funding_accrued, f, ".funding_accrued");
         if (p.kind == PositionKind::kDated) {
           if (!p.expiry_unix_nanos) return FieldError(f + ".expiry_time", "missing; required for dated futures");
           if (*p.expiry_unix_nanos <= now) return FieldError(f + ".expiry_time", "the contract has expired");
@@ -786,7 +848,16 @@ Status Evaluator::EvaluateInto(const Account& account, int64_t now, const Evalua
   v->snapshot_time_unix_nanos = view_->snapshot_time_unix_nanos;
   v->risk_digest = params_->digest;
   v->evaluated_unix_nanos = now;
-  v->refusals.clear();
+  // Refusal texts are assigned over the previous account's strings (no allocation when they fit).
+  size_t n_refusals = 0;
+  auto refuse = [&](std::string_view text) {
+    if (n_refusals < v->refusals.size()) {
+      v->refusals[n_refusals].assign(text);
+    } else {
+      v->refusals.emplace_back(text);
+    }
+    ++n_refusals;
+  };
   v->worst_stress_loss.reset();
   v->survives_all_stress = true;
 
@@ -850,7 +921,7 @@ Status Evaluator::EvaluateInto(const Account& account, int64_t now, const Evalua
   // Refusals of new risk: degraded inputs first, then the account state.
   const int64_t snap_age = now - view_->snapshot_time_unix_nanos;
   if (snap_age > params_->max_snapshot_age_ms * kNanosPerMs) {
-    v->refusals.push_back("snapshot " + std::to_string(view_->snapshot_sequence) + " is " +
+    refuse("snapshot " + std::to_string(view_->snapshot_sequence) + " is " +
                           std::to_string(snap_age / kNanosPerMs) + " ms old (limit " +
                           std::to_string(params_->max_snapshot_age_ms) + " ms)");
   }
@@ -858,19 +929,15 @@ Status Evaluator::EvaluateInto(const Account& account, int64_t now, const Evalua
     const AState& s = run.st[i];
     const PAsset& a = pr.assets[i];
     if (a.cash) continue;
-    const std::string name = "asset " + a.p->id + " (mark " + a.p->mark + ")";
-    if (a.quote == nullptr) {
-      v->refusals.push_back(name + ": not in the snapshot");
-    } else if (!a.priced) {
-      v->refusals.push_back(name + ": no usable price (status \"" + a.quote->mark_status + "\")");
-    } else if (a.status_degraded) {
-      v->refusals.push_back(name + ": status \"" + a.quote->mark_status + "\"");
+    if (!a.refusal.empty()) {
+      refuse(a.refusal);
     } else if (s.degraded) {
-      v->refusals.push_back(name + ": newest observation older than " + std::to_string(a.max_age_nanos / kNanosPerMs) + " ms");
+      refuse(a.refusal_age);
     }
   }
-  if (state != AccountState::kHealthy) v->refusals.push_back(std::string("account state is ") + AccountStateName(state));
-  v->new_risk_allowed = v->refusals.empty();
+  if (state != AccountState::kHealthy) refuse(kStateRefusal[static_cast<int>(state)]);
+  v->refusals.resize(n_refusals);
+  v->new_risk_allowed = n_refusals == 0;
 
   if (options.liquidation_prices && !any_unpriced && !run.pos.empty()) {
     // Per (asset, direction): {margin call, liquidation, bankruptcy}.

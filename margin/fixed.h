@@ -250,6 +250,12 @@ class Arith {
 // given direction. False if the value is out of Fx range.
 inline bool ToFx(const Decimal& d, Rounding r, Fx* out) {
   const int s = d.scale();
+  if (s <= kFxScale && FitsI64(d.units())) {
+    // Fast path: |units| < 2^63 and 10^(12-s) <= 10^12 < 2^40, so the product is below 2^103,
+    // far inside kFxLimit (10^36 > 2^119): one 64x64->128 multiply, no overflow check.
+    out->raw = static_cast<i128>(static_cast<int64_t>(d.units())) * static_cast<int64_t>(kPow10[kFxScale - s]);
+    return true;
+  }
   if (s <= kFxScale) {
     i128 v;
     if (__builtin_mul_overflow(d.units(), kPow10[kFxScale - s], &v) || v >= kFxLimit || v <= -kFxLimit) {
@@ -266,8 +272,8 @@ inline bool ToFx(const Decimal& d, Rounding r, Fx* out) {
 
 // Fx -> Decimal at scale 12 (exact; printers drop trailing zeros with Decimal::Normalized).
 inline Decimal FromFx(Fx v) {
-  auto d = Decimal::FromUnits(v.raw, kFxScale);
-  return d.ok() ? *d : Decimal();  // unreachable: |raw| < kFxLimit
+  // |raw| < kFxLimit = 10^36 (every Fx comes from Arith or ToFx): always a valid Decimal.
+  return Decimal::FromUnitsInRange(v.raw, kFxScale);
 }
 
 }  // namespace plumbline::margin::internal
