@@ -1,5 +1,6 @@
 #include "plumbline/daemon/margin_routes.h"
 
+#include <charconv>
 #include <unordered_map>
 
 #include <httplib.h>
@@ -213,6 +214,8 @@ void MarginService::Register(httplib::Server& s) {
       std::shared_ptr<const margin::Evaluator> evaluator;
       int64_t now = 0;
       size_t next = 0, errors = 0;
+      std::string out;      // one NDJSON chunk, reused (no reallocation after the first chunk)
+      margin::Valuation v;  // reused by EvaluateInto: steady-state evaluation does not allocate
     };
     auto batch = std::make_shared<Batch>();
     batch->accounts.reserve(it->size());
@@ -228,13 +231,16 @@ void MarginService::Register(httplib::Server& s) {
     res.set_header("Plumbline-Sequence", std::to_string(batch->evaluator->view().snapshot_sequence));
     const std::string instance = req.path;
     res.set_chunked_content_provider(kNdjson, [batch, instance](size_t, httplib::DataSink& sink) {
-      std::string out;
-      margin::Valuation v;
+      std::string& out = batch->out;
+      margin::Valuation& v = batch->v;
+      out.clear();
       const size_t end = std::min(batch->accounts.size(), batch->next + kChunkAccounts);
       for (; batch->next < end; ++batch->next) {
         const size_t i = batch->next;
         Status s = batch->evaluator->EvaluateInto(batch->accounts[i], batch->now, {}, &v);
-        out += "{\"index\":" + std::to_string(i);
+        char index[24];
+        out += "{\"index\":";
+        out.append(index, static_cast<size_t>(std::to_chars(index, index + sizeof index, i).ptr - index));
         if (s.ok()) {
           out += ",\"valuation\":";
           margin::AppendValuationJson(v, &out);

@@ -65,13 +65,20 @@ const char* AccountStateName(AccountState s) {
   }
   return "undetermined";
 }
-std::vector<std::string> ReasonNames(uint32_t reasons) {
+const char* ReasonName(Reason r) {
   static constexpr std::array<const char*, 7> kNames = {"tier",          "session",       "reserve_under_backed",
                                                        "reserve_stale", "reserve_unknown", "mark_degraded",
                                                        "unpriced"};
-  std::vector<std::string> out;
+  const uint32_t bit = static_cast<uint32_t>(r);
   for (size_t i = 0; i < kNames.size(); ++i) {
-    if (reasons & (1u << i)) out.emplace_back(kNames[i]);
+    if (bit == (1u << i)) return kNames[i];
+  }
+  return "unknown";
+}
+std::vector<std::string> ReasonNames(uint32_t reasons) {
+  std::vector<std::string> out;
+  for (uint32_t i = 0; i < 32; ++i) {
+    if (reasons & (1u << i)) out.emplace_back(ReasonName(static_cast<Reason>(1u << i)));
   }
   return out;
 }
@@ -710,42 +717,90 @@ class Run {
     std::sort(out->begin(), out->end());
   }
 
-  // The first price from `mark` in the given direction where G <= 0; nullopt if none (> 0).
-  // `at_mark` are the coefficients of the piece holding the mark.
-  std::optional<Fx> Solve(int x, Fx mark, const Lin& at_mark, const Target& t, bool downward) {
-    if (!t.g_mark.positive()) return mark;
-    Fx A, B;
-    Combine(at_mark, t, &A, &B);
-    // c = G(mark) - (A + B x mark): the part of G that does not move with P.
-    const Fx c = ar.Sub(t.g_mark, ar.Add(A, ar.Mul(B, mark, kDown)));
+  // For each of the three targets of one (asset, direction): the first price from `mark` in that
+  // direction where G <= 0; nullopt if none (> 0). `at_mark` are the coefficients of the piece
+  // holding the mark.
+  void Solve3(int x, Fx mark, const Lin& at_mark, const Target (&t)[3], bool downward, std::optional<Fx> (&out)[3]) {
+    // Fast path: the root lies on the mark's own piece (same tier for every line). Each line's
+    // tier is a monotone step function of P, so the piece holding the mark is an interval: when
+    // the candidate farthest from the mark is on it, so is every candidate between, and one tier
+    // check stands for all three.
+    // kAtMark: G <= 0 already at the mark; kRoot: a root on the mark's piece (pending the tier
+    // check unless one_piece); kNone: downward and G stays > 0 on the way to 0 (pending the same).
+    enum Kind { kGeneral, kAtMark, kRoot, kNone };
+    Kind kind[3];
+    Fx A[3], B[3], c[3], p[3];
     const Rounding dir = downward ? kUp : kDown;  // report liquidation early, never late
-    auto root = [&](Fx a, Fx b) { return ar.Div(ar.Sub(Fx{}, ar.Add(c, a)), b, dir); };
-    // Fast path: the root lies on the mark's own piece (same tier for every line).
     const bool one_piece = downward ? at_mark.all_bottom : at_mark.all_top;
-    if (at_mark.packed && (downward ? B.positive() : B.negative())) {
-      Fx p = root(A, B);
-      if (p.positive() && (downward ? p <= mark : p >= mark)) {
-        if (one_piece || TiersAt(x, p) == at_mark.tiers) return p;
-      } else if (!p.positive() && downward && (one_piece || TiersAt(x, Fx{1}) == at_mark.tiers)) {
-        return std::nullopt;  // the whole way down to 0 is one piece and G stays > 0
+    bool pending = false, any_none = false;
+    Fx far{};
+    for (int k = 0; k < 3; ++k) {
+      kind[k] = kGeneral;
+      if (!t[k].g_mark.positive()) {
+        out[k] = mark;
+        kind[k] = kAtMark;
+        continue;
+      }
+      Combine(at_mark, t[k], &A[k], &B[k]);
+      // c = G(mark) - (A + B x mark): the part of G that does not move with P.
+      c[k] = ar.Sub(t[k].g_mark, ar.Add(A[k], ar.Mul(B[k], mark, kDown)));
+      if (!at_mark.packed || !(downward ? B[k].positive() : B[k].negative())) continue;
+      p[k] = ar.Div(ar.Sub(Fx{}, ar.Add(c[k], A[k])), B[k], dir);
+      if (p[k].positive() && (downward ? p[k] <= mark : p[k] >= mark)) {
+        kind[k] = kRoot;
+        out[k] = p[k];
+        if (one_piece) continue;
+        if (!pending || (downward ? p[k] < far : p[k] > far)) far = p[k];
+        pending = true;
+      } else if (!p[k].positive() && downward) {
+        kind[k] = kNone;
+        out[k].reset();
+        if (one_piece) continue;
+        any_none = pending = true;
       }
     }
-    // Upward with G not falling on the mark's piece: G is concave (the risk file's haircut and
-    // margin rates never decrease from tier to tier, so the slope of G never increases with P);
-    // if even the last piece does not fall, G never comes back down to 0 above the mark.
-    if (!downward && !B.negative()) {
-      Fx Al, Bl;
-      Combine(Coeffs(x, mark, /*last=*/true), t, &Al, &Bl);
-      if (!Bl.negative()) return std::nullopt;
+    if (pending) {
+      if (any_none) far = Fx{1};
+      if (TiersAt(x, far) != at_mark.tiers) {
+        // Not all on the mark's piece: check each candidate on its own, as a single solve would.
+        for (int k = 0; k < 3; ++k) {
+          if (kind[k] == kNone || (kind[k] == kRoot && (p[k] == far || TiersAt(x, p[k]) != at_mark.tiers))) {
+            kind[k] = kGeneral;
+          }
+        }
+      }
     }
-    // General case: walk the pieces from the mark outward. The pieces (and their coefficients)
-    // are the same for the three targets of one (asset, direction), so they are built once.
+    for (int k = 0; k < 3; ++k) {
+      if (kind[k] == kGeneral) out[k] = SolveGeneral(x, mark, t[k], A[k], B[k], c[k], downward);
+    }
+  }
+
+  // The general case of Solve3 for one target: A, B are the coefficients on the mark's piece, c
+  // the constant part of G.
+  std::optional<Fx> SolveGeneral(int x, Fx mark, const Target& t, Fx A, Fx B, Fx c, bool downward) {
+    const Rounding dir = downward ? kUp : kDown;
+    auto root = [&](Fx a, Fx b) { return ar.Div(ar.Sub(Fx{}, ar.Add(c, a)), b, dir); };
     const int key = x * 2 + (downward ? 1 : 0);
     if (pieces_key_ != key) {
       pieces_.clear();
       Breakpoints(x, &bp_);
       pieces_key_ = key;
+      have_last_ = false;
     }
+    // Upward with G not falling on the mark's piece: G is concave (the risk file's haircut and
+    // margin rates never decrease from tier to tier, so the slope of G never increases with P);
+    // if even the last piece does not fall, G never comes back down to 0 above the mark.
+    if (!downward && !B.negative()) {
+      if (!have_last_) {
+        last_ = Coeffs(x, mark, /*last=*/true);
+        have_last_ = true;
+      }
+      Fx Al, Bl;
+      Combine(last_, t, &Al, &Bl);
+      if (!Bl.negative()) return std::nullopt;
+    }
+    // Walk the pieces from the mark outward. The pieces (and their coefficients) are the same for
+    // the three targets of one (asset, direction), so they are built once.
     auto clamp_root = [&](Fx a, Fx b, Fx lo, Fx hi) -> std::optional<Fx> {
       if (b.zero()) return downward ? hi : lo;
       Fx p = root(a, b);
@@ -824,6 +879,8 @@ class Run {
   std::vector<Fx> bp_;
   std::vector<Piece> pieces_;
   int pieces_key_ = -1;
+  Lin last_;  // Coeffs(pieces_key_'s asset, .., last) once computed
+  bool have_last_ = false;
 };
 
 }  // namespace
@@ -954,9 +1011,12 @@ Status Evaluator::EvaluateInto(const Account& account, int64_t now, const Evalua
         Run::Cached c{r.asset, down, {}, {}, {}};
         const Fx mark = price[r.asset];
         const Run::Lin at_mark = run.Coeffs(r.asset, mark);
-        c.call = run.Solve(r.asset, mark, at_mark, call, down);
-        c.liq = run.Solve(r.asset, mark, at_mark, liq, down);
-        c.bankrupt = run.Solve(r.asset, mark, at_mark, bankrupt, down);
+        const Run::Target targets[3] = {call, liq, bankrupt};
+        std::optional<Fx> prices[3];
+        run.Solve3(r.asset, mark, at_mark, targets, down, prices);
+        c.call = prices[0];
+        c.liq = prices[1];
+        c.bankrupt = prices[2];
         cache.push_back(c);
         it = cache.end() - 1;
       }

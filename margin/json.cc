@@ -1,7 +1,9 @@
 #include "plumbline/margin/json.h"
 
+#include <algorithm>
+#include <array>
+#include <cassert>
 #include <charconv>
-#include <set>
 
 namespace plumbline::margin {
 namespace {
@@ -16,8 +18,12 @@ class Obj {
   Status Error(std::string_view key, const std::string& what) const {
     return Status::InvalidArgument(Field(key) + ": " + what);
   }
+  // `key` must outlive the Obj (our member names are string literals).
   const json* Find(std::string_view key) {
-    seen_.insert(std::string(key));
+    if (std::find(seen_.begin(), seen_.begin() + n_seen_, key) == seen_.begin() + n_seen_) {
+      assert(n_seen_ < seen_.size());
+      seen_[n_seen_++] = key;
+    }
     auto it = j_.find(key);
     return it == j_.end() || it->is_null() ? nullptr : &*it;
   }
@@ -62,7 +68,9 @@ class Obj {
   }
   Status CheckNoUnknown() const {
     for (auto it = j_.begin(); it != j_.end(); ++it) {
-      if (!seen_.count(it.key())) return Error(it.key(), "unknown member");
+      if (std::find(seen_.begin(), seen_.begin() + n_seen_, std::string_view(it.key())) == seen_.begin() + n_seen_) {
+        return Error(it.key(), "unknown member");
+      }
     }
     return Status::Ok();
   }
@@ -70,7 +78,9 @@ class Obj {
  private:
   const json& j_;
   std::string path_;
-  std::set<std::string> seen_;
+  // Members asked for (at most a dozen per object): a linear search, no allocation.
+  std::array<std::string_view, 16> seen_;
+  size_t n_seen_ = 0;
 };
 
 Status NotObject(const std::string& path, const json& j) {
@@ -154,6 +164,13 @@ namespace {
 
 // Writes the valuation as JSON text directly (the batch endpoint renders thousands per second;
 // building a DOM first costs several times the evaluation itself).
+// 10^0 .. 10^19.
+constexpr uint64_t kPow10U64[20] = {1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL, 10000000ULL,
+                                    100000000ULL, 1000000000ULL, 10000000000ULL, 100000000000ULL,
+                                    1000000000000ULL, 10000000000000ULL, 100000000000000ULL,
+                                    1000000000000000ULL, 10000000000000000ULL, 100000000000000000ULL,
+                                    1000000000000000000ULL, 10000000000000000000ULL};
+
 class Writer {
  public:
   explicit Writer(std::string* out) : out_(*out) {}
@@ -184,10 +201,11 @@ class Writer {
     out_ += '"';
   }
   // "key":
-  void Key(std::string_view k) {
+  void Key(std::string_view k) {  // k: one of our member names, nothing to escape
     Sep();
-    Str(k);
-    out_ += ':';
+    out_ += '"';
+    out_ += k;
+    out_ += "\":";
     pending_value_ = true;  // the value follows without a comma
   }
   void Sep() {
@@ -216,7 +234,18 @@ class Writer {
     Sep();
     out_ += s;
   }
-  void Number(uint64_t n) { Literal(std::to_string(n)); }
+  void Number(uint64_t n) {
+    char buf[24];
+    Literal(std::string_view(buf, static_cast<size_t>(std::to_chars(buf, buf + sizeof buf, n).ptr - buf)));
+  }
+  // An integer as a JSON string ("1763780000000000000"): times in Unix nanoseconds.
+  void IntString(int64_t n) {
+    char buf[24];
+    Sep();
+    out_ += '"';
+    out_.append(buf, static_cast<size_t>(std::to_chars(buf, buf + sizeof buf, n).ptr - buf));
+    out_ += '"';
+  }
   void Bool(bool b) { Literal(b ? "true" : "false"); }
   // Computed amounts carry 12 fractional digits; print them without trailing zeros (USD amounts
   // keep at least cents). The values are exact either way.
@@ -228,11 +257,19 @@ class Writer {
     const int scale = d.scale();
     const __int128 units = d.units();
     const unsigned __int128 mag = units < 0 ? -static_cast<unsigned __int128>(units) : static_cast<unsigned __int128>(units);
-    unsigned __int128 p = 1;
-    for (int i = 0; i < scale; ++i) p *= 10;
-    const unsigned __int128 ip = mag / p;
-    if (scale > 19 || ip > UINT64_MAX) return Value(d.Normalized(min_scale).ToString());
-    uint64_t fp = static_cast<uint64_t>(mag - ip * p);
+    if (scale > 19) return Value(d.Normalized(min_scale).ToString());
+    uint64_t ip64, fp;
+    if (mag <= UINT64_MAX) {  // common case: 64-bit division (no call to the 128-bit routine)
+      const uint64_t m = static_cast<uint64_t>(mag), p = kPow10U64[scale];
+      ip64 = m / p;
+      fp = m - ip64 * p;
+    } else {
+      const unsigned __int128 p = kPow10U64[scale];
+      const unsigned __int128 ip = mag / p;
+      if (ip > UINT64_MAX) return Value(d.Normalized(min_scale).ToString());
+      ip64 = static_cast<uint64_t>(ip);
+      fp = static_cast<uint64_t>(mag - ip * p);
+    }
     int s = scale;
     while (s > min_scale && fp % 10 == 0) {
       fp /= 10;
@@ -241,7 +278,7 @@ class Writer {
     char buf[64];
     char* c = buf;
     if (units < 0) *c++ = '-';
-    c = std::to_chars(c, buf + sizeof buf, static_cast<uint64_t>(ip)).ptr;
+    c = std::to_chars(c, buf + sizeof buf, ip64).ptr;
     if (s > 0) {
       *c++ = '.';
       char* end = c + s;
@@ -276,10 +313,10 @@ void AppendValuationJson(const Valuation& v, std::string* out) {
   w.Key("snapshot"), w.Open('{');
   w.Key("sequence"), w.Number(v.snapshot_sequence);
   w.Key("payload_hash"), w.Value(v.snapshot_hash);
-  w.Key("time"), w.Value(std::to_string(v.snapshot_time_unix_nanos));
+  w.Key("time"), w.IntString(v.snapshot_time_unix_nanos);
   w.Close('}');
   w.Key("risk_digest"), w.Value(v.risk_digest);
-  w.Key("evaluated_time"), w.Value(std::to_string(v.evaluated_unix_nanos));
+  w.Key("evaluated_time"), w.IntString(v.evaluated_unix_nanos);
   w.Key("collateral"), w.Open('[');
   for (const CollateralLine& c : v.collateral) {
     w.Open('{');
@@ -290,7 +327,9 @@ void AppendValuationJson(const Valuation& v, std::string* out) {
     w.Key("haircut"), w.Num(c.haircut);
     w.Key("counted_value"), w.Money(c.counted_value);
     w.Key("reasons"), w.Open('[');
-    for (const std::string& r : ReasonNames(c.reasons)) w.Value(r);
+    for (uint32_t bit = 1; bit != 0 && bit <= c.reasons; bit <<= 1) {
+      if (c.reasons & bit) w.Value(ReasonName(static_cast<Reason>(bit)));
+    }
     w.Close(']');
     w.Close('}');
   }
