@@ -539,7 +539,7 @@ class Run {
         l.gross_value = FromFx(gross);
         l.counted_value = FromFx(counted);
         Fx h{};
-        if (gross.positive()) h = ar.Sub(kOne, ar.Div(counted, gross, kDown));
+        if (gross.positive() && counted != gross) h = ar.Sub(kOne, ar.Div(counted, gross, kDown));  // equal: exactly 0
         l.haircut = FromFx(h);
         // Debts take no haircut: only price problems are reasons for them.
         l.reasons = c.qty.positive() ? st[c.asset].reasons : (st[c.asset].reasons & (kReasonMarkDegraded | kReasonUnpriced));
@@ -671,7 +671,7 @@ class Run {
     Fx alpha, beta;
     Fx g_mark;  // G at the mark, from the totals
   };
-  void Combine(const Lin& l, const Target& t, Fx* A, Fx* B) {
+  __attribute__((always_inline)) void Combine(const Lin& l, const Target& t, Fx* A, Fx* B) {
     *A = l.a0;
     *B = l.b0;
     if (!t.alpha.zero() && !l.bu.zero()) *B = ar.Add(*B, ar.Mul(t.alpha, l.bu, kDown));

@@ -129,23 +129,19 @@ class Arith {
  public:
   bool overflow() const { return overflow_; }
   Fx Checked(i128 v) {
-    if (v >= kFxLimit || v <= -kFxLimit) {
+    // |v| < kFxLimit as one unsigned comparison: v + (kFxLimit - 1) in [0, 2 kFxLimit - 2].
+    // (In unsigned arithmetic, where wrapping is defined: v <= -kFxLimit wraps above the bound.)
+    if (static_cast<u128>(v) + static_cast<u128>(kFxLimit - 1) > static_cast<u128>(2 * (kFxLimit - 1))) [[unlikely]] {
       overflow_ = true;
       return Fx{};
     }
     return Fx{v};
   }
 
-  Fx Add(Fx a, Fx b) {
-    i128 r;
-    if (__builtin_add_overflow(a.raw, b.raw, &r)) overflow_ = true;
-    return Checked(r);
-  }
-  Fx Sub(Fx a, Fx b) {
-    i128 r;
-    if (__builtin_sub_overflow(a.raw, b.raw, &r)) overflow_ = true;
-    return Checked(r);
-  }
+  // Every Fx holds |raw| < kFxLimit = 10^36 < 2^120 (Checked, ToFx), so a sum or difference of two
+  // is below 2^121 and cannot wrap 128 bits: only the range check is needed.
+  Fx Add(Fx a, Fx b) { return Checked(a.raw + b.raw); }
+  Fx Sub(Fx a, Fx b) { return Checked(a.raw - b.raw); }
   // a * b rounded to 10^-12.
   __attribute__((always_inline)) Fx Mul(Fx a, Fx b, Rounding r) {
     // Hot path, inlined: both factors below 2^63, so the product is below 2^126 and one
