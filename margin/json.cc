@@ -162,6 +162,196 @@ Result<Account> AccountFromJson(const json& j, const std::string& prefix) {
 
 namespace {
 
+// A strict scanner for the subset of JSON that ReadBatchFast accepts; every method returns false
+// on anything outside it.
+class Scan {
+ public:
+  explicit Scan(std::string_view s) : p_(s.data()), end_(s.data() + s.size()) {}
+  void Ws() {
+    while (p_ < end_ && (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t')) ++p_;
+  }
+  bool Eat(char c) {
+    Ws();
+    if (p_ < end_ && *p_ == c) {
+      ++p_;
+      return true;
+    }
+    return false;
+  }
+  // A string of printable ASCII without escapes (anything else: the DOM path decides).
+  bool Str(std::string_view* out) {
+    if (!Eat('"')) return false;
+    const char* begin = p_;
+    while (p_ < end_ && *p_ != '"') {
+      const auto c = static_cast<unsigned char>(*p_);
+      if (c < 0x20 || c >= 0x80 || c == '\\') return false;
+      ++p_;
+    }
+    if (p_ == end_) return false;
+    *out = std::string_view(begin, static_cast<size_t>(p_ - begin));
+    ++p_;
+    return true;
+  }
+  // A positive integer without sign, leading zero, fraction or exponent that fits uint64.
+  bool Positive(uint64_t* out) {
+    Ws();
+    const char* begin = p_;
+    while (p_ < end_ && *p_ >= '0' && *p_ <= '9') ++p_;
+    if (p_ == begin || *begin == '0' || (p_ < end_ && (*p_ == '.' || *p_ == 'e' || *p_ == 'E'))) return false;
+    auto [ptr, ec] = std::from_chars(begin, p_, *out);
+    return ec == std::errc() && ptr == p_;
+  }
+  bool AtEnd() {
+    Ws();
+    return p_ == end_;
+  }
+  // {"key": value, ...}: member(key) reads the value. Each key at most once (bit per known key,
+  // from key_bit(key); -1: unknown).
+  template <typename Member>
+  bool Object(Member member) {
+    if (!Eat('{')) return false;
+    if (Eat('}')) return true;
+    do {
+      std::string_view key;
+      if (!Str(&key) || !Eat(':') || !member(key)) return false;
+    } while (Eat(','));
+    return Eat('}');
+  }
+  template <typename Element>
+  bool Array(Element element) {
+    if (!Eat('[')) return false;
+    if (Eat(']')) return true;
+    do {
+      if (!element()) return false;
+    } while (Eat(','));
+    return Eat(']');
+  }
+
+ private:
+  const char* p_;
+  const char* end_;
+};
+
+// Each member at most once: bit i of *seen for the i-th name of `names`; false for an unknown or
+// repeated name.
+template <size_t N>
+int MemberIndex(std::string_view key, const std::array<std::string_view, N>& names, uint32_t* seen) {
+  for (size_t i = 0; i < N; ++i) {
+    if (key == names[i]) {
+      if (*seen & (1u << i)) return -1;
+      *seen |= 1u << i;
+      return static_cast<int>(i);
+    }
+  }
+  return -1;
+}
+
+bool FastDecimal(Scan& s, Decimal* out) {
+  std::string_view text;
+  if (!s.Str(&text)) return false;
+  auto d = Decimal::Parse(text);
+  if (!d.ok()) return false;
+  *out = *d;
+  return true;
+}
+
+bool FastTime(Scan& s, int64_t* out) {
+  std::string_view text;
+  if (!s.Str(&text)) return false;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), *out);
+  return ec == std::errc() && end == text.data() + text.size() && *out > 0;
+}
+
+bool FastCollateral(Scan& s, CollateralBalance* b) {
+  static constexpr std::array<std::string_view, 2> kNames = {"asset", "quantity"};
+  uint32_t seen = 0;
+  std::string_view text;
+  const bool ok = s.Object([&](std::string_view key) {
+    switch (MemberIndex(key, kNames, &seen)) {
+      case 0: return s.Str(&text) && !text.empty() && (b->asset.assign(text), true);
+      case 1: return FastDecimal(s, &b->quantity);
+      default: return false;
+    }
+  });
+  return ok && seen == 3;  // both required
+}
+
+bool FastPosition(Scan& s, Position* p) {
+  static constexpr std::array<std::string_view, 10> kNames = {
+      "id", "asset", "kind", "side", "quantity", "entry_price", "leverage", "opened_time", "expiry_time", "funding_accrued"};
+  uint32_t seen = 0;
+  std::string_view text;
+  const bool ok = s.Object([&](std::string_view key) {
+    switch (MemberIndex(key, kNames, &seen)) {
+      case 0: return s.Str(&text) && (p->id.assign(text), true);
+      case 1: return s.Str(&text) && !text.empty() && (p->asset.assign(text), true);
+      case 2:
+        if (!s.Str(&text)) return false;
+        if (text == "spot_margin") {
+          p->kind = PositionKind::kSpotMargin;
+        } else if (text == "perpetual") {
+          p->kind = PositionKind::kPerpetual;
+        } else if (text == "dated") {
+          p->kind = PositionKind::kDated;
+        } else {
+          return false;
+        }
+        return true;
+      case 3:
+        if (!s.Str(&text) || (text != "long" && text != "short")) return false;
+        p->side = text == "long" ? Side::kLong : Side::kShort;
+        return true;
+      case 4: return FastDecimal(s, &p->quantity);
+      case 5: return FastDecimal(s, &p->entry_price);
+      case 6: return FastDecimal(s, &p->leverage.emplace());
+      case 7: return FastTime(s, &p->opened_unix_nanos);
+      case 8: return FastTime(s, &p->expiry_unix_nanos.emplace());
+      case 9: return FastDecimal(s, &p->funding_accrued);
+      default: return false;
+    }
+  });
+  constexpr uint32_t kRequired = 0b111110;  // asset, kind, side, quantity, entry_price
+  return ok && (seen & kRequired) == kRequired;
+}
+
+bool FastAccount(Scan& s, Account* a) {
+  static constexpr std::array<std::string_view, 4> kNames = {"id", "region", "collateral", "positions"};
+  uint32_t seen = 0;
+  std::string_view text;
+  return s.Object([&](std::string_view key) {
+    switch (MemberIndex(key, kNames, &seen)) {
+      case 0: return s.Str(&text) && (a->id.assign(text), true);
+      case 1:
+        if (!s.Str(&text)) return false;
+        if (!text.empty()) a->region = std::string(text);
+        return true;
+      case 2: return s.Array([&] { return FastCollateral(s, &a->collateral.emplace_back()); });
+      case 3: return s.Array([&] { return FastPosition(s, &a->positions.emplace_back()); });
+      default: return false;
+    }
+  });
+}
+
+}  // namespace
+
+bool ReadBatchFast(std::string_view body, std::vector<Account>* accounts, std::optional<uint64_t>* snapshot) {
+  static constexpr std::array<std::string_view, 2> kNames = {"accounts", "snapshot"};
+  Scan s(body);
+  uint32_t seen = 0;
+  accounts->clear();
+  snapshot->reset();
+  const bool ok = s.Object([&](std::string_view key) {
+    switch (MemberIndex(key, kNames, &seen)) {
+      case 0: return s.Array([&] { return FastAccount(s, &accounts->emplace_back()); });
+      case 1: return s.Positive(&snapshot->emplace());
+      default: return false;
+    }
+  });
+  return ok && (seen & 1) && s.AtEnd();
+}
+
+namespace {
+
 // Writes the valuation as JSON text directly (the batch endpoint renders thousands per second;
 // building a DOM first costs several times the evaluation itself).
 // 10^0 .. 10^19.
