@@ -4,6 +4,7 @@
 #include <array>
 #include <cassert>
 #include <charconv>
+#include <cstring>
 
 namespace plumbline::margin {
 namespace {
@@ -361,41 +362,61 @@ constexpr uint64_t kPow10U64[20] = {1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 1000
                                     1000000000000000ULL, 10000000000000000ULL, 100000000000000000ULL,
                                     1000000000000000000ULL, 10000000000000000000ULL};
 
+// "00" "01" ... "99".
+constexpr char kDigitPairs[] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+// Appends to the output through a raw pointer: the string is grown geometrically ahead of the
+// writes and trimmed to the written length when the Writer goes away.
 class Writer {
  public:
-  explicit Writer(std::string* out) : out_(*out) {}
-  void Raw(std::string_view s) { out_ += s; }
+  explicit Writer(std::string* out) : out_(*out) {
+    const size_t used = out_.size();
+    Grow(used, 4096);
+  }
+  ~Writer() { out_.resize(static_cast<size_t>(p_ - out_.data())); }
+  Writer(const Writer&) = delete;
+  Writer& operator=(const Writer&) = delete;
+
+  void Raw(std::string_view s) { Put(s); }
   void Str(std::string_view s) {
-    out_ += '"';
     size_t plain = 0;
     while (plain < s.size() && s[plain] != '"' && s[plain] != '\\' && static_cast<unsigned char>(s[plain]) >= 0x20) ++plain;
-    out_.append(s.data(), plain);
+    Need(plain + 2);
+    *p_++ = '"';
+    std::memcpy(p_, s.data(), plain);
+    p_ += plain;
     for (char c : s.substr(plain)) {
       switch (c) {
-        case '"': out_ += "\\\""; break;
-        case '\\': out_ += "\\\\"; break;
-        case '\n': out_ += "\\n"; break;
-        case '\r': out_ += "\\r"; break;
-        case '\t': out_ += "\\t"; break;
+        case '"': Put("\\\""); break;
+        case '\\': Put("\\\\"); break;
+        case '\n': Put("\\n"); break;
+        case '\r': Put("\\r"); break;
+        case '\t': Put("\\t"); break;
         default:
           if (static_cast<unsigned char>(c) < 0x20) {
             static const char* kHex = "0123456789abcdef";
-            out_ += "\\u00";
-            out_ += kHex[(c >> 4) & 15];
-            out_ += kHex[c & 15];
+            Put("\\u00");
+            Put(kHex[(c >> 4) & 15]);
+            Put(kHex[c & 15]);
           } else {
-            out_ += c;
+            Put(c);
           }
       }
     }
-    out_ += '"';
+    Put('"');
   }
   // "key":
   void Key(std::string_view k) {  // k: one of our member names, nothing to escape
+    Need(k.size() + 4);
     Sep();
-    out_ += '"';
-    out_ += k;
-    out_ += "\":";
+    *p_++ = '"';
+    std::memcpy(p_, k.data(), k.size());
+    p_ += k.size();
+    *p_++ = '"';
+    *p_++ = ':';
     pending_value_ = true;  // the value follows without a comma
   }
   void Sep() {
@@ -404,16 +425,16 @@ class Writer {
       first_ = false;
       return;
     }
-    if (!first_) out_ += ',';
+    if (!first_) Put(',');
     first_ = false;
   }
   void Open(char c) {
     Sep();
-    out_ += c;
+    Put(c);
     first_ = true;
   }
   void Close(char c) {
-    out_ += c;
+    Put(c);
     first_ = false;
   }
   void Value(std::string_view s) {
@@ -422,19 +443,20 @@ class Writer {
   }
   void Literal(std::string_view s) {
     Sep();
-    out_ += s;
+    Put(s);
   }
   void Number(uint64_t n) {
-    char buf[24];
-    Literal(std::string_view(buf, static_cast<size_t>(std::to_chars(buf, buf + sizeof buf, n).ptr - buf)));
+    Sep();
+    Need(24);
+    p_ = std::to_chars(p_, p_ + 24, n).ptr;
   }
   // An integer as a JSON string ("1763780000000000000"): times in Unix nanoseconds.
   void IntString(int64_t n) {
-    char buf[24];
     Sep();
-    out_ += '"';
-    out_.append(buf, static_cast<size_t>(std::to_chars(buf, buf + sizeof buf, n).ptr - buf));
-    out_ += '"';
+    Need(26);
+    *p_++ = '"';
+    p_ = std::to_chars(p_, p_ + 24, n).ptr;
+    *p_++ = '"';
   }
   void Bool(bool b) { Literal(b ? "true" : "false"); }
   // Computed amounts carry 12 fractional digits; print them without trailing zeros (USD amounts
@@ -461,27 +483,35 @@ class Writer {
       fp = static_cast<uint64_t>(mag - ip * p);
     }
     int s = scale;
-    while (s > min_scale && fp % 10 == 0) {
-      fp /= 10;
-      --s;
-    }
-    char buf[64];
-    char* c = buf;
-    if (units < 0) *c++ = '-';
-    c = std::to_chars(c, buf + sizeof buf, ip64).ptr;
-    if (s > 0) {
-      *c++ = '.';
-      char* end = c + s;
-      for (char* q = end; q > c;) {
-        *--q = static_cast<char>('0' + fp % 10);
-        fp /= 10;
+    if (fp == 0) {
+      if (s > min_scale) s = min_scale;
+    } else {
+      while (s - 4 >= min_scale && fp % 10000 == 0) {
+        fp /= 10000;
+        s -= 4;
       }
-      c = end;
+      while (s > min_scale && fp % 10 == 0) {
+        fp /= 10;
+        --s;
+      }
     }
     Sep();
-    out_ += '"';
-    out_.append(buf, static_cast<size_t>(c - buf));
-    out_ += '"';
+    Need(48);
+    *p_++ = '"';
+    if (units < 0) *p_++ = '-';
+    p_ = std::to_chars(p_, p_ + 21, ip64).ptr;
+    if (s > 0) {
+      *p_++ = '.';
+      char* end = p_ + s;
+      char* q = end;
+      for (; q - p_ >= 2; q -= 2) {
+        std::memcpy(q - 2, kDigitPairs + 2 * (fp % 100), 2);
+        fp /= 100;
+      }
+      if (q > p_) *--q = static_cast<char>('0' + fp % 10);
+      p_ = end;
+    }
+    *p_++ = '"';
   }
   void OptNum(const std::optional<Decimal>& d) { d ? Num(*d) : Literal("null"); }
   // Marks and inputs are printed exactly as given.
@@ -489,7 +519,29 @@ class Writer {
   void OptExact(const std::optional<Decimal>& d) { d ? Exact(*d) : Literal("null"); }
 
  private:
+  void Need(size_t n) {
+    if (static_cast<size_t>(end_ - p_) < n) [[unlikely]] Grow(static_cast<size_t>(p_ - out_.data()), n);
+  }
+  // Makes room for n more bytes after the first `used` (at least 4 KiB: about one valuation;
+  // std::string grows its capacity geometrically, so appending many valuations stays linear).
+  void Grow(size_t used, size_t n) {
+    out_.resize(used + std::max(n, size_t{4096}));
+    p_ = out_.data() + used;
+    end_ = out_.data() + out_.size();
+  }
+  void Put(char c) {
+    Need(1);
+    *p_++ = c;
+  }
+  void Put(std::string_view s) {
+    Need(s.size());
+    std::memcpy(p_, s.data(), s.size());
+    p_ += s.size();
+  }
+
   std::string& out_;
+  char* p_ = nullptr;
+  char* end_ = nullptr;
   bool first_ = true;
   bool pending_value_ = false;
 };
