@@ -349,6 +349,7 @@ struct Totals {
 // Per-evaluation state of an asset.
 struct AState {
   bool used = false;
+  bool has_position = false;  // the account has a position in this asset
   bool degraded = false;      // status or age
   uint32_t reasons = 0;
 };
@@ -508,6 +509,7 @@ class Run {
       }
       pos.push_back(rp);
       use(rp.asset);
+      st[rp.asset].has_position = true;
     }
     for (int i : used) {
       const PAsset& a = pr_->assets[i];
@@ -524,8 +526,17 @@ class Run {
   }
 
   // Totals at the given prices (per asset index). Fills the lines when `v` is non-null.
-  Totals Compute(const std::vector<Fx>& price, Valuation* v) {
+  // With `lin_at_mark` (the pass at the marks, when prices will be solved) it also builds
+  // LinAtMark() of every asset with a position: the coefficients at the mark come from the same
+  // tiers as the totals (and the same operations as Coeffs(x, mark)).
+  Totals Compute(const std::vector<Fx>& price, Valuation* v, bool lin_at_mark = false) {
     Totals t{};
+    if (lin_at_mark) {
+      if (lin_at_mark_.size() != pr_->assets.size()) lin_at_mark_.resize(pr_->assets.size());
+      for (int i : used) {
+        if (st[i].has_position) lin_at_mark_[i] = Lin{};
+      }
+    }
     for (size_t i = 0; i < coll.size(); ++i) {
       const RC& c = coll[i];
       const PAsset& a = pr_->assets[c.asset];
@@ -534,6 +545,10 @@ class Run {
       Fx counted = gross;
       if (c.qty.positive()) counted = a.zero_value ? Fx{} : CountedPositive(ar, a.counted[st[c.asset].degraded], gross);
       t.collateral = ar.Add(t.collateral, counted);
+      if (lin_at_mark && st[c.asset].has_position) {
+        LinAddCollateral(lin_at_mark_[c.asset], a, c, st[c.asset].degraded,
+                         [&](const std::vector<FxTier>& tiers) { return TierOf(tiers, gross); });
+      }
       if (v != nullptr) {
         CollateralLine& l = v->collateral[i];
         l.gross_value = FromFx(gross);
@@ -555,10 +570,12 @@ class Run {
       Fx pnl = ar.Mul(r.qty, r.is_long ? ar.Sub(p, r.entry) : ar.Sub(r.entry, p), kDown);
       Fx notional = ar.Mul(r.qty, p, kUp);
       Fx um{}, im{}, mm{};
+      size_t futures_tier = 0;
       if (r.kind == PositionKind::kSpotMargin) {
         um = ar.Div(r.is_long ? r.cost : notional, r.lev, kUp);
       } else {
-        const FxTier& tier = a.futures[TierOf(a.futures, notional)];
+        futures_tier = TierOf(a.futures, notional);
+        const FxTier& tier = a.futures[futures_tier];
         im = ar.Sub(ar.Mul(notional, tier.a, kUp), tier.cum_a);
         Fx by_lev = ar.Div(notional, r.lev, kUp);
         if (by_lev > im) im = by_lev;
@@ -570,6 +587,7 @@ class Run {
       t.um = ar.Add(t.um, um);
       t.im = ar.Add(t.im, im);
       t.mm = ar.Add(t.mm, mm);
+      if (lin_at_mark) LinAddPosition(lin_at_mark_[r.asset], a, r, [&] { return futures_tier; });
       if (v != nullptr) {
         PositionLine& l = v->positions[i];
         l.cost = FromFx(r.cost);
@@ -617,56 +635,75 @@ class Run {
     // Every tiered line in its lowest (highest) tier: tiers can only fall (rise) as the price
     // falls (rises), so the whole way down (up) from here is this one piece.
     bool all_bottom = true, all_top = true;  // false when there are too many tiered lines to pack
+    int shift = 0;  // next free bit of `tiers`
+
+    // Notes tier k of n of the next tiered line.
+    void NoteTier(size_t k, size_t n) {
+      if (k != 0) all_bottom = false;
+      if (k + 1 != n) all_top = false;
+      if (shift >= 64 || k > 15) {
+        packed = false;
+        return;
+      }
+      tiers |= static_cast<uint64_t>(k) << shift;
+      shift += 4;
+    }
   };
+  // Adds collateral line c (of asset pa) to l; `k` is its haircut tier at the piece's prices,
+  // or SIZE_MAX to let `tier_at` compute it (called only for a positive balance).
+  template <typename TierAt>
+  void LinAddCollateral(Lin& l, const PAsset& pa, const RC& c, bool degraded, TierAt tier_at) {
+    if (!c.qty.positive()) {
+      l.b0 = ar.Add(l.b0, c.qty);
+      return;
+    }
+    if (pa.zero_value) return;
+    const std::vector<FxTier>& t = pa.counted[degraded];
+    const size_t k = tier_at(t);
+    if (t.size() > 1) l.NoteTier(k, t.size());
+    l.b0 = ar.Add(l.b0, ar.Mul(c.qty, t[k].a, kDown));
+    l.a0 = ar.Sub(l.a0, t[k].cum_a);
+  }
+  // Adds position r (of asset pa) to l; tier_at() gives a futures position's margin tier.
+  template <typename TierAt>
+  void LinAddPosition(Lin& l, const PAsset& pa, const RP& r, TierAt tier_at) {
+    if (r.is_long) {
+      l.b0 = ar.Add(l.b0, r.qty);
+      l.a0 = ar.Sub(l.a0, r.cost);
+    } else {
+      l.b0 = ar.Sub(l.b0, r.qty);
+      l.a0 = ar.Add(l.a0, r.cost);
+    }
+    if (r.kind == PositionKind::kSpotMargin) {
+      if (!r.is_long) l.bu = ar.Sub(l.bu, r.qty_per_lev);
+    } else {
+      const size_t k = tier_at();
+      if (pa.futures.size() > 1) l.NoteTier(k, pa.futures.size());
+      l.bm = ar.Sub(l.bm, ar.Mul(r.qty, pa.futures[k].b, kUp));
+      l.am = ar.Add(l.am, pa.futures[k].cum_b);
+    }
+  }
   // Coefficients of the piece holding `probe`; with `last` set, of the last piece (every tiered
   // line in its top tier: the piece extending to +infinity).
   Lin Coeffs(int x, Fx probe, bool last = false) {
     Lin l;
-    int shift = 0;
-    auto note_tier = [&](size_t k, size_t n) {
-      if (k != 0) l.all_bottom = false;
-      if (k + 1 != n) l.all_top = false;
-      if (shift >= 64 || k > 15) {
-        l.packed = false;
-        return;
-      }
-      l.tiers |= static_cast<uint64_t>(k) << shift;
-      shift += 4;
-    };
     const PAsset& pa = pr_->assets[x];
     for (const RC& c : coll) {
       if (c.asset != x) continue;
-      if (!c.qty.positive()) {
-        l.b0 = ar.Add(l.b0, c.qty);
-        continue;
-      }
-      if (pa.zero_value) continue;
-      const std::vector<FxTier>& t = pa.counted[st[x].degraded];
-      size_t k = last ? t.size() - 1 : TierOf(t, ar.Mul(c.qty, probe, kDown));
-      if (t.size() > 1) note_tier(k, t.size());
-      l.b0 = ar.Add(l.b0, ar.Mul(c.qty, t[k].a, kDown));
-      l.a0 = ar.Sub(l.a0, t[k].cum_a);
+      LinAddCollateral(l, pa, c, st[x].degraded, [&](const std::vector<FxTier>& t) {
+        return last ? t.size() - 1 : TierOf(t, ar.Mul(c.qty, probe, kDown));
+      });
     }
     for (const RP& r : pos) {
       if (r.asset != x) continue;
-      if (r.is_long) {
-        l.b0 = ar.Add(l.b0, r.qty);
-        l.a0 = ar.Sub(l.a0, r.cost);
-      } else {
-        l.b0 = ar.Sub(l.b0, r.qty);
-        l.a0 = ar.Add(l.a0, r.cost);
-      }
-      if (r.kind == PositionKind::kSpotMargin) {
-        if (!r.is_long) l.bu = ar.Sub(l.bu, r.qty_per_lev);
-      } else {
-        size_t k = last ? pa.futures.size() - 1 : TierOf(pa.futures, ar.Mul(r.qty, probe, kUp));
-        if (pa.futures.size() > 1) note_tier(k, pa.futures.size());
-        l.bm = ar.Sub(l.bm, ar.Mul(r.qty, pa.futures[k].b, kUp));
-        l.am = ar.Add(l.am, pa.futures[k].cum_b);
-      }
+      LinAddPosition(l, pa, r, [&] {
+        return last ? pa.futures.size() - 1 : TierOf(pa.futures, ar.Mul(r.qty, probe, kUp));
+      });
     }
     return l;
   }
+  // Coeffs(x, mark) of an asset with a position, built by Compute at the marks.
+  const Lin& LinAtMark(int x) const { return lin_at_mark_[x]; }
   struct Target {
     Fx alpha, beta;
     Fx g_mark;  // G at the mark, from the totals
@@ -879,6 +916,7 @@ class Run {
   std::vector<Fx> bp_;
   std::vector<Piece> pieces_;
   int pieces_key_ = -1;
+  std::vector<Lin> lin_at_mark_;  // per asset index; valid for the assets with a position
   Lin last_;  // Coeffs(pieces_key_'s asset, .., last) once computed
   bool have_last_ = false;
 };
@@ -951,7 +989,8 @@ Status Evaluator::EvaluateInto(const Account& account, int64_t now, const Evalua
     if (!a.priced) (r.is_long ? unpriced_long : unpriced_short) = true;
   }
 
-  Totals t = run.Compute(price, v);
+  const bool solve = options.liquidation_prices && !(unpriced_long || unpriced_short) && !run.pos.empty();
+  Totals t = run.Compute(price, v, solve);
   auto q = run.Requirements(t);
   AccountState state = run.State(t, q);
   const bool any_unpriced = unpriced_long || unpriced_short;
@@ -996,7 +1035,7 @@ Status Evaluator::EvaluateInto(const Account& account, int64_t now, const Evalua
   v->refusals.resize(n_refusals);
   v->new_risk_allowed = n_refusals == 0;
 
-  if (options.liquidation_prices && !any_unpriced && !run.pos.empty()) {
+  if (solve) {
     // Per (asset, direction): {margin call, liquidation, bankruptcy}.
     auto& cache = run.cache;
     cache.clear();
@@ -1010,7 +1049,7 @@ Status Evaluator::EvaluateInto(const Account& account, int64_t now, const Evalua
       if (it == cache.end()) {
         Run::Cached c{r.asset, down, {}, {}, {}};
         const Fx mark = price[r.asset];
-        const Run::Lin at_mark = run.Coeffs(r.asset, mark);
+        const Run::Lin& at_mark = run.LinAtMark(r.asset);
         const Run::Target targets[3] = {call, liq, bankrupt};
         std::optional<Fx> prices[3];
         run.Solve3(r.asset, mark, at_mark, targets, down, prices);
