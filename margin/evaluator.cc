@@ -398,6 +398,7 @@ class Run {
     pr_ = &pr;
     ar = Arith();
     pieces_key_ = -1;
+    last_asset_ = -1;
   }
 
   Arith ar;
@@ -649,8 +650,8 @@ class Run {
       shift += 4;
     }
   };
-  // Adds collateral line c (of asset pa) to l; `k` is its haircut tier at the piece's prices,
-  // or SIZE_MAX to let `tier_at` compute it (called only for a positive balance).
+  // Adds collateral line c (of asset pa) to l; tier_at(tiers) gives a positive balance's haircut
+  // tier on the piece.
   template <typename TierAt>
   void LinAddCollateral(Lin& l, const PAsset& pa, const RC& c, bool degraded, TierAt tier_at) {
     if (!c.qty.positive()) {
@@ -817,20 +818,13 @@ class Run {
   std::optional<Fx> SolveGeneral(int x, Fx mark, const Target& t, Fx A, Fx B, Fx c, bool downward) {
     const Rounding dir = downward ? kUp : kDown;
     auto root = [&](Fx a, Fx b) { return ar.Div(ar.Sub(Fx{}, ar.Add(c, a)), b, dir); };
-    const int key = x * 2 + (downward ? 1 : 0);
-    if (pieces_key_ != key) {
-      pieces_.clear();
-      Breakpoints(x, &bp_);
-      pieces_key_ = key;
-      have_last_ = false;
-    }
     // Upward with G not falling on the mark's piece: G is concave (the risk file's haircut and
     // margin rates never decrease from tier to tier, so the slope of G never increases with P);
     // if even the last piece does not fall, G never comes back down to 0 above the mark.
     if (!downward && !B.negative()) {
-      if (!have_last_) {
+      if (last_asset_ != x) {  // the same for the three targets of the asset
         last_ = Coeffs(x, mark, /*last=*/true);
-        have_last_ = true;
+        last_asset_ = x;
       }
       Fx Al, Bl;
       Combine(last_, t, &Al, &Bl);
@@ -838,6 +832,12 @@ class Run {
     }
     // Walk the pieces from the mark outward. The pieces (and their coefficients) are the same for
     // the three targets of one (asset, direction), so they are built once.
+    const int key = x * 2 + (downward ? 1 : 0);
+    if (pieces_key_ != key) {
+      pieces_.clear();
+      Breakpoints(x, &bp_);
+      pieces_key_ = key;
+    }
     auto clamp_root = [&](Fx a, Fx b, Fx lo, Fx hi) -> std::optional<Fx> {
       if (b.zero()) return downward ? hi : lo;
       Fx p = root(a, b);
@@ -917,8 +917,8 @@ class Run {
   std::vector<Piece> pieces_;
   int pieces_key_ = -1;
   std::vector<Lin> lin_at_mark_;  // per asset index; valid for the assets with a position
-  Lin last_;  // Coeffs(pieces_key_'s asset, .., last) once computed
-  bool have_last_ = false;
+  Lin last_;  // Coeffs(last_asset_, .., last=true) of this account, once computed
+  int last_asset_ = -1;
 };
 
 }  // namespace
