@@ -8,6 +8,12 @@
 //   baseline/library_1000             the same 1,000 accounts through Evaluator::EvaluateInto and
 //                                     AppendValuationJson in-process, one thread (no HTTP, no
 //                                     request parsing)
+//   baseline/parse_1000               only the request side of the same batch: json::parse of the
+//                                     body and AccountFromJson of each account, one thread (what
+//                                     the endpoint paid before evaluating anything, and still
+//                                     pays for bodies the fast reader declines)
+//   margin/fast_read_1000             the same body through ReadBatchFast (what the endpoint pays
+//                                     for a well-formed body), one thread
 #include <benchmark/benchmark.h>
 #include <httplib.h>
 
@@ -163,8 +169,31 @@ void BM_LibraryBaseline(benchmark::State& state) {
   state.counters["accounts_per_s"] = benchmark::Counter(static_cast<double>(kBatch), benchmark::Counter::kIsIterationInvariantRate);
 }
 
+void BM_ParseBaseline(benchmark::State& state) {
+  const std::string body = BatchBody();
+  size_t n = 0;
+  for (auto _ : state) {
+    json parsed = json::parse(body);
+    for (const json& a : parsed["accounts"]) n += margin::AccountFromJson(a)->positions.size();
+  }
+  benchmark::DoNotOptimize(n);
+  state.counters["accounts_per_s"] = benchmark::Counter(static_cast<double>(kBatch), benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void BM_FastRead(benchmark::State& state) {
+  const std::string body = BatchBody();
+  std::vector<margin::Account> accounts;
+  std::optional<uint64_t> seq;
+  for (auto _ : state) {
+    if (!margin::ReadBatchFast(body, &accounts, &seq) || accounts.size() != kBatch) std::abort();
+  }
+  state.counters["accounts_per_s"] = benchmark::Counter(static_cast<double>(kBatch), benchmark::Counter::kIsIterationInvariantRate);
+}
+
 }  // namespace
 
 BENCHMARK(BM_BatchEndpoint)->Name("margin_http/batch_1000")->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(3);
 BENCHMARK(BM_LibraryBaseline)->Name("baseline/library_1000")->Unit(benchmark::kMillisecond)->MinTime(2);
+BENCHMARK(BM_ParseBaseline)->Name("baseline/parse_1000")->Unit(benchmark::kMillisecond)->MinTime(1);
+BENCHMARK(BM_FastRead)->Name("margin/fast_read_1000")->Unit(benchmark::kMillisecond)->MinTime(1);
 BENCHMARK_MAIN();

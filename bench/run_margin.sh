@@ -25,6 +25,8 @@ base = rate["baseline/decimal_100k"]
 print(f"evaluate_1m ÷ decimal baseline: {rate['margin/evaluate_1m']/base:.1f}x faster; "
       f"1,000,000 accounts in {1e6/rate['margin/evaluate_1m']:.2f} s (target 1 s)")
 print(f"batch endpoint (2 workers + 2 clients on the same machine): {rate['margin_http/batch_1000/2']:,.0f} accounts/s; "
-      f"÷ library+JSON on one thread: {rate['margin_http/batch_1000/2']/rate['baseline/library_1000']:.2f}")
+      f"÷ library+JSON on one thread: {rate['margin_http/batch_1000/2']/rate['baseline/library_1000']:.2f}; "
+      f"÷ DOM parse (json::parse + AccountFromJson) on one thread: {rate['margin_http/batch_1000/2']/rate['baseline/parse_1000']:.2f}")
+print(f"request reading: ReadBatchFast {rate['margin/fast_read_1000']/rate['baseline/parse_1000']:.1f}x faster than the DOM reader")
 PY
 rm -f "$out" "$out.http"

@@ -65,13 +65,20 @@ const char* AccountStateName(AccountState s) {
   }
   return "undetermined";
 }
-std::vector<std::string> ReasonNames(uint32_t reasons) {
+const char* ReasonName(Reason r) {
   static constexpr std::array<const char*, 7> kNames = {"tier",          "session",       "reserve_under_backed",
                                                        "reserve_stale", "reserve_unknown", "mark_degraded",
                                                        "unpriced"};
-  std::vector<std::string> out;
+  const uint32_t bit = static_cast<uint32_t>(r);
   for (size_t i = 0; i < kNames.size(); ++i) {
-    if (reasons & (1u << i)) out.emplace_back(kNames[i]);
+    if (bit == (1u << i)) return kNames[i];
+  }
+  return "unknown";
+}
+std::vector<std::string> ReasonNames(uint32_t reasons) {
+  std::vector<std::string> out;
+  for (uint32_t i = 0; i < 32; ++i) {
+    if (reasons & (1u << i)) out.emplace_back(ReasonName(static_cast<Reason>(1u << i)));
   }
   return out;
 }
@@ -79,6 +86,10 @@ std::vector<std::string> ReasonNames(uint32_t reasons) {
 namespace {
 
 constexpr int64_t kNanosPerMs = 1'000'000;
+// "account state is " + AccountStateName(state), by AccountState.
+constexpr std::string_view kStateRefusal[] = {
+    "account state is healthy", "account state is no_new_positions", "account state is margin_call",
+    "account state is liquidation", "account state is undetermined"};
 constexpr int64_t kNanosPer4h = 4LL * 3600 * 1'000'000'000;
 constexpr Rounding kDown = Rounding::kFloor;
 constexpr Rounding kUp = Rounding::kCeiling;
@@ -118,13 +129,57 @@ struct PAsset {
   Fx opening_fee;
   std::vector<std::pair<int64_t, Fx>> rollover;  // (last 4h period covered, rate per period)
   int64_t max_age_nanos = 0;
+  // Refusal texts (built once): for a missing, unusable or degraded quote (empty when the quote
+  // is fine), and for a newest observation older than the limit.
+  std::string refusal, refusal_age;
+};
+
+// Risk-file asset id -> index: an open-addressing table over (length, first, last byte) hashes,
+// built once per evaluator, so the per-account lookups hash no whole strings and allocate nothing.
+class AssetIndex {
+ public:
+  void Build(const std::vector<AssetParams>& assets) {
+    size_t n = 16;
+    while (n < assets.size() * 4) n *= 2;
+    mask_ = n - 1;
+    slots_.assign(n, Slot{});
+    for (size_t i = 0; i < assets.size(); ++i) {
+      const std::string_view id = assets[i].id;
+      size_t h = Hash(id);
+      while (slots_[h].index >= 0) h = (h + 1) & mask_;
+      slots_[h] = Slot{id, static_cast<int>(i)};
+    }
+  }
+  // -1 when the id is not in the risk file.
+  int Find(std::string_view id) const {
+    for (size_t h = Hash(id);; h = (h + 1) & mask_) {
+      const Slot& s = slots_[h];
+      if (s.index < 0) return -1;
+      if (s.id == id) return s.index;
+    }
+  }
+
+ private:
+  struct Slot {
+    std::string_view id;  // points into the RiskParams the evaluator keeps alive
+    int index = -1;
+  };
+  size_t Hash(std::string_view id) const {
+    if (id.empty()) return 0;
+    const size_t h = id.size() * 0x9E3779B1u + static_cast<unsigned char>(id[0]) * 0x85EBCA77u +
+                     static_cast<unsigned char>(id.back()) * 0xC2B2AE3Du +
+                     static_cast<unsigned char>(id[id.size() / 2]) * 0x27D4EB2Fu;
+    return (h ^ (h >> 15)) & mask_;
+  }
+  std::vector<Slot> slots_;  // at most a quarter full: probes stay short
+  size_t mask_ = 0;
 };
 
 }  // namespace
 
 struct Evaluator::Prepared {
   std::vector<PAsset> assets;  // index-aligned with params.assets
-  std::unordered_map<std::string, int> index;
+  AssetIndex index;
   std::map<std::string, Fx> region_caps;
   Fx lvl_nn, lvl_call, lvl_liq, fut_call;
   struct Shock {
@@ -141,11 +196,11 @@ Evaluator::Evaluator(std::shared_ptr<const RiskParams> params, std::shared_ptr<c
   std::unordered_map<std::string, const AssetQuote*> quotes;
   for (const AssetQuote& q : view_->quotes) quotes[q.asset] = &q;
   pr.assets.resize(params_->assets.size());
+  pr.index.Build(params_->assets);
   for (size_t i = 0; i < params_->assets.size(); ++i) {
     const AssetParams& ap = params_->assets[i];
     PAsset& a = pr.assets[i];
     a.p = &ap;
-    pr.index[ap.id] = static_cast<int>(i);
     a.cash = ap.asset_class == AssetClass::kCash;
     auto it = quotes.find(ap.id);
     a.quote = it == quotes.end() ? nullptr : it->second;
@@ -231,6 +286,17 @@ Evaluator::Evaluator(std::shared_ptr<const RiskParams> params, std::shared_ptr<c
     a.opening_fee = Must(cp.opening_fee);
     for (const RolloverTier& t : cp.rollover) a.rollover.emplace_back(t.up_to_hours / 4, Must(t.rate_per_4h));
     a.max_age_nanos = cp.max_mark_age_ms * kNanosPerMs;
+    if (!a.cash) {
+      const std::string name = "asset " + ap.id + " (mark " + ap.mark + ")";
+      if (a.quote == nullptr) {
+        a.refusal = name + ": not in the snapshot";
+      } else if (!a.priced) {
+        a.refusal = name + ": no usable price (status \"" + a.quote->mark_status + "\")";
+      } else if (a.status_degraded) {
+        a.refusal = name + ": status \"" + a.quote->mark_status + "\"";
+      }
+      a.refusal_age = name + ": newest observation older than " + std::to_string(a.max_age_nanos / kNanosPerMs) + " ms";
+    }
   }
   for (const auto& [region, cap] : params_->region_max_leverage) pr.region_caps[region] = Must(cap);
   pr.lvl_nn = Must(params_->levels.no_new_positions);
@@ -283,6 +349,7 @@ struct Totals {
 // Per-evaluation state of an asset.
 struct AState {
   bool used = false;
+  bool has_position = false;  // the account has a position in this asset
   bool degraded = false;      // status or age
   uint32_t reasons = 0;
 };
@@ -300,11 +367,14 @@ struct FieldPath {
   }
 };
 
-Status ToFxField(const Decimal& d, const FieldPath& f, const char* member, Fx* out) {
+__attribute__((noinline)) Status ToFxFieldError(const Decimal& d, const FieldPath& f, const char* member) {
   if (d.scale() > internal::kFxScale) return FieldError(f + member, "at most 12 fractional digits, got \"" + d.ToString() + "\"");
-  if (!ToFx(d, kDown, out)) return Status::OutOfRange(f + member + ": value is too large");
-  return Status::Ok();
+  return Status::OutOfRange(f + member + ": value is too large");
 }
+
+// An input decimal as Fx; false for more than 12 fractional digits or a value out of range (the
+// caller returns ToFxFieldError). The success path builds no Status.
+inline bool ToFxIn(const Decimal& d, Fx* out) { return d.scale() <= internal::kFxScale && ToFx(d, kDown, out); }
 
 // Tier index of amount v in a schedule (tiers sorted by lower bound).
 inline size_t TierOf(const std::vector<FxTier>& tiers, Fx v) {
@@ -328,6 +398,7 @@ class Run {
     pr_ = &pr;
     ar = Arith();
     pieces_key_ = -1;
+    last_asset_ = -1;
   }
 
   Arith ar;
@@ -359,10 +430,10 @@ class Run {
     for (size_t i = 0; i < acct.collateral.size(); ++i) {
       const CollateralBalance& c = acct.collateral[i];
       const FieldPath f{"collateral", i};
-      auto it = pr_->index.find(c.asset);
-      if (it == pr_->index.end()) return FieldError(f + ".asset", "unknown asset \"" + c.asset + "\"");
-      RC rc{it->second, {}};
-      PLUMBLINE_RETURN_IF_ERROR(ToFxField(c.quantity, f, ".quantity", &rc.qty));
+      const int ai = pr_->index.Find(c.asset);
+      if (ai < 0) [[unlikely]] return FieldError(f + ".asset", "unknown asset \"" + c.asset + "\"");
+      RC rc{ai, {}};
+      if (!ToFxIn(c.quantity, &rc.qty)) [[unlikely]] return ToFxFieldError(c.quantity, f, ".quantity");
       coll.push_back(rc);
       use(rc.asset);
     }
@@ -370,22 +441,22 @@ class Run {
     for (size_t i = 0; i < acct.positions.size(); ++i) {
       const Position& p = acct.positions[i];
       const FieldPath f{"positions", i};
-      auto it = pr_->index.find(p.asset);
-      if (it == pr_->index.end()) return FieldError(f + ".asset", "unknown asset \"" + p.asset + "\"");
-      const PAsset& a = pr_->assets[it->second];
+      const int ai = pr_->index.Find(p.asset);
+      if (ai < 0) [[unlikely]] return FieldError(f + ".asset", "unknown asset \"" + p.asset + "\"");
+      const PAsset& a = pr_->assets[ai];
       if (a.cash) return FieldError(f + ".asset", "\"" + p.asset + "\" is cash and cannot be a position");
       RP rp{};
-      rp.asset = it->second;
+      rp.asset = ai;
       rp.kind = p.kind;
       rp.is_long = p.side == Side::kLong;
-      PLUMBLINE_RETURN_IF_ERROR(ToFxField(p.quantity, f, ".quantity", &rp.qty));
+      if (!ToFxIn(p.quantity, &rp.qty)) [[unlikely]] return ToFxFieldError(p.quantity, f, ".quantity");
       if (!rp.qty.positive()) return FieldError(f + ".quantity", "must be positive (use side for shorts), got " + p.quantity.ToString());
-      PLUMBLINE_RETURN_IF_ERROR(ToFxField(p.entry_price, f, ".entry_price", &rp.entry));
+      if (!ToFxIn(p.entry_price, &rp.entry)) [[unlikely]] return ToFxFieldError(p.entry_price, f, ".entry_price");
       if (!rp.entry.positive()) return FieldError(f + ".entry_price", "must be positive, got " + p.entry_price.ToString());
       std::optional<Fx> lev;
       if (p.leverage) {
         Fx l;
-        PLUMBLINE_RETURN_IF_ERROR(ToFxField(*p.leverage, f, ".leverage", &l));
+        if (!ToFxIn(*p.leverage, &l)) [[unlikely]] return ToFxFieldError(*p.leverage, f, ".leverage");
         if (l < kOne) return FieldError(f + ".leverage", "must be at least 1, got " + p.leverage->ToString());
         lev = l;
       }
@@ -429,7 +500,7 @@ class Run {
         rp.fees = ar.Add(rp.opening, rp.rollover);
       } else {
         rp.lev = lev ? *lev : cap;
-        PLUMBLINE_RETURN_IF_ERROR(ToFxField(p.funding_accrued, f, ".funding_accrued", &rp.funding));
+        if (!ToFxIn(p.funding_accrued, &rp.funding)) [[unlikely]] return ToFxFieldError(p.funding_accrued, f, ".funding_accrued");
         if (p.kind == PositionKind::kDated) {
           if (!p.expiry_unix_nanos) return FieldError(f + ".expiry_time", "missing; required for dated futures");
           if (*p.expiry_unix_nanos <= now) return FieldError(f + ".expiry_time", "the contract has expired");
@@ -439,6 +510,7 @@ class Run {
       }
       pos.push_back(rp);
       use(rp.asset);
+      st[rp.asset].has_position = true;
     }
     for (int i : used) {
       const PAsset& a = pr_->assets[i];
@@ -455,8 +527,17 @@ class Run {
   }
 
   // Totals at the given prices (per asset index). Fills the lines when `v` is non-null.
-  Totals Compute(const std::vector<Fx>& price, Valuation* v) {
+  // With `lin_at_mark` (the pass at the marks, when prices will be solved) it also builds
+  // LinAtMark() of every asset with a position: the coefficients at the mark come from the same
+  // tiers as the totals (and the same operations as Coeffs(x, mark)).
+  Totals Compute(const std::vector<Fx>& price, Valuation* v, bool lin_at_mark = false) {
     Totals t{};
+    if (lin_at_mark) {
+      if (lin_at_mark_.size() != pr_->assets.size()) lin_at_mark_.resize(pr_->assets.size());
+      for (int i : used) {
+        if (st[i].has_position) lin_at_mark_[i] = Lin{};
+      }
+    }
     for (size_t i = 0; i < coll.size(); ++i) {
       const RC& c = coll[i];
       const PAsset& a = pr_->assets[c.asset];
@@ -465,12 +546,16 @@ class Run {
       Fx counted = gross;
       if (c.qty.positive()) counted = a.zero_value ? Fx{} : CountedPositive(ar, a.counted[st[c.asset].degraded], gross);
       t.collateral = ar.Add(t.collateral, counted);
+      if (lin_at_mark && st[c.asset].has_position) {
+        LinAddCollateral(lin_at_mark_[c.asset], a, c, st[c.asset].degraded,
+                         [&](const std::vector<FxTier>& tiers) { return TierOf(tiers, gross); });
+      }
       if (v != nullptr) {
         CollateralLine& l = v->collateral[i];
         l.gross_value = FromFx(gross);
         l.counted_value = FromFx(counted);
         Fx h{};
-        if (gross.positive()) h = ar.Sub(kOne, ar.Div(counted, gross, kDown));
+        if (gross.positive() && counted != gross) h = ar.Sub(kOne, ar.Div(counted, gross, kDown));  // equal: exactly 0
         l.haircut = FromFx(h);
         // Debts take no haircut: only price problems are reasons for them.
         l.reasons = c.qty.positive() ? st[c.asset].reasons : (st[c.asset].reasons & (kReasonMarkDegraded | kReasonUnpriced));
@@ -486,10 +571,12 @@ class Run {
       Fx pnl = ar.Mul(r.qty, r.is_long ? ar.Sub(p, r.entry) : ar.Sub(r.entry, p), kDown);
       Fx notional = ar.Mul(r.qty, p, kUp);
       Fx um{}, im{}, mm{};
+      size_t futures_tier = 0;
       if (r.kind == PositionKind::kSpotMargin) {
         um = ar.Div(r.is_long ? r.cost : notional, r.lev, kUp);
       } else {
-        const FxTier& tier = a.futures[TierOf(a.futures, notional)];
+        futures_tier = TierOf(a.futures, notional);
+        const FxTier& tier = a.futures[futures_tier];
         im = ar.Sub(ar.Mul(notional, tier.a, kUp), tier.cum_a);
         Fx by_lev = ar.Div(notional, r.lev, kUp);
         if (by_lev > im) im = by_lev;
@@ -501,6 +588,7 @@ class Run {
       t.um = ar.Add(t.um, um);
       t.im = ar.Add(t.im, im);
       t.mm = ar.Add(t.mm, mm);
+      if (lin_at_mark) LinAddPosition(lin_at_mark_[r.asset], a, r, [&] { return futures_tier; });
       if (v != nullptr) {
         PositionLine& l = v->positions[i];
         l.cost = FromFx(r.cost);
@@ -548,61 +636,80 @@ class Run {
     // Every tiered line in its lowest (highest) tier: tiers can only fall (rise) as the price
     // falls (rises), so the whole way down (up) from here is this one piece.
     bool all_bottom = true, all_top = true;  // false when there are too many tiered lines to pack
+    int shift = 0;  // next free bit of `tiers`
+
+    // Notes tier k of n of the next tiered line.
+    void NoteTier(size_t k, size_t n) {
+      if (k != 0) all_bottom = false;
+      if (k + 1 != n) all_top = false;
+      if (shift >= 64 || k > 15) {
+        packed = false;
+        return;
+      }
+      tiers |= static_cast<uint64_t>(k) << shift;
+      shift += 4;
+    }
   };
+  // Adds collateral line c (of asset pa) to l; tier_at(tiers) gives a positive balance's haircut
+  // tier on the piece.
+  template <typename TierAt>
+  void LinAddCollateral(Lin& l, const PAsset& pa, const RC& c, bool degraded, TierAt tier_at) {
+    if (!c.qty.positive()) {
+      l.b0 = ar.Add(l.b0, c.qty);
+      return;
+    }
+    if (pa.zero_value) return;
+    const std::vector<FxTier>& t = pa.counted[degraded];
+    const size_t k = tier_at(t);
+    if (t.size() > 1) l.NoteTier(k, t.size());
+    l.b0 = ar.Add(l.b0, ar.Mul(c.qty, t[k].a, kDown));
+    l.a0 = ar.Sub(l.a0, t[k].cum_a);
+  }
+  // Adds position r (of asset pa) to l; tier_at() gives a futures position's margin tier.
+  template <typename TierAt>
+  void LinAddPosition(Lin& l, const PAsset& pa, const RP& r, TierAt tier_at) {
+    if (r.is_long) {
+      l.b0 = ar.Add(l.b0, r.qty);
+      l.a0 = ar.Sub(l.a0, r.cost);
+    } else {
+      l.b0 = ar.Sub(l.b0, r.qty);
+      l.a0 = ar.Add(l.a0, r.cost);
+    }
+    if (r.kind == PositionKind::kSpotMargin) {
+      if (!r.is_long) l.bu = ar.Sub(l.bu, r.qty_per_lev);
+    } else {
+      const size_t k = tier_at();
+      if (pa.futures.size() > 1) l.NoteTier(k, pa.futures.size());
+      l.bm = ar.Sub(l.bm, ar.Mul(r.qty, pa.futures[k].b, kUp));
+      l.am = ar.Add(l.am, pa.futures[k].cum_b);
+    }
+  }
   // Coefficients of the piece holding `probe`; with `last` set, of the last piece (every tiered
   // line in its top tier: the piece extending to +infinity).
   Lin Coeffs(int x, Fx probe, bool last = false) {
     Lin l;
-    int shift = 0;
-    auto note_tier = [&](size_t k, size_t n) {
-      if (k != 0) l.all_bottom = false;
-      if (k + 1 != n) l.all_top = false;
-      if (shift >= 64 || k > 15) {
-        l.packed = false;
-        return;
-      }
-      l.tiers |= static_cast<uint64_t>(k) << shift;
-      shift += 4;
-    };
     const PAsset& pa = pr_->assets[x];
     for (const RC& c : coll) {
       if (c.asset != x) continue;
-      if (!c.qty.positive()) {
-        l.b0 = ar.Add(l.b0, c.qty);
-        continue;
-      }
-      if (pa.zero_value) continue;
-      const std::vector<FxTier>& t = pa.counted[st[x].degraded];
-      size_t k = last ? t.size() - 1 : TierOf(t, ar.Mul(c.qty, probe, kDown));
-      if (t.size() > 1) note_tier(k, t.size());
-      l.b0 = ar.Add(l.b0, ar.Mul(c.qty, t[k].a, kDown));
-      l.a0 = ar.Sub(l.a0, t[k].cum_a);
+      LinAddCollateral(l, pa, c, st[x].degraded, [&](const std::vector<FxTier>& t) {
+        return last ? t.size() - 1 : TierOf(t, ar.Mul(c.qty, probe, kDown));
+      });
     }
     for (const RP& r : pos) {
       if (r.asset != x) continue;
-      if (r.is_long) {
-        l.b0 = ar.Add(l.b0, r.qty);
-        l.a0 = ar.Sub(l.a0, r.cost);
-      } else {
-        l.b0 = ar.Sub(l.b0, r.qty);
-        l.a0 = ar.Add(l.a0, r.cost);
-      }
-      if (r.kind == PositionKind::kSpotMargin) {
-        if (!r.is_long) l.bu = ar.Sub(l.bu, r.qty_per_lev);
-      } else {
-        size_t k = last ? pa.futures.size() - 1 : TierOf(pa.futures, ar.Mul(r.qty, probe, kUp));
-        if (pa.futures.size() > 1) note_tier(k, pa.futures.size());
-        l.bm = ar.Sub(l.bm, ar.Mul(r.qty, pa.futures[k].b, kUp));
-        l.am = ar.Add(l.am, pa.futures[k].cum_b);
-      }
+      LinAddPosition(l, pa, r, [&] {
+        return last ? pa.futures.size() - 1 : TierOf(pa.futures, ar.Mul(r.qty, probe, kUp));
+      });
     }
     return l;
   }
+  // Coeffs(x, mark) of an asset with a position, built by Compute at the marks.
+  const Lin& LinAtMark(int x) const { return lin_at_mark_[x]; }
   struct Target {
     Fx alpha, beta;
     Fx g_mark;  // G at the mark, from the totals
   };
-  void Combine(const Lin& l, const Target& t, Fx* A, Fx* B) {
+  __attribute__((always_inline)) void Combine(const Lin& l, const Target& t, Fx* A, Fx* B) {
     *A = l.a0;
     *B = l.b0;
     if (!t.alpha.zero() && !l.bu.zero()) *B = ar.Add(*B, ar.Mul(t.alpha, l.bu, kDown));
@@ -648,36 +755,83 @@ class Run {
     std::sort(out->begin(), out->end());
   }
 
-  // The first price from `mark` in the given direction where G <= 0; nullopt if none (> 0).
-  // `at_mark` are the coefficients of the piece holding the mark.
-  std::optional<Fx> Solve(int x, Fx mark, const Lin& at_mark, const Target& t, bool downward) {
-    if (!t.g_mark.positive()) return mark;
-    Fx A, B;
-    Combine(at_mark, t, &A, &B);
-    // c = G(mark) - (A + B x mark): the part of G that does not move with P.
-    const Fx c = ar.Sub(t.g_mark, ar.Add(A, ar.Mul(B, mark, kDown)));
+  // For each of the three targets of one (asset, direction): the first price from `mark` in that
+  // direction where G <= 0; nullopt if none (> 0). `at_mark` are the coefficients of the piece
+  // holding the mark.
+  void Solve3(int x, Fx mark, const Lin& at_mark, const Target (&t)[3], bool downward, std::optional<Fx> (&out)[3]) {
+    // Fast path: the root lies on the mark's own piece (same tier for every line). Each line's
+    // tier is a monotone step function of P, so the piece holding the mark is an interval: when
+    // the candidate farthest from the mark is on it, so is every candidate between, and one tier
+    // check stands for all three.
+    // kAtMark: G <= 0 already at the mark; kRoot: a root on the mark's piece (pending the tier
+    // check unless one_piece); kNone: downward and G stays > 0 on the way to 0 (pending the same).
+    enum Kind { kGeneral, kAtMark, kRoot, kNone };
+    Kind kind[3];
+    Fx A[3], B[3], c[3], p[3];
     const Rounding dir = downward ? kUp : kDown;  // report liquidation early, never late
-    auto root = [&](Fx a, Fx b) { return ar.Div(ar.Sub(Fx{}, ar.Add(c, a)), b, dir); };
-    // Fast path: the root lies on the mark's own piece (same tier for every line).
     const bool one_piece = downward ? at_mark.all_bottom : at_mark.all_top;
-    if (at_mark.packed && (downward ? B.positive() : B.negative())) {
-      Fx p = root(A, B);
-      if (p.positive() && (downward ? p <= mark : p >= mark)) {
-        if (one_piece || TiersAt(x, p) == at_mark.tiers) return p;
-      } else if (!p.positive() && downward && (one_piece || TiersAt(x, Fx{1}) == at_mark.tiers)) {
-        return std::nullopt;  // the whole way down to 0 is one piece and G stays > 0
+    bool pending = false, any_none = false;
+    Fx far{};
+    for (int k = 0; k < 3; ++k) {
+      kind[k] = kGeneral;
+      if (!t[k].g_mark.positive()) {
+        out[k] = mark;
+        kind[k] = kAtMark;
+        continue;
+      }
+      Combine(at_mark, t[k], &A[k], &B[k]);
+      // c = G(mark) - (A + B x mark): the part of G that does not move with P.
+      c[k] = ar.Sub(t[k].g_mark, ar.Add(A[k], ar.Mul(B[k], mark, kDown)));
+      if (!at_mark.packed || !(downward ? B[k].positive() : B[k].negative())) continue;
+      p[k] = ar.Div(ar.Sub(Fx{}, ar.Add(c[k], A[k])), B[k], dir);
+      if (p[k].positive() && (downward ? p[k] <= mark : p[k] >= mark)) {
+        kind[k] = kRoot;
+        out[k] = p[k];
+        if (one_piece) continue;
+        if (!pending || (downward ? p[k] < far : p[k] > far)) far = p[k];
+        pending = true;
+      } else if (!p[k].positive() && downward) {
+        kind[k] = kNone;
+        out[k].reset();
+        if (one_piece) continue;
+        any_none = pending = true;
       }
     }
+    if (pending) {
+      if (any_none) far = Fx{1};
+      if (TiersAt(x, far) != at_mark.tiers) {
+        // Not all on the mark's piece: check each candidate on its own, as a single solve would.
+        for (int k = 0; k < 3; ++k) {
+          if (kind[k] == kNone || (kind[k] == kRoot && (p[k] == far || TiersAt(x, p[k]) != at_mark.tiers))) {
+            kind[k] = kGeneral;
+          }
+        }
+      }
+    }
+    for (int k = 0; k < 3; ++k) {
+      if (kind[k] == kGeneral) out[k] = SolveGeneral(x, mark, t[k], A[k], B[k], c[k], downward);
+    }
+  }
+
+  // The general case of Solve3 for one target: A, B are the coefficients on the mark's piece, c
+  // the constant part of G.
+  std::optional<Fx> SolveGeneral(int x, Fx mark, const Target& t, Fx A, Fx B, Fx c, bool downward) {
+    const Rounding dir = downward ? kUp : kDown;
+    auto root = [&](Fx a, Fx b) { return ar.Div(ar.Sub(Fx{}, ar.Add(c, a)), b, dir); };
     // Upward with G not falling on the mark's piece: G is concave (the risk file's haircut and
     // margin rates never decrease from tier to tier, so the slope of G never increases with P);
     // if even the last piece does not fall, G never comes back down to 0 above the mark.
     if (!downward && !B.negative()) {
+      if (last_asset_ != x) {  // the same for the three targets of the asset
+        last_ = Coeffs(x, mark, /*last=*/true);
+        last_asset_ = x;
+      }
       Fx Al, Bl;
-      Combine(Coeffs(x, mark, /*last=*/true), t, &Al, &Bl);
+      Combine(last_, t, &Al, &Bl);
       if (!Bl.negative()) return std::nullopt;
     }
-    // General case: walk the pieces from the mark outward. The pieces (and their coefficients)
-    // are the same for the three targets of one (asset, direction), so they are built once.
+    // Walk the pieces from the mark outward. The pieces (and their coefficients) are the same for
+    // the three targets of one (asset, direction), so they are built once.
     const int key = x * 2 + (downward ? 1 : 0);
     if (pieces_key_ != key) {
       pieces_.clear();
@@ -762,6 +916,9 @@ class Run {
   std::vector<Fx> bp_;
   std::vector<Piece> pieces_;
   int pieces_key_ = -1;
+  std::vector<Lin> lin_at_mark_;  // per asset index; valid for the assets with a position
+  Lin last_;  // Coeffs(last_asset_, .., last=true) of this account, once computed
+  int last_asset_ = -1;
 };
 
 }  // namespace
@@ -786,7 +943,16 @@ Status Evaluator::EvaluateInto(const Account& account, int64_t now, const Evalua
   v->snapshot_time_unix_nanos = view_->snapshot_time_unix_nanos;
   v->risk_digest = params_->digest;
   v->evaluated_unix_nanos = now;
-  v->refusals.clear();
+  // Refusal texts are assigned over the previous account's strings (no allocation when they fit).
+  size_t n_refusals = 0;
+  auto refuse = [&](std::string_view text) {
+    if (n_refusals < v->refusals.size()) {
+      v->refusals[n_refusals].assign(text);
+    } else {
+      v->refusals.emplace_back(text);
+    }
+    ++n_refusals;
+  };
   v->worst_stress_loss.reset();
   v->survives_all_stress = true;
 
@@ -823,7 +989,8 @@ Status Evaluator::EvaluateInto(const Account& account, int64_t now, const Evalua
     if (!a.priced) (r.is_long ? unpriced_long : unpriced_short) = true;
   }
 
-  Totals t = run.Compute(price, v);
+  const bool solve = options.liquidation_prices && !(unpriced_long || unpriced_short) && !run.pos.empty();
+  Totals t = run.Compute(price, v, solve);
   auto q = run.Requirements(t);
   AccountState state = run.State(t, q);
   const bool any_unpriced = unpriced_long || unpriced_short;
@@ -850,7 +1017,7 @@ Status Evaluator::EvaluateInto(const Account& account, int64_t now, const Evalua
   // Refusals of new risk: degraded inputs first, then the account state.
   const int64_t snap_age = now - view_->snapshot_time_unix_nanos;
   if (snap_age > params_->max_snapshot_age_ms * kNanosPerMs) {
-    v->refusals.push_back("snapshot " + std::to_string(view_->snapshot_sequence) + " is " +
+    refuse("snapshot " + std::to_string(view_->snapshot_sequence) + " is " +
                           std::to_string(snap_age / kNanosPerMs) + " ms old (limit " +
                           std::to_string(params_->max_snapshot_age_ms) + " ms)");
   }
@@ -858,21 +1025,17 @@ Status Evaluator::EvaluateInto(const Account& account, int64_t now, const Evalua
     const AState& s = run.st[i];
     const PAsset& a = pr.assets[i];
     if (a.cash) continue;
-    const std::string name = "asset " + a.p->id + " (mark " + a.p->mark + ")";
-    if (a.quote == nullptr) {
-      v->refusals.push_back(name + ": not in the snapshot");
-    } else if (!a.priced) {
-      v->refusals.push_back(name + ": no usable price (status \"" + a.quote->mark_status + "\")");
-    } else if (a.status_degraded) {
-      v->refusals.push_back(name + ": status \"" + a.quote->mark_status + "\"");
+    if (!a.refusal.empty()) {
+      refuse(a.refusal);
     } else if (s.degraded) {
-      v->refusals.push_back(name + ": newest observation older than " + std::to_string(a.max_age_nanos / kNanosPerMs) + " ms");
+      refuse(a.refusal_age);
     }
   }
-  if (state != AccountState::kHealthy) v->refusals.push_back(std::string("account state is ") + AccountStateName(state));
-  v->new_risk_allowed = v->refusals.empty();
+  if (state != AccountState::kHealthy) refuse(kStateRefusal[static_cast<int>(state)]);
+  v->refusals.resize(n_refusals);
+  v->new_risk_allowed = n_refusals == 0;
 
-  if (options.liquidation_prices && !any_unpriced && !run.pos.empty()) {
+  if (solve) {
     // Per (asset, direction): {margin call, liquidation, bankruptcy}.
     auto& cache = run.cache;
     cache.clear();
@@ -886,10 +1049,13 @@ Status Evaluator::EvaluateInto(const Account& account, int64_t now, const Evalua
       if (it == cache.end()) {
         Run::Cached c{r.asset, down, {}, {}, {}};
         const Fx mark = price[r.asset];
-        const Run::Lin at_mark = run.Coeffs(r.asset, mark);
-        c.call = run.Solve(r.asset, mark, at_mark, call, down);
-        c.liq = run.Solve(r.asset, mark, at_mark, liq, down);
-        c.bankrupt = run.Solve(r.asset, mark, at_mark, bankrupt, down);
+        const Run::Lin& at_mark = run.LinAtMark(r.asset);
+        const Run::Target targets[3] = {call, liq, bankrupt};
+        std::optional<Fx> prices[3];
+        run.Solve3(r.asset, mark, at_mark, targets, down, prices);
+        c.call = prices[0];
+        c.liq = prices[1];
+        c.bankrupt = prices[2];
         cache.push_back(c);
         it = cache.end() - 1;
       }

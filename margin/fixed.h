@@ -129,23 +129,19 @@ class Arith {
  public:
   bool overflow() const { return overflow_; }
   Fx Checked(i128 v) {
-    if (v >= kFxLimit || v <= -kFxLimit) {
+    // |v| < kFxLimit as one unsigned comparison: v + (kFxLimit - 1) in [0, 2 kFxLimit - 2].
+    // (In unsigned arithmetic, where wrapping is defined: v <= -kFxLimit wraps above the bound.)
+    if (static_cast<u128>(v) + static_cast<u128>(kFxLimit - 1) > static_cast<u128>(2 * (kFxLimit - 1))) [[unlikely]] {
       overflow_ = true;
       return Fx{};
     }
     return Fx{v};
   }
 
-  Fx Add(Fx a, Fx b) {
-    i128 r;
-    if (__builtin_add_overflow(a.raw, b.raw, &r)) overflow_ = true;
-    return Checked(r);
-  }
-  Fx Sub(Fx a, Fx b) {
-    i128 r;
-    if (__builtin_sub_overflow(a.raw, b.raw, &r)) overflow_ = true;
-    return Checked(r);
-  }
+  // Every Fx holds |raw| < kFxLimit = 10^36 < 2^120 (Checked, ToFx), so a sum or difference of two
+  // is below 2^121 and cannot wrap 128 bits: only the range check is needed.
+  Fx Add(Fx a, Fx b) { return Checked(a.raw + b.raw); }
+  Fx Sub(Fx a, Fx b) { return Checked(a.raw - b.raw); }
   // a * b rounded to 10^-12.
   __attribute__((always_inline)) Fx Mul(Fx a, Fx b, Rounding r) {
     // Hot path, inlined: both factors below 2^63, so the product is below 2^126 and one
@@ -250,6 +246,12 @@ class Arith {
 // given direction. False if the value is out of Fx range.
 inline bool ToFx(const Decimal& d, Rounding r, Fx* out) {
   const int s = d.scale();
+  if (s <= kFxScale && FitsI64(d.units())) {
+    // Fast path: |units| < 2^63 and 10^(12-s) <= 10^12 < 2^40, so the product is below 2^103,
+    // far inside kFxLimit (10^36 > 2^119): one 64x64->128 multiply, no overflow check.
+    out->raw = static_cast<i128>(static_cast<int64_t>(d.units())) * static_cast<int64_t>(kPow10[kFxScale - s]);
+    return true;
+  }
   if (s <= kFxScale) {
     i128 v;
     if (__builtin_mul_overflow(d.units(), kPow10[kFxScale - s], &v) || v >= kFxLimit || v <= -kFxLimit) {
@@ -266,8 +268,8 @@ inline bool ToFx(const Decimal& d, Rounding r, Fx* out) {
 
 // Fx -> Decimal at scale 12 (exact; printers drop trailing zeros with Decimal::Normalized).
 inline Decimal FromFx(Fx v) {
-  auto d = Decimal::FromUnits(v.raw, kFxScale);
-  return d.ok() ? *d : Decimal();  // unreachable: |raw| < kFxLimit
+  // |raw| < kFxLimit = 10^36 (every Fx comes from Arith or ToFx): always a valid Decimal.
+  return Decimal::FromUnitsInRange(v.raw, kFxScale);
 }
 
 }  // namespace plumbline::margin::internal

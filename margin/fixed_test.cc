@@ -48,5 +48,46 @@ TEST(FixedPoint, MulAndDivRoundInTheRequestedDirection) {
   EXPECT_TRUE(ar.overflow());  // beyond the range: flagged, never wrapped
 }
 
+// Add/Sub check only the range (two in-range values cannot wrap 128 bits): both ends of it.
+TEST(FixedPoint, AddAndSubFlagExactlyTheRangeBoundary) {
+  const Fx top{kFxLimit - 1}, bottom{-(kFxLimit - 1)};
+  Arith ar;
+  EXPECT_EQ(ar.Add(top, Fx{}), top);
+  EXPECT_EQ(ar.Sub(bottom, Fx{}), bottom);
+  EXPECT_EQ(ar.Add(top, bottom), Fx{});
+  EXPECT_FALSE(ar.overflow());
+  Arith up;
+  up.Add(top, Fx{1});
+  EXPECT_TRUE(up.overflow());
+  Arith down;
+  down.Sub(bottom, Fx{1});
+  EXPECT_TRUE(down.overflow());
+  Arith both;
+  both.Sub(top, bottom);  // 2 x 10^36 - 2: out of range, and still no 128-bit wrap
+  EXPECT_TRUE(both.overflow());
+}
+
+// ToFx takes a 64-bit fast path when the decimal's units fit in int64; at and beyond that
+// boundary it must agree with the 128-bit path, and refuse values beyond the range.
+TEST(FixedPoint, ToFxFastPathBoundary) {
+  const i128 max64 = INT64_MAX, min64 = INT64_MIN;
+  for (i128 units : {max64, max64 + 1, min64, min64 - 1, static_cast<i128>(0), static_cast<i128>(-1)}) {
+    for (int scale : {0, 5, 12}) {
+      Fx f;
+      ASSERT_TRUE(ToFx(*Decimal::FromUnits(units, scale), Rounding::kFloor, &f));
+      EXPECT_TRUE(f.raw == units * kPow10[kFxScale - scale]) << static_cast<int64_t>(units) << " scale " << scale;
+    }
+  }
+  // 10^35 units at scale 0 = 10^47 raw: beyond the range, refused (never wrapped).
+  Fx f;
+  EXPECT_FALSE(ToFx(*Decimal::FromUnits(kFxLimit / 10, 0), Rounding::kFloor, &f));
+  // The largest value in range at scale 12.
+  ASSERT_TRUE(ToFx(*Decimal::FromUnits(kFxLimit - 1, 12), Rounding::kFloor, &f));
+  EXPECT_TRUE(f.raw == kFxLimit - 1);
+  // FromFx is exact at the range boundary.
+  EXPECT_EQ(FromFx(Fx{kFxLimit - 1}), *Decimal::FromUnits(kFxLimit - 1, 12));
+  EXPECT_EQ(FromFx(Fx{-(kFxLimit - 1)}), *Decimal::FromUnits(-(kFxLimit - 1), 12));
+}
+
 }  // namespace
 }  // namespace plumbline::margin::internal

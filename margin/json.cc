@@ -1,7 +1,10 @@
 #include "plumbline/margin/json.h"
 
+#include <algorithm>
+#include <array>
+#include <cassert>
 #include <charconv>
-#include <set>
+#include <cstring>
 
 namespace plumbline::margin {
 namespace {
@@ -16,8 +19,12 @@ class Obj {
   Status Error(std::string_view key, const std::string& what) const {
     return Status::InvalidArgument(Field(key) + ": " + what);
   }
+  // `key` must outlive the Obj (our member names are string literals).
   const json* Find(std::string_view key) {
-    seen_.insert(std::string(key));
+    if (std::find(seen_.begin(), seen_.begin() + n_seen_, key) == seen_.begin() + n_seen_) {
+      assert(n_seen_ < seen_.size());
+      seen_[n_seen_++] = key;
+    }
     auto it = j_.find(key);
     return it == j_.end() || it->is_null() ? nullptr : &*it;
   }
@@ -62,7 +69,9 @@ class Obj {
   }
   Status CheckNoUnknown() const {
     for (auto it = j_.begin(); it != j_.end(); ++it) {
-      if (!seen_.count(it.key())) return Error(it.key(), "unknown member");
+      if (std::find(seen_.begin(), seen_.begin() + n_seen_, std::string_view(it.key())) == seen_.begin() + n_seen_) {
+        return Error(it.key(), "unknown member");
+      }
     }
     return Status::Ok();
   }
@@ -70,7 +79,9 @@ class Obj {
  private:
   const json& j_;
   std::string path_;
-  std::set<std::string> seen_;
+  // Members asked for (at most a dozen per object): a linear search, no allocation.
+  std::array<std::string_view, 16> seen_;
+  size_t n_seen_ = 0;
 };
 
 Status NotObject(const std::string& path, const json& j) {
@@ -152,42 +163,260 @@ Result<Account> AccountFromJson(const json& j, const std::string& prefix) {
 
 namespace {
 
+// A strict scanner for the subset of JSON that ReadBatchFast accepts; every method returns false
+// on anything outside it.
+class Scan {
+ public:
+  explicit Scan(std::string_view s) : p_(s.data()), end_(s.data() + s.size()) {}
+  void Ws() {
+    while (p_ < end_ && (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t')) ++p_;
+  }
+  bool Eat(char c) {
+    Ws();
+    if (p_ < end_ && *p_ == c) {
+      ++p_;
+      return true;
+    }
+    return false;
+  }
+  // A string of printable ASCII without escapes (anything else: the DOM path decides).
+  bool Str(std::string_view* out) {
+    if (!Eat('"')) return false;
+    const char* begin = p_;
+    while (p_ < end_ && *p_ != '"') {
+      const auto c = static_cast<unsigned char>(*p_);
+      if (c < 0x20 || c >= 0x80 || c == '\\') return false;
+      ++p_;
+    }
+    if (p_ == end_) return false;
+    *out = std::string_view(begin, static_cast<size_t>(p_ - begin));
+    ++p_;
+    return true;
+  }
+  // A positive integer without sign, leading zero, fraction or exponent that fits uint64.
+  bool Positive(uint64_t* out) {
+    Ws();
+    const char* begin = p_;
+    while (p_ < end_ && *p_ >= '0' && *p_ <= '9') ++p_;
+    if (p_ == begin || *begin == '0' || (p_ < end_ && (*p_ == '.' || *p_ == 'e' || *p_ == 'E'))) return false;
+    auto [ptr, ec] = std::from_chars(begin, p_, *out);
+    return ec == std::errc() && ptr == p_;
+  }
+  bool AtEnd() {
+    Ws();
+    return p_ == end_;
+  }
+  // {"key": value, ...}: member(key) reads the value. Each key at most once (bit per known key,
+  // from key_bit(key); -1: unknown).
+  template <typename Member>
+  bool Object(Member member) {
+    if (!Eat('{')) return false;
+    if (Eat('}')) return true;
+    do {
+      std::string_view key;
+      if (!Str(&key) || !Eat(':') || !member(key)) return false;
+    } while (Eat(','));
+    return Eat('}');
+  }
+  template <typename Element>
+  bool Array(Element element) {
+    if (!Eat('[')) return false;
+    if (Eat(']')) return true;
+    do {
+      if (!element()) return false;
+    } while (Eat(','));
+    return Eat(']');
+  }
+
+ private:
+  const char* p_;
+  const char* end_;
+};
+
+// Each member at most once: bit i of *seen for the i-th name of `names`; false for an unknown or
+// repeated name.
+template <size_t N>
+int MemberIndex(std::string_view key, const std::array<std::string_view, N>& names, uint32_t* seen) {
+  for (size_t i = 0; i < N; ++i) {
+    if (key == names[i]) {
+      if (*seen & (1u << i)) return -1;
+      *seen |= 1u << i;
+      return static_cast<int>(i);
+    }
+  }
+  return -1;
+}
+
+bool FastDecimal(Scan& s, Decimal* out) {
+  std::string_view text;
+  if (!s.Str(&text)) return false;
+  auto d = Decimal::Parse(text);
+  if (!d.ok()) return false;
+  *out = *d;
+  return true;
+}
+
+bool FastTime(Scan& s, int64_t* out) {
+  std::string_view text;
+  if (!s.Str(&text)) return false;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), *out);
+  return ec == std::errc() && end == text.data() + text.size() && *out > 0;
+}
+
+bool FastCollateral(Scan& s, CollateralBalance* b) {
+  static constexpr std::array<std::string_view, 2> kNames = {"asset", "quantity"};
+  uint32_t seen = 0;
+  std::string_view text;
+  const bool ok = s.Object([&](std::string_view key) {
+    switch (MemberIndex(key, kNames, &seen)) {
+      case 0: return s.Str(&text) && !text.empty() && (b->asset.assign(text), true);
+      case 1: return FastDecimal(s, &b->quantity);
+      default: return false;
+    }
+  });
+  return ok && seen == 3;  // both required
+}
+
+bool FastPosition(Scan& s, Position* p) {
+  static constexpr std::array<std::string_view, 10> kNames = {
+      "id", "asset", "kind", "side", "quantity", "entry_price", "leverage", "opened_time", "expiry_time", "funding_accrued"};
+  uint32_t seen = 0;
+  std::string_view text;
+  const bool ok = s.Object([&](std::string_view key) {
+    switch (MemberIndex(key, kNames, &seen)) {
+      case 0: return s.Str(&text) && (p->id.assign(text), true);
+      case 1: return s.Str(&text) && !text.empty() && (p->asset.assign(text), true);
+      case 2:
+        if (!s.Str(&text)) return false;
+        if (text == "spot_margin") {
+          p->kind = PositionKind::kSpotMargin;
+        } else if (text == "perpetual") {
+          p->kind = PositionKind::kPerpetual;
+        } else if (text == "dated") {
+          p->kind = PositionKind::kDated;
+        } else {
+          return false;
+        }
+        return true;
+      case 3:
+        if (!s.Str(&text) || (text != "long" && text != "short")) return false;
+        p->side = text == "long" ? Side::kLong : Side::kShort;
+        return true;
+      case 4: return FastDecimal(s, &p->quantity);
+      case 5: return FastDecimal(s, &p->entry_price);
+      case 6: return FastDecimal(s, &p->leverage.emplace());
+      case 7: return FastTime(s, &p->opened_unix_nanos);
+      case 8: return FastTime(s, &p->expiry_unix_nanos.emplace());
+      case 9: return FastDecimal(s, &p->funding_accrued);
+      default: return false;
+    }
+  });
+  constexpr uint32_t kRequired = 0b111110;  // asset, kind, side, quantity, entry_price
+  return ok && (seen & kRequired) == kRequired;
+}
+
+bool FastAccount(Scan& s, Account* a) {
+  static constexpr std::array<std::string_view, 4> kNames = {"id", "region", "collateral", "positions"};
+  uint32_t seen = 0;
+  std::string_view text;
+  return s.Object([&](std::string_view key) {
+    switch (MemberIndex(key, kNames, &seen)) {
+      case 0: return s.Str(&text) && (a->id.assign(text), true);
+      case 1:
+        if (!s.Str(&text)) return false;
+        if (!text.empty()) a->region = std::string(text);
+        return true;
+      case 2: return s.Array([&] { return FastCollateral(s, &a->collateral.emplace_back()); });
+      case 3: return s.Array([&] { return FastPosition(s, &a->positions.emplace_back()); });
+      default: return false;
+    }
+  });
+}
+
+}  // namespace
+
+bool ReadBatchFast(std::string_view body, std::vector<Account>* accounts, std::optional<uint64_t>* snapshot) {
+  static constexpr std::array<std::string_view, 2> kNames = {"accounts", "snapshot"};
+  Scan s(body);
+  uint32_t seen = 0;
+  accounts->clear();
+  snapshot->reset();
+  const bool ok = s.Object([&](std::string_view key) {
+    switch (MemberIndex(key, kNames, &seen)) {
+      case 0: return s.Array([&] { return FastAccount(s, &accounts->emplace_back()); });
+      case 1: return s.Positive(&snapshot->emplace());
+      default: return false;
+    }
+  });
+  return ok && (seen & 1) && s.AtEnd();
+}
+
+namespace {
+
 // Writes the valuation as JSON text directly (the batch endpoint renders thousands per second;
 // building a DOM first costs several times the evaluation itself).
+// 10^0 .. 10^19.
+constexpr uint64_t kPow10U64[20] = {1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL, 10000000ULL,
+                                    100000000ULL, 1000000000ULL, 10000000000ULL, 100000000000ULL,
+                                    1000000000000ULL, 10000000000000ULL, 100000000000000ULL,
+                                    1000000000000000ULL, 10000000000000000ULL, 100000000000000000ULL,
+                                    1000000000000000000ULL, 10000000000000000000ULL};
+
+// "00" "01" ... "99".
+constexpr char kDigitPairs[] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+// Appends to the output through a raw pointer: the string is grown geometrically ahead of the
+// writes and trimmed to the written length when the Writer goes away.
 class Writer {
  public:
-  explicit Writer(std::string* out) : out_(*out) {}
-  void Raw(std::string_view s) { out_ += s; }
+  explicit Writer(std::string* out) : out_(*out) {
+    const size_t used = out_.size();
+    Grow(used, 4096);
+  }
+  ~Writer() { out_.resize(static_cast<size_t>(p_ - out_.data())); }
+  Writer(const Writer&) = delete;
+  Writer& operator=(const Writer&) = delete;
+
+  void Raw(std::string_view s) { Put(s); }
   void Str(std::string_view s) {
-    out_ += '"';
     size_t plain = 0;
     while (plain < s.size() && s[plain] != '"' && s[plain] != '\\' && static_cast<unsigned char>(s[plain]) >= 0x20) ++plain;
-    out_.append(s.data(), plain);
+    Need(plain + 2);
+    *p_++ = '"';
+    std::memcpy(p_, s.data(), plain);
+    p_ += plain;
     for (char c : s.substr(plain)) {
       switch (c) {
-        case '"': out_ += "\\\""; break;
-        case '\\': out_ += "\\\\"; break;
-        case '\n': out_ += "\\n"; break;
-        case '\r': out_ += "\\r"; break;
-        case '\t': out_ += "\\t"; break;
+        case '"': Put("\\\""); break;
+        case '\\': Put("\\\\"); break;
+        case '\n': Put("\\n"); break;
+        case '\r': Put("\\r"); break;
+        case '\t': Put("\\t"); break;
         default:
           if (static_cast<unsigned char>(c) < 0x20) {
             static const char* kHex = "0123456789abcdef";
-            out_ += "\\u00";
-            out_ += kHex[(c >> 4) & 15];
-            out_ += kHex[c & 15];
+            Put("\\u00");
+            Put(kHex[(c >> 4) & 15]);
+            Put(kHex[c & 15]);
           } else {
-            out_ += c;
+            Put(c);
           }
       }
     }
-    out_ += '"';
+    Put('"');
   }
   // "key":
-  void Key(std::string_view k) {
+  void Key(std::string_view k) {  // k: one of our member names, nothing to escape
+    Need(k.size() + 4);
     Sep();
-    Str(k);
-    out_ += ':';
+    *p_++ = '"';
+    std::memcpy(p_, k.data(), k.size());
+    p_ += k.size();
+    *p_++ = '"';
+    *p_++ = ':';
     pending_value_ = true;  // the value follows without a comma
   }
   void Sep() {
@@ -196,16 +425,16 @@ class Writer {
       first_ = false;
       return;
     }
-    if (!first_) out_ += ',';
+    if (!first_) Put(',');
     first_ = false;
   }
   void Open(char c) {
     Sep();
-    out_ += c;
+    Put(c);
     first_ = true;
   }
   void Close(char c) {
-    out_ += c;
+    Put(c);
     first_ = false;
   }
   void Value(std::string_view s) {
@@ -214,9 +443,21 @@ class Writer {
   }
   void Literal(std::string_view s) {
     Sep();
-    out_ += s;
+    Put(s);
   }
-  void Number(uint64_t n) { Literal(std::to_string(n)); }
+  void Number(uint64_t n) {
+    Sep();
+    Need(24);
+    p_ = std::to_chars(p_, p_ + 24, n).ptr;
+  }
+  // An integer as a JSON string ("1763780000000000000"): times in Unix nanoseconds.
+  void IntString(int64_t n) {
+    Sep();
+    Need(26);
+    *p_++ = '"';
+    p_ = std::to_chars(p_, p_ + 24, n).ptr;
+    *p_++ = '"';
+  }
   void Bool(bool b) { Literal(b ? "true" : "false"); }
   // Computed amounts carry 12 fractional digits; print them without trailing zeros (USD amounts
   // keep at least cents). The values are exact either way.
@@ -228,33 +469,49 @@ class Writer {
     const int scale = d.scale();
     const __int128 units = d.units();
     const unsigned __int128 mag = units < 0 ? -static_cast<unsigned __int128>(units) : static_cast<unsigned __int128>(units);
-    unsigned __int128 p = 1;
-    for (int i = 0; i < scale; ++i) p *= 10;
-    const unsigned __int128 ip = mag / p;
-    if (scale > 19 || ip > UINT64_MAX) return Value(d.Normalized(min_scale).ToString());
-    uint64_t fp = static_cast<uint64_t>(mag - ip * p);
-    int s = scale;
-    while (s > min_scale && fp % 10 == 0) {
-      fp /= 10;
-      --s;
+    if (scale > 19) return Value(d.Normalized(min_scale).ToString());
+    uint64_t ip64, fp;
+    if (mag <= UINT64_MAX) {  // common case: 64-bit division (no call to the 128-bit routine)
+      const uint64_t m = static_cast<uint64_t>(mag), p = kPow10U64[scale];
+      ip64 = m / p;
+      fp = m - ip64 * p;
+    } else {
+      const unsigned __int128 p = kPow10U64[scale];
+      const unsigned __int128 ip = mag / p;
+      if (ip > UINT64_MAX) return Value(d.Normalized(min_scale).ToString());
+      ip64 = static_cast<uint64_t>(ip);
+      fp = static_cast<uint64_t>(mag - ip * p);
     }
-    char buf[64];
-    char* c = buf;
-    if (units < 0) *c++ = '-';
-    c = std::to_chars(c, buf + sizeof buf, static_cast<uint64_t>(ip)).ptr;
-    if (s > 0) {
-      *c++ = '.';
-      char* end = c + s;
-      for (char* q = end; q > c;) {
-        *--q = static_cast<char>('0' + fp % 10);
-        fp /= 10;
+    int s = scale;
+    if (fp == 0) {
+      if (s > min_scale) s = min_scale;
+    } else {
+      while (s - 4 >= min_scale && fp % 10000 == 0) {
+        fp /= 10000;
+        s -= 4;
       }
-      c = end;
+      while (s > min_scale && fp % 10 == 0) {
+        fp /= 10;
+        --s;
+      }
     }
     Sep();
-    out_ += '"';
-    out_.append(buf, static_cast<size_t>(c - buf));
-    out_ += '"';
+    Need(48);
+    *p_++ = '"';
+    if (units < 0) *p_++ = '-';
+    p_ = std::to_chars(p_, p_ + 21, ip64).ptr;
+    if (s > 0) {
+      *p_++ = '.';
+      char* end = p_ + s;
+      char* q = end;
+      for (; q - p_ >= 2; q -= 2) {
+        std::memcpy(q - 2, kDigitPairs + 2 * (fp % 100), 2);
+        fp /= 100;
+      }
+      if (q > p_) *--q = static_cast<char>('0' + fp % 10);
+      p_ = end;
+    }
+    *p_++ = '"';
   }
   void OptNum(const std::optional<Decimal>& d) { d ? Num(*d) : Literal("null"); }
   // Marks and inputs are printed exactly as given.
@@ -262,7 +519,29 @@ class Writer {
   void OptExact(const std::optional<Decimal>& d) { d ? Exact(*d) : Literal("null"); }
 
  private:
+  void Need(size_t n) {
+    if (static_cast<size_t>(end_ - p_) < n) [[unlikely]] Grow(static_cast<size_t>(p_ - out_.data()), n);
+  }
+  // Makes room for n more bytes after the first `used` (at least 4 KiB: about one valuation;
+  // std::string grows its capacity geometrically, so appending many valuations stays linear).
+  void Grow(size_t used, size_t n) {
+    out_.resize(used + std::max(n, size_t{4096}));
+    p_ = out_.data() + used;
+    end_ = out_.data() + out_.size();
+  }
+  void Put(char c) {
+    Need(1);
+    *p_++ = c;
+  }
+  void Put(std::string_view s) {
+    Need(s.size());
+    std::memcpy(p_, s.data(), s.size());
+    p_ += s.size();
+  }
+
   std::string& out_;
+  char* p_ = nullptr;
+  char* end_ = nullptr;
   bool first_ = true;
   bool pending_value_ = false;
 };
@@ -276,10 +555,10 @@ void AppendValuationJson(const Valuation& v, std::string* out) {
   w.Key("snapshot"), w.Open('{');
   w.Key("sequence"), w.Number(v.snapshot_sequence);
   w.Key("payload_hash"), w.Value(v.snapshot_hash);
-  w.Key("time"), w.Value(std::to_string(v.snapshot_time_unix_nanos));
+  w.Key("time"), w.IntString(v.snapshot_time_unix_nanos);
   w.Close('}');
   w.Key("risk_digest"), w.Value(v.risk_digest);
-  w.Key("evaluated_time"), w.Value(std::to_string(v.evaluated_unix_nanos));
+  w.Key("evaluated_time"), w.IntString(v.evaluated_unix_nanos);
   w.Key("collateral"), w.Open('[');
   for (const CollateralLine& c : v.collateral) {
     w.Open('{');
@@ -290,7 +569,9 @@ void AppendValuationJson(const Valuation& v, std::string* out) {
     w.Key("haircut"), w.Num(c.haircut);
     w.Key("counted_value"), w.Money(c.counted_value);
     w.Key("reasons"), w.Open('[');
-    for (const std::string& r : ReasonNames(c.reasons)) w.Value(r);
+    for (uint32_t bit = 1; bit != 0 && bit <= c.reasons; bit <<= 1) {
+      if (c.reasons & bit) w.Value(ReasonName(static_cast<Reason>(bit)));
+    }
     w.Close(']');
     w.Close('}');
   }

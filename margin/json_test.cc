@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+
 #include "margin/test_support.h"
 
 namespace plumbline::margin {
@@ -82,6 +84,102 @@ TEST(MarginJson, WriterPrintsDecimalsExactly) {
   }
   v.account_id = "quote\" and \\ and \n";
   EXPECT_EQ(ValuationToJson(v)["account_id"], "quote\" and \\ and \n");
+}
+
+// Every field of an account as text, to compare the two readers.
+std::string Describe(const Account& a) {
+  std::string out = "id=" + a.id + " region=" + (a.region ? *a.region : "-") + "\n";
+  for (const CollateralBalance& c : a.collateral) out += "  c " + c.asset + " " + c.quantity.ToString() + "\n";
+  for (const Position& p : a.positions) {
+    out += "  p " + p.id + " " + p.asset + " " + PositionKindName(p.kind) + " " + (p.side == Side::kLong ? "long" : "short") +
+           " q=" + p.quantity.ToString() + " e=" + p.entry_price.ToString() + " l=" + (p.leverage ? p.leverage->ToString() : "-") +
+           " o=" + std::to_string(p.opened_unix_nanos) +
+           " x=" + (p.expiry_unix_nanos ? std::to_string(*p.expiry_unix_nanos) : "-") + " f=" + p.funding_accrued.ToString() + "\n";
+  }
+  return out;
+}
+
+// The batch reader without a DOM must produce exactly what nlohmann::json + AccountFromJson
+// produce, for bodies with every optional member present or absent, in any member order, with
+// any whitespace.
+TEST(MarginJson, FastBatchReaderMatchesTheDomReader) {
+  std::mt19937_64 rng(11);
+  auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<uint64_t>(n)); };
+  for (int round = 0; round < 200; ++round) {
+    json accounts = json::array();
+    const int n = pick(4);
+    for (int i = 0; i < n; ++i) {
+      json a = json::object();
+      if (pick(2)) a["id"] = pick(2) ? "acct-" + std::to_string(i) : "";
+      if (pick(3) == 0) a["region"] = pick(2) ? "EU" : "";
+      json coll = json::array();
+      for (int c = pick(4); c > 0; --c) coll.push_back({{"asset", pick(2) ? "BTC" : "USD"}, {"quantity", std::to_string(pick(1000) - 100) + ".25"}});
+      if (pick(4)) a["collateral"] = coll;
+      json pos = json::array();
+      for (int k = pick(4); k > 0; --k) {
+        json p = {{"asset", "ETH"}, {"kind", pick(2) ? "perpetual" : (pick(2) ? "dated" : "spot_margin")},
+                  {"side", pick(2) ? "long" : "short"}, {"quantity", "0." + std::to_string(1 + pick(99))},
+                  {"entry_price", std::to_string(1000 + pick(5000))}};
+        if (pick(2)) p["id"] = "p" + std::to_string(k);
+        if (pick(2)) p["leverage"] = std::to_string(1 + pick(5));
+        if (pick(2)) p["opened_time"] = std::to_string(1763780000000000000 - pick(100000));
+        if (pick(2)) p["expiry_time"] = std::to_string(1763790000000000000 + pick(100000));
+        if (pick(2)) p["funding_accrued"] = "-" + std::to_string(pick(50)) + ".5";
+        pos.push_back(p);
+      }
+      if (pick(4)) a["positions"] = pos;
+      accounts.push_back(a);
+    }
+    json body = {{"accounts", accounts}};
+    if (pick(2)) body["snapshot"] = 1 + pick(1000);
+    const std::string text = body.dump(pick(2) ? -1 : 2);  // compact, or indented with newlines
+    std::vector<Account> fast;
+    std::optional<uint64_t> seq;
+    ASSERT_TRUE(ReadBatchFast(text, &fast, &seq)) << text;
+    ASSERT_EQ(fast.size(), accounts.size());
+    for (size_t i = 0; i < fast.size(); ++i) {
+      auto dom = AccountFromJson(accounts[i], "accounts[" + std::to_string(i) + "].");
+      ASSERT_TRUE(dom.ok()) << dom.status().ToString();
+      EXPECT_EQ(Describe(fast[i]), Describe(*dom)) << text;
+    }
+    EXPECT_EQ(seq, body.contains("snapshot") ? std::optional<uint64_t>(body["snapshot"].get<uint64_t>()) : std::nullopt);
+  }
+}
+
+// Anything outside the common well-formed shape is left to the DOM reader (which names the error).
+TEST(MarginJson, FastBatchReaderDeclinesWhatTheDomReaderMustJudge) {
+  const char* ok = R"({"accounts":[{"id":"a","collateral":[{"asset":"USD","quantity":"1"}]}],"snapshot":3})";
+  std::vector<Account> accounts;
+  std::optional<uint64_t> seq;
+  ASSERT_TRUE(ReadBatchFast(ok, &accounts, &seq));
+  EXPECT_EQ(seq, 3u);
+  const char* declined[] = {
+      "",                                                                   // not JSON
+      "[]",                                                                 // not an object
+      R"({"accounts":[]} x)",                                               // trailing text
+      R"({"accounts":[],"accounts":[]})",                                   // duplicate member
+      R"({"accounts":[],"extra":1})",                                       // unknown member
+      R"({"snapshot":3})",                                                  // no accounts
+      R"({"accounts":[],"snapshot":0})",                                    // not a positive sequence
+      R"({"accounts":[],"snapshot":3.0})",                                  // not an integer
+      R"({"accounts":[],"snapshot":18446744073709551616})",                 // beyond uint64
+      R"({"accounts":[],"snapshot":null})",                                 // null
+      R"({"accounts":[{"id":"a\"b"}]})",                                    // an escape
+      "{\"accounts\":[{\"id\":\"caf\xc3\xa9\"}]}",                          // non-ASCII
+      R"({"accounts":[{"id":7}]})",                                         // wrong type
+      R"({"accounts":[{"collateral":[{"asset":"USD","quantity":100}]}]})",  // decimal as a number
+      R"({"accounts":[{"collateral":[{"asset":"USD","quantity":"1e5"}]}]})",  // malformed decimal
+      R"({"accounts":[{"collateral":[{"asset":"","quantity":"1"}]}]})",     // empty asset
+      R"({"accounts":[{"collateral":[{"quantity":"1"}]}]})",                // missing asset
+      R"({"accounts":[{"positions":[{"asset":"BTC","kind":"swap","side":"long","quantity":"1","entry_price":"1"}]}]})",
+      R"({"accounts":[{"positions":[{"asset":"BTC","kind":"dated","side":"long","quantity":"1"}]}]})",  // no entry price
+      R"({"accounts":[{"positions":[{"asset":"BTC","kind":"dated","side":"long","quantity":"1","entry_price":"1","opened_time":"-5"}]}]})",
+      R"({"accounts":[{"positions":[{"asset":"BTC","kind":"dated","side":"long","quantity":"1","entry_price":"1","expiry_time":"12x"}]}]})",
+      R"({"accounts":[{"region":null}]})",                                  // null member
+      R"({"accounts":[1]})",                                                // not an object
+      R"({"accounts":[{}],)",                                               // truncated
+  };
+  for (const char* text : declined) EXPECT_FALSE(ReadBatchFast(text, &accounts, &seq)) << text;
 }
 
 }  // namespace

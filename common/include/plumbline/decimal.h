@@ -12,6 +12,7 @@
 // Thread safety: an immutable value type.
 #pragma once
 
+#include <cassert>
 #include <compare>
 #include <cstdint>
 #include <string>
@@ -54,6 +55,12 @@ class Decimal {
   // kMaxDigits digits or a scale outside [0, kMaxScale].
   __int128 units() const { return units_; }
   static Result<Decimal> FromUnits(__int128 units, int scale) { return Make(units, scale); }
+  // The same without the checks, for hot paths whose values are in range by construction
+  // (|units| < 10^kMaxDigits, 0 <= scale <= kMaxScale; asserted in debug builds).
+  static Decimal FromUnitsInRange(__int128 units, int scale) {
+    assert(scale >= 0 && scale <= kMaxScale);
+    return Decimal(units, scale);
+  }
   bool is_zero() const { return units_ == 0; }
   bool is_negative() const { return units_ < 0; }
   bool is_positive() const { return units_ > 0; }

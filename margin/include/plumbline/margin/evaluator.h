@@ -101,6 +101,7 @@ enum Reason : uint32_t {
   kReasonUnpriced = 1u << 6,      // no usable price (missing, or <= 0): counted as zero
 };
 std::vector<std::string> ReasonNames(uint32_t reasons);
+const char* ReasonName(Reason single_reason);  // "tier", ...; "unknown" for a bit not listed above
 
 struct CollateralLine {
   std::string asset;

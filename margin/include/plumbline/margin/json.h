@@ -8,7 +8,10 @@
 // Thread safety: pure functions.
 #pragma once
 
+#include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -18,6 +21,14 @@
 namespace plumbline::margin {
 
 Result<Account> AccountFromJson(const nlohmann::json& json, const std::string& prefix = "");
+
+// Fast path of the batch endpoint: reads a request body {"accounts": [...], "snapshot": N} of
+// the common well-formed shape straight into Accounts, without a DOM. Returns false whenever the
+// body is anything else (malformed JSON, a string with escapes or non-ASCII bytes, a null, a
+// duplicate or unknown member, a value AccountFromJson would refuse, no "accounts"): the caller
+// then reads it with nlohmann::json and AccountFromJson, which name the error. On true,
+// *accounts and *snapshot hold exactly what that path would have produced.
+bool ReadBatchFast(std::string_view body, std::vector<Account>* accounts, std::optional<uint64_t>* snapshot);
 
 nlohmann::json ValuationToJson(const Valuation& valuation);
 // The same document appended to `out` as compact JSON text, without building a DOM (fast path
