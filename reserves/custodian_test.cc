@@ -245,6 +245,8 @@ TEST_F(DocumentedRecipeTest, PythonEcdsaRecipeIsAccepted) {
                "-CAkey ca.key -CAcreateserial -days 365 -out s.crt 2>/dev/null && /usr/bin/python3 " PLUMBLINE_SOURCE_DIR
                "/docs/reserves/sign_statement_ecdsa.py s.key s.crt statement.json > sub.json"),
             0);
+  // openssl stamps notBefore with the second it signed in, which may be after SetUp's clock.
+  clock_.Set(SystemClock::Instance().NowUnixNanos());
   AssetConfig a = Asset();
   a.custodian.ed25519_key.reset();
   a.custodian.ca_pem = Slurp(dir_.string() + "-doc/ca.crt");
