@@ -12,67 +12,16 @@
 #include "plumbline/attest/keys.h"
 #include "plumbline/daemon/reserve_config.h"
 #include "plumbline/multiplier.h"
+#include "plumbline/toml_reader.h"
 
 namespace plumbline::daemon {
 namespace {
 
 // Walks one TOML table, remembering which keys were read so unknown ones can be reported.
-class TableReader {
+class TableReader : public TomlTableReader {
  public:
-  TableReader(const toml::table& table, std::string file, std::string prefix)
-      : table_(table), file_(std::move(file)), prefix_(std::move(prefix)) {}
-
-  std::string KeyPath(std::string_view key) const {
-    return prefix_.empty() ? std::string(key) : prefix_ + "." + std::string(key);
-  }
-  Status Error(std::string_view key, const std::string& what) const {
-    return Status::InvalidArgument("config " + file_ + ": key '" + KeyPath(key) + "': " + what);
-  }
-  static std::string TypeName(const toml::node& node) {
-    std::ostringstream os;
-    os << node.type();
-    return os.str();
-  }
-
-  const toml::node* Find(std::string_view key) {
-    seen_.insert(std::string(key));
-    return table_.get(key);
-  }
-
-  Status String(std::string_view key, bool required, std::string* out) {
-    const toml::node* n = Find(key);
-    if (n == nullptr) return required ? Error(key, "missing; expected a string") : Status::Ok();
-    if (!n->is_string()) return Error(key, "expected a string, got " + TypeName(*n));
-    *out = n->as_string()->get();
-    if (out->empty()) return Error(key, "must not be empty");
-    return Status::Ok();
-  }
-
-  Status Integer(std::string_view key, bool required, int64_t min, int64_t max, int64_t* out) {
-    const toml::node* n = Find(key);
-    if (n == nullptr) return required ? Error(key, "missing; expected an integer") : Status::Ok();
-    if (!n->is_integer()) return Error(key, "expected an integer, got " + TypeName(*n));
-    int64_t v = n->as_integer()->get();
-    if (v < min || v > max) {
-      return Error(key, "expected an integer in [" + std::to_string(min) + ", " + std::to_string(max) +
-                            "], got " + std::to_string(v));
-    }
-    *out = v;
-    return Status::Ok();
-  }
-
-  Status CheckNoUnknownKeys() const {
-    for (const auto& [k, v] : table_) {
-      if (!seen_.count(std::string(k.str()))) return Error(k.str(), "unknown key");
-    }
-    return Status::Ok();
-  }
-
- private:
-  const toml::table& table_;
-  std::string file_;
-  std::string prefix_;
-  std::set<std::string> seen_;
+  TableReader(const toml::table& table, const std::string& file, std::string prefix)
+      : TomlTableReader(table, "config " + file, std::move(prefix)) {}
 };
 
 Status ParseHttp(const toml::table& t, const std::string& file, HttpConfig* http) {

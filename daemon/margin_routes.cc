@@ -86,20 +86,6 @@ bool ReadSnapshotAndCheckMembers(const json& body, const char* payload_key, cons
 
 }  // namespace
 
-namespace {
-
-margin::ReserveStatus MarginReserveStatus(attest::ReserveStatus s) {
-  switch (s) {
-    case attest::ReserveStatus::kFullyBacked: return margin::ReserveStatus::kFullyBacked;
-    case attest::ReserveStatus::kUnderBacked: return margin::ReserveStatus::kUnderBacked;
-    case attest::ReserveStatus::kStale: return margin::ReserveStatus::kStale;
-    case attest::ReserveStatus::kUnknown: return margin::ReserveStatus::kUnknown;
-  }
-  return margin::ReserveStatus::kUnknown;
-}
-
-}  // namespace
-
 margin::MarketView MarketViewFromSnapshot(const attest::SignedSnapshot& signed_snapshot, const margin::RiskParams& params) {
   const attest::Snapshot& snap = signed_snapshot.snapshot;
   margin::MarketView view;
@@ -123,7 +109,7 @@ margin::MarketView MarketViewFromSnapshot(const attest::SignedSnapshot& signed_s
     q.newest_observation_unix_nanos = m.newest_observation_unix_nanos;
     // Same wire names on both sides ("regular", "pre_market", ...); a v1 snapshot has no session.
     if (m.session) q.session = margin::ParseSession(SessionName(*m.session));
-    if (auto r = reserves.find(a.id); r != reserves.end()) q.reserve = MarginReserveStatus(r->second->status);
+    if (auto r = reserves.find(a.id); r != reserves.end()) q.reserve = r->second->status;
     view.quotes.push_back(std::move(q));
   }
   return view;

@@ -9,6 +9,8 @@
 
 #include <toml++/toml.h>
 
+#include "plumbline/toml_reader.h"
+
 namespace plumbline::margin {
 
 const char* AssetClassName(AssetClass c) {
@@ -36,56 +38,16 @@ const AssetParams* RiskParams::FindAsset(std::string_view id) const {
 
 namespace {
 
-std::string TypeName(const toml::node& node) {
-  std::ostringstream os;
-  os << node.type();
-  return os.str();
-}
+std::string TypeName(const toml::node& node) { return TomlTableReader::TypeName(node); }
 
 // Reads keys of one table and reports unknown ones; messages name the file and the key path.
-class Reader {
+class Reader : public TomlTableReader {
  public:
   Reader(const toml::table& t, const std::string& file, std::string prefix)
-      : t_(t), file_(file), prefix_(std::move(prefix)) {}
+      : TomlTableReader(t, "risk file " + file, std::move(prefix)), file_(file) {}
+  const std::string& file() const { return file_; }
+  std::string Path(std::string_view key) const { return KeyPath(key); }
 
-  std::string Path(std::string_view key) const {
-    return prefix_.empty() ? std::string(key) : prefix_ + "." + std::string(key);
-  }
-  Status Error(std::string_view key, const std::string& what) const {
-    return Status::InvalidArgument("risk file " + file_ + ": key '" + Path(key) + "': " + what);
-  }
-  const toml::node* Find(std::string_view key) {
-    seen_.insert(std::string(key));
-    return t_.get(key);
-  }
-  Status Table(std::string_view key, const toml::table** out) {
-    const toml::node* n = Find(key);
-    *out = nullptr;
-    if (n == nullptr) return Status::Ok();
-    if (!n->is_table()) return Error(key, "expected a table, got " + TypeName(*n));
-    *out = n->as_table();
-    return Status::Ok();
-  }
-  Status String(std::string_view key, bool required, std::string* out) {
-    const toml::node* n = Find(key);
-    if (n == nullptr) return required ? Error(key, "missing; expected a string") : Status::Ok();
-    if (!n->is_string()) return Error(key, "expected a string, got " + TypeName(*n));
-    *out = n->as_string()->get();
-    if (out->empty()) return Error(key, "must not be empty");
-    return Status::Ok();
-  }
-  Status Integer(std::string_view key, bool required, int64_t min, int64_t max, int64_t* out) {
-    const toml::node* n = Find(key);
-    if (n == nullptr) return required ? Error(key, "missing; expected an integer") : Status::Ok();
-    if (!n->is_integer()) return Error(key, "expected an integer, got " + TypeName(*n));
-    int64_t v = n->as_integer()->get();
-    if (v < min || v > max) {
-      return Error(key, "expected an integer in [" + std::to_string(min) + ", " + std::to_string(max) + "], got " +
-                            std::to_string(v));
-    }
-    *out = v;
-    return Status::Ok();
-  }
   // A decimal string within [min, max] (bounds optional). TOML floats are refused: they are binary.
   Status Dec(std::string_view key, bool required, std::optional<Decimal> min, std::optional<Decimal> max,
              Decimal* out, bool min_exclusive = false) {
@@ -106,29 +68,8 @@ class Reader {
     *out = *d;
     return Status::Ok();
   }
-  Status ArrayOfTables(std::string_view key, const toml::array** out) {
-    const toml::node* n = Find(key);
-    *out = nullptr;
-    if (n == nullptr) return Status::Ok();
-    if (!n->is_array() || (!n->as_array()->empty() && !n->is_array_of_tables())) {
-      return Error(key, "expected an array of tables, got " + TypeName(*n));
-    }
-    *out = n->as_array();
-    return Status::Ok();
-  }
-  Status CheckNoUnknownKeys() const {
-    for (const auto& [k, v] : t_) {
-      if (!seen_.count(std::string(k.str()))) return Error(k.str(), "unknown key");
-    }
-    return Status::Ok();
-  }
-  const std::string& file() const { return file_; }
-
  private:
-  const toml::table& t_;
   const std::string& file_;
-  std::string prefix_;
-  std::set<std::string> seen_;
 };
 
 const Decimal kZero;

@@ -26,6 +26,7 @@
 #include "plumbline/attest/dsse.h"
 #include "plumbline/decimal.h"
 #include "plumbline/multiplier.h"
+#include "plumbline/reserve_status.h"
 #include "plumbline/status.h"
 #include "plumbline/uint256.h"
 
@@ -36,10 +37,10 @@ inline constexpr std::string_view kCustodianStatementPayloadType =
 inline constexpr int kShareScale = 9;  // fractional digits of share counts (custodians hold fractions)
 inline constexpr int kRatioScale = 8;
 
-enum class ReserveStatus { kFullyBacked, kUnderBacked, kStale, kUnknown };
-// "fully_backed", "under_backed", "stale", "unknown".
-const char* ReserveStatusName(ReserveStatus s);
-std::optional<ReserveStatus> ParseReserveStatus(std::string_view name);
+// Defined in common so that margin/ and the daemon use the same type (plumbline/reserve_status.h).
+using ::plumbline::ParseReserveStatus;
+using ::plumbline::ReserveStatus;
+using ::plumbline::ReserveStatusName;
 
 // ---- custodian statements --------------------------------------------------------------------
 

@@ -26,16 +26,18 @@
 
 #include "plumbline/decimal.h"
 #include "plumbline/margin/risk_params.h"
+#include "plumbline/reserve_status.h"
 #include "plumbline/status.h"
 
 namespace plumbline::margin {
 
 enum class Session { kRegular, kPreMarket, kPostMarket, kOvernight, kClosed, kUnknown };
-enum class ReserveStatus { kFullyBacked, kUnderBacked, kStale, kUnknown };
 const char* SessionName(Session s);  // "regular", "pre_market", ...
 std::optional<Session> ParseSession(std::string_view name);
-const char* ReserveStatusName(ReserveStatus s);  // "fully_backed", ...
-std::optional<ReserveStatus> ParseReserveStatus(std::string_view name);
+// The attestation's own verdict type (plumbline/reserve_status.h): one type from chain to margin.
+using ::plumbline::ParseReserveStatus;
+using ::plumbline::ReserveStatus;
+using ::plumbline::ReserveStatusName;
 
 // One asset as seen in one snapshot. Built by the daemon's adapter (daemon/margin_routes.h).
 struct AssetQuote {
