@@ -17,6 +17,7 @@
 #include "plumbline/attest/dsse.h"
 #include "plumbline/attest/keys.h"
 #include "plumbline/daemon/ingest_journal.h"
+#include "daemon/ingest_parse.h"
 
 namespace plumbline::daemon {
 
@@ -49,6 +50,9 @@ struct Ingestor::PublisherState {
 
 namespace {
 
+using ingest_parse::ParsedBatch;
+using ingest_parse::ParsePayload;
+
 constexpr int64_t kNanoBatch = kNanosPerSecond;
 
 IngestResult Reject(int status, std::string type, std::string detail) {
@@ -57,114 +61,6 @@ IngestResult Reject(int status, std::string type, std::string detail) {
   r.problem_type = std::move(type);
   r.detail = std::move(detail);
   return r;
-}
-
-Status OnlyMembers(const nlohmann::json& obj, std::initializer_list<const char*> allowed, const std::string& where) {
-  for (const auto& [key, value] : obj.items()) {
-    bool known = false;
-    for (const char* a : allowed) known = known || key == a;
-    if (!known) return Status::InvalidArgument(where + (where.empty() ? "" : ".") + key + ": unknown member");
-  }
-  return Status::Ok();
-}
-
-// A positive (or, with allow_zero, non-negative) decimal string member.
-Result<Decimal> DecimalField(const nlohmann::json& obj, const char* name, const std::string& where, bool allow_zero) {
-  const auto& v = obj.at(name);
-  auto field = [&] { return where + "." + name; };  // built only for an error (the hot path has none)
-  if (!v.is_string()) return Status::InvalidArgument(field() + ": expected a decimal string such as \"65432.10\"");
-  auto d = Decimal::Parse(v.get<std::string>());
-  if (!d.ok()) return Status::InvalidArgument(field() + ": \"" + v.get<std::string>() + "\" is not a decimal (" + d.status().message() + ")");
-  if (d->is_negative() || (!allow_zero && d->is_zero())) {
-    return Status::InvalidArgument(field() + ": must be " + (allow_zero ? "zero or positive" : "positive") + ", got \"" +
-                                   v.get<std::string>() + "\"");
-  }
-  return d;
-}
-
-Result<int64_t> UnixNanosField(const nlohmann::json& obj, const char* name, const std::string& where) {
-  const auto& v = obj.at(name);
-  auto field = [&] { return where + "." + name; };
-  if (!v.is_string()) return Status::InvalidArgument(field() + ": expected Unix nanoseconds as a decimal string");
-  const std::string& text = v.get_ref<const std::string&>();
-  int64_t t = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), t);
-  if (ec != std::errc() || end != text.data() + text.size() || t <= 0 || text[0] == '0') {
-    return Status::InvalidArgument(field() + ": \"" + text + "\" is not a positive integer of Unix nanoseconds");
-  }
-  return t;
-}
-
-struct ParsedBatch {
-  std::string publisher;
-  uint64_t sequence = 0;
-  std::vector<Observation> observations;
-};
-
-// Shape and number parsing only (no policy): InvalidArgument names the field.
-Result<ParsedBatch> ParsePayload(const nlohmann::json& doc) {
-  if (!doc.is_object()) return Status::InvalidArgument("payload: expected a JSON object");
-  PLUMBLINE_RETURN_IF_ERROR(OnlyMembers(doc, {"publisher", "sequence", "observations"}, ""));
-  ParsedBatch batch;
-  auto pub = doc.find("publisher");
-  if (pub == doc.end() || !pub->is_string()) return Status::InvalidArgument("publisher: expected a string");
-  batch.publisher = pub->get<std::string>();
-  auto seq = doc.find("sequence");
-  if (seq == doc.end() || !seq->is_number_unsigned() || seq->get<uint64_t>() == 0 ||
-      seq->get<uint64_t>() >= (uint64_t{1} << 53)) {
-    return Status::InvalidArgument("sequence: expected an integer in [1, 2^53)");
-  }
-  batch.sequence = seq->get<uint64_t>();
-  auto list = doc.find("observations");
-  if (list == doc.end() || !list->is_array() || list->empty()) {
-    return Status::InvalidArgument("observations: expected a non-empty array");
-  }
-  for (size_t i = 0; i < list->size(); ++i) {
-    const std::string where = "observations[" + std::to_string(i) + "]";
-    const auto& o = (*list)[i];
-    if (!o.is_object()) return Status::InvalidArgument(where + ": expected an object");
-    PLUMBLINE_RETURN_IF_ERROR(OnlyMembers(o, {"symbol", "price", "bid", "ask", "confidence", "observed_time"}, where));
-    for (const char* required : {"symbol", "price", "observed_time"}) {
-      if (!o.contains(required)) return Status::InvalidArgument(where + "." + required + ": missing");
-    }
-    Observation obs;
-    if (!o["symbol"].is_string()) return Status::InvalidArgument(where + ".symbol: expected a string");
-    obs.symbol = o["symbol"].get<std::string>();
-    auto price = DecimalField(o, "price", where, false);
-    if (!price.ok()) return price.status();
-    obs.price = *price;
-    auto t = UnixNanosField(o, "observed_time", where);
-    if (!t.ok()) return t.status();
-    obs.observed_unix_nanos = *t;
-    const bool has_bid = o.contains("bid"), has_ask = o.contains("ask"), has_conf = o.contains("confidence");
-    if (has_bid != has_ask) return Status::InvalidArgument(where + "." + (has_bid ? "ask" : "bid") + ": bid and ask come together");
-    if (has_conf && has_bid) return Status::InvalidArgument(where + ".confidence: give either bid/ask or confidence, not both");
-    if (has_bid) {
-      auto bid = DecimalField(o, "bid", where, false);
-      if (!bid.ok()) return bid.status();
-      auto ask = DecimalField(o, "ask", where, false);
-      if (!ask.ok()) return ask.status();
-      if (*bid > *ask) {
-        return Status::InvalidArgument(where + ".bid: bid " + bid->ToString() + " is above ask " + ask->ToString());
-      }
-      obs.bid = *bid;
-      obs.ask = *ask;
-    }
-    if (has_conf) {
-      auto c = DecimalField(o, "confidence", where, true);
-      if (!c.ok()) return c.status();
-      auto lo = Decimal::Sub(obs.price, *c);
-      auto hi = Decimal::Add(obs.price, *c);
-      if (!lo.ok() || !hi.ok()) return Status::InvalidArgument(where + ".confidence: out of range");
-      if (!lo->is_positive()) {
-        return Status::InvalidArgument(where + ".confidence: " + c->ToString() + " is not below the price " + obs.price.ToString());
-      }
-      obs.bid = *lo;
-      obs.ask = *hi;
-    }
-    batch.observations.push_back(std::move(obs));
-  }
-  return batch;
 }
 
 // A journal record's envelope back to its batch. It was fully validated before it was written, so
@@ -272,7 +168,8 @@ struct Ingestor::Checked {
   std::string_view body;
   IngestResult result;  // ok() until a check fails
   PublisherState* pub = nullptr;
-  std::optional<nlohmann::json> doc;  // the verified payload, parsed
+  std::optional<nlohmann::json> doc;  // the verified payload, parsed (DOM path)
+  std::optional<Result<ParsedBatch>> fast;  // or its fields, parsed by the fast path (reported in Check)
   ParsedBatch batch;                 // after Check()
   size_t count = 0;                  // observations in the batch (they move to the book when applied)
   int64_t now = 0;
@@ -295,10 +192,19 @@ IngestResult CountRejection(std::mutex& mu, IngestStats& stats, IngestResult r) 
 Ingestor::Checked Ingestor::Verify(std::string_view body) const {
   Checked c;
   c.body = body;
-  auto envelope = attest::ParseEnvelope(body);
-  if (!envelope.ok()) {
-    c.result = Reject(400, "malformed-envelope", envelope.status().message());
-    return c;
+  // The common well-formed envelope is read by the fast reader into buffers this thread reuses;
+  // anything unusual goes through the DOM parser, which also words the error (ingest_parse.h).
+  thread_local attest::Envelope fast_envelope;
+  thread_local ingest_parse::RawBatch raw;
+  Result<attest::Envelope> dom_envelope = Status::Internal("unset");
+  const attest::Envelope* envelope = &fast_envelope;
+  if (!ingest_parse::ReadEnvelopeFast(body, &fast_envelope)) {
+    dom_envelope = attest::ParseEnvelope(body);
+    if (!dom_envelope.ok()) {
+      c.result = Reject(400, "malformed-envelope", dom_envelope.status().message());
+      return c;
+    }
+    envelope = &*dom_envelope;
   }
   if (envelope->payload_type != kObservationsPayloadType) {
     c.result = Reject(400, "wrong-payload-type", "payloadType is \"" + envelope->payload_type + "\", expected \"" +
@@ -319,18 +225,26 @@ Ingestor::Checked Ingestor::Verify(std::string_view body) const {
   }
   c.pub = pub;
   // attest::VerifyEnvelope's checks (canonical payload, signature over PAE by this key), done
-  // here so the payload is parsed once: the parse is reused below (bench/ingest_bench.cc).
-  auto doc = attest::ParseStrictJson(envelope->payload);
-  if (!doc.ok()) {
-    c.result = CountRejection(pub->mu, pub->stats, Reject(400, "malformed-payload", "payload: " + doc.status().message()));
-    return c;
+  // here so the payload is parsed once: the parse is reused below (bench/ingest_bench.cc). Bytes
+  // the fast reader accepts are canonical by construction; others are parsed and re-serialized.
+  const bool fast = ingest_parse::ReadPayloadFast(envelope->payload, &raw);
+  if (!fast) {
+    auto doc = attest::ParseStrictJson(envelope->payload);
+    if (!doc.ok()) {
+      c.result = CountRejection(pub->mu, pub->stats, Reject(400, "malformed-payload", "payload: " + doc.status().message()));
+      return c;
+    }
+    auto canonical = attest::Canonicalize(*doc);
+    if (!canonical.ok() || *canonical != envelope->payload) {
+      c.result = CountRejection(pub->mu, pub->stats, Reject(400, "malformed-payload", "payload is not RFC 8785 canonical JSON"));
+      return c;
+    }
+    c.doc = std::move(doc).value();
   }
-  auto canonical = attest::Canonicalize(*doc);
-  if (!canonical.ok() || *canonical != envelope->payload) {
-    c.result = CountRejection(pub->mu, pub->stats, Reject(400, "malformed-payload", "payload is not RFC 8785 canonical JSON"));
-    return c;
-  }
-  const std::string pae = attest::Pae(envelope->payload_type, envelope->payload);
+  thread_local std::string pae;
+  pae.assign("DSSEv1 ");  // attest::Pae, into a reused buffer
+  pae.append(std::to_string(envelope->payload_type.size())).append(" ").append(envelope->payload_type);
+  pae.append(" ").append(std::to_string(envelope->payload.size())).append(" ").append(envelope->payload);
   bool verified = false;
   for (const auto& sig : envelope->signatures) {
     if (sig.keyid != pub->key_id) continue;
@@ -341,9 +255,10 @@ Ingestor::Checked Ingestor::Verify(std::string_view body) const {
     c.result = CountRejection(pub->mu, pub->stats,
                               Reject(401, "bad-signature", "publisher \"" + pub->name + "\": signature by key id " +
                                                                pub->key_id + " does not verify (payload or signature altered)"));
+    c.doc.reset();
     return c;
   }
-  c.doc = std::move(doc).value();
+  if (fast) c.fast = ingest_parse::ParseBatch(raw);  // field errors are reported by Check(), after the token
   return c;
 }
 
@@ -376,7 +291,7 @@ void Ingestor::Check(Checked& c) {
 
   Result<ParsedBatch> parsed = Status::Internal("unset");
   try {
-    parsed = ParsePayload(*c.doc);
+    parsed = c.fast ? std::move(*c.fast) : ParsePayload(*c.doc);
   } catch (const std::exception& e) {  // nlohmann accessors; the checks above should prevent any
     c.result = count_rejection(Reject(400, "invalid-observations", e.what()));
     return;
