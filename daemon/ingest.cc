@@ -315,7 +315,8 @@ void Ingestor::Check(Checked& c) {
                                           std::to_string(config_.ingest.max_observations)));
     return;
   }
-  std::set<std::string> seen;
+  std::set<std::string_view> seen;  // (small batches compare with the earlier observations instead)
+  const bool small = batch.observations.size() <= 16;
   const int64_t future = config_.ingest.max_future_skew_ms * kNanosPerMilli;
   for (size_t i = 0; i < batch.observations.size(); ++i) {
     Observation& o = batch.observations[i];
@@ -343,7 +344,10 @@ void Ingestor::Check(Checked& c) {
                                             std::to_string(config_.ingest.max_future_skew_ms)));
       return;
     }
-    if (!seen.insert(o.symbol).second) {
+    const bool repeated = small ? std::any_of(batch.observations.begin(), batch.observations.begin() + static_cast<ptrdiff_t>(i),
+                                              [&o](const Observation& e) { return e.symbol == o.symbol; })
+                                : !seen.insert(o.symbol).second;
+    if (repeated) {
       c.result = count_rejection(Reject(409, "duplicate-observation", where() + ".symbol: \"" + o.symbol + "\" appears twice in the batch"));
       return;
     }

@@ -41,7 +41,10 @@ class BulkIngestTest : public testing::PushFixture {
     EXPECT_EQ(r->get_header_value("Content-Type"), "application/x-ndjson");
     std::vector<nlohmann::json> out;
     std::istringstream in(r->body);
-    for (std::string line; std::getline(in, line);) out.push_back(nlohmann::json::parse(line));
+    for (std::string line; std::getline(in, line);) {
+      out.push_back(nlohmann::json::parse(line));
+      EXPECT_EQ(out.back().dump(), line);  // each result line exactly as nlohmann writes it
+    }
     EXPECT_EQ(out.size(), lines) << r->body;
     return out;
   }
