@@ -231,12 +231,12 @@ TEST_F(BulkIngestTest, LimitsComeFromTheIngestTable) {
   ASSERT_TRUE(defaults.ok()) << defaults.status().ToString();
   EXPECT_EQ(defaults->ingest.bulk_max_lines, 1024);
   EXPECT_EQ(defaults->ingest.bulk_max_bytes, 1 << 20);
-  EXPECT_EQ(defaults->ingest.bulk_verify_threads, 1);
-  auto set = parse("[ingest]\nbulk_max_lines = 10\nbulk_max_bytes = 5000\nbulk_verify_threads = 2\n");
+  EXPECT_EQ(defaults->ingest.bulk_verify_threads, 2);
+  auto set = parse("[ingest]\nbulk_max_lines = 10\nbulk_max_bytes = 5000\nbulk_verify_threads = 1\n");
   ASSERT_TRUE(set.ok()) << set.status().ToString();
   EXPECT_EQ(set->ingest.bulk_max_lines, 10);
   EXPECT_EQ(set->ingest.bulk_max_bytes, 5000);
-  EXPECT_EQ(set->ingest.bulk_verify_threads, 2);
+  EXPECT_EQ(set->ingest.bulk_verify_threads, 1);
   for (const char* bad : {"bulk_max_lines = 0", "bulk_max_bytes = -1", "bulk_verify_threads = 0"}) {
     auto c = parse(std::string("[ingest]\n") + bad + "\n");
     ASSERT_FALSE(c.ok()) << bad;

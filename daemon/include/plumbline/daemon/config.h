@@ -70,7 +70,7 @@ struct IngestConfig {
   // POST /v1/observations/bulk (docs/ingest.md, "Bulk"): one envelope per line.
   int64_t bulk_max_lines = 1024;      // envelopes per request; more is 413
   int64_t bulk_max_bytes = 1 << 20;   // request body; more is 413 (the server's body limit is raised to it)
-  int64_t bulk_verify_threads = 1;    // threads verifying one request's signatures (the handler's included)
+  int64_t bulk_verify_threads = 2;    // threads verifying one request's signatures (the handler's included)
 };
 
 // [stream]: GET /v1/stream (Server-Sent Events, docs/stream.md).
