@@ -12,7 +12,10 @@ TEST(FixedPoint, ReciprocalDivisionMatchesLongDivision) {
   std::mt19937_64 rng(7);
   const u128 kMax = static_cast<u128>(1) << 126;
   std::vector<u128> samples = {0, 1, 999'999'999'999, 1'000'000'000'000, 1'000'000'000'001, kMax - 1,
-                               kMax - 1'000'000'000'000, static_cast<u128>(1'000'000'000'000) * 12345678901234567ULL};
+                               kMax - 1'000'000'000'000, static_cast<u128>(1'000'000'000'000) * 12345678901234567ULL,
+                               // the boundary of the one-instruction path: quotient 2^64 - 1 / 2^64
+                               (static_cast<u128>(1'000'000'000'000) << 64) - 1, static_cast<u128>(1'000'000'000'000) << 64,
+                               (static_cast<u128>(1'000'000'000'000) << 64) + 1, (static_cast<u128>(999'999'999'999) << 64) | UINT64_MAX};
   for (int i = 0; i < 200000; ++i) {
     u128 n = (static_cast<u128>(rng()) << 64 | rng()) >> (2 + rng() % 100);
     samples.push_back(n);
