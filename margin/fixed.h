@@ -140,6 +140,9 @@ class Arith {
  public:
   bool overflow() const { return overflow_; }
   Fx Checked(i128 v) {
+    // Common case first: -2^119 <= v < 2^119 (2^119 < kFxLimit) from the high word alone.
+    const uint64_t hi = static_cast<uint64_t>(static_cast<u128>(v) >> 64);
+    if (hi + (uint64_t{1} << 55) < (uint64_t{1} << 56)) [[likely]] return Fx{v};
     // |v| < kFxLimit as one unsigned comparison: v + (kFxLimit - 1) in [0, 2 kFxLimit - 2].
     // (In unsigned arithmetic, where wrapping is defined: v <= -kFxLimit wraps above the bound.)
     if (static_cast<u128>(v) + static_cast<u128>(kFxLimit - 1) > static_cast<u128>(2 * (kFxLimit - 1))) [[unlikely]] {
@@ -160,8 +163,11 @@ class Arith {
     if (FitsI64(a.raw) && FitsI64(b.raw)) {
       const int64_t x = static_cast<int64_t>(a.raw), y = static_cast<int64_t>(b.raw);
       const bool neg = (x < 0) != (y < 0);
-      const u128 mag = static_cast<u128>(x < 0 ? -static_cast<u128>(x) : static_cast<u128>(x)) *
-                       static_cast<u128>(y < 0 ? -static_cast<u128>(y) : static_cast<u128>(y));
+      // Magnitudes as 64-bit words (|INT64_MIN| = 2^63 still fits), so the product is one
+      // 64x64->128 multiply.
+      const uint64_t ux = x < 0 ? 0 - static_cast<uint64_t>(x) : static_cast<uint64_t>(x);
+      const uint64_t uy = y < 0 ? 0 - static_cast<uint64_t>(y) : static_cast<uint64_t>(y);
+      const u128 mag = static_cast<u128>(ux) * uy;
       uint64_t rem;
       i128 q = static_cast<i128>(DivE12Small(mag, &rem));
       if (rem != 0) {
@@ -209,7 +215,9 @@ class Arith {
     // hardware 128/64 division instead of the generic 128-bit division routine.
     if (FitsI64(n) && static_cast<u128>(d) <= UINT64_MAX) {
       const bool neg = n < 0;
-      const u128 mag = static_cast<u128>(neg ? -n : n) * static_cast<u128>(kFxOne);
+      const int64_t n64 = static_cast<int64_t>(n);
+      const u128 mag = static_cast<u128>(neg ? 0 - static_cast<uint64_t>(n64) : static_cast<uint64_t>(n64)) *
+                       static_cast<uint64_t>(kFxOne);
       const uint64_t dd = static_cast<uint64_t>(d);
       const uint64_t hi = static_cast<uint64_t>(mag >> 64), lo = static_cast<uint64_t>(mag);
       if (hi < dd) {

@@ -70,6 +70,42 @@ TEST(FixedPoint, AddAndSubFlagExactlyTheRangeBoundary) {
   EXPECT_TRUE(both.overflow());
 }
 
+// Checked accepts |v| < 2^119 from the high word alone; between 2^119 and kFxLimit (about
+// 2^119.6) and beyond it the exact comparison decides.
+TEST(FixedPoint, RangeCheckFastPathBoundary) {
+  const i128 k119 = static_cast<i128>(1) << 119;
+  for (i128 v : {k119 - 1, k119, k119 + 1, -k119, -k119 - 1, -k119 + 1, kFxLimit - 1, -(kFxLimit - 1), i128{0}, i128{-1}}) {
+    Arith ar;
+    EXPECT_TRUE(ar.Checked(v).raw == v);
+    EXPECT_FALSE(ar.overflow());
+  }
+  for (i128 v : {kFxLimit, -kFxLimit, kFxLimit + 1, static_cast<i128>(1) << 120, -(static_cast<i128>(1) << 120),
+                 static_cast<i128>(1) << 126}) {
+    Arith ar;
+    EXPECT_TRUE(ar.Checked(v).raw == 0);
+    EXPECT_TRUE(ar.overflow());
+  }
+}
+
+// The fast Mul and Div take 64-bit magnitudes: the extremes of int64 (INT64_MIN has no int64
+// negation) agree with exact 128-bit arithmetic.
+TEST(FixedPoint, MulAndDivAtTheInt64Extremes) {
+  const i128 lo = INT64_MIN, hi = INT64_MAX;
+  for (i128 a : {lo, hi, lo + 1, i128{-1}, i128{1}}) {
+    for (i128 b : {lo, hi, static_cast<i128>(kFxOne), static_cast<i128>(-kFxOne), i128{3}}) {
+      Arith ar;
+      const i128 p = a * b;  // |p| <= 2^126: exact in 128 bits
+      EXPECT_TRUE(ar.Mul(Fx{a}, Fx{b}, Rounding::kFloor).raw == FloorDiv(p, kFxOne));
+      EXPECT_TRUE(ar.Mul(Fx{a}, Fx{b}, Rounding::kCeiling).raw == CeilDiv(p, kFxOne));
+      // FloorDiv/CeilDiv want a positive divisor: a / b = (-a) / (-b).
+      const i128 n = (b < 0 ? -a : a) * kFxOne, d = b < 0 ? -b : b;
+      EXPECT_TRUE(ar.Div(Fx{a}, Fx{b}, Rounding::kFloor).raw == FloorDiv(n, d));
+      EXPECT_TRUE(ar.Div(Fx{a}, Fx{b}, Rounding::kCeiling).raw == CeilDiv(n, d));
+      EXPECT_FALSE(ar.overflow());
+    }
+  }
+}
+
 // ToFx takes a 64-bit fast path when the decimal's units fit in int64; at and beyond that
 // boundary it must agree with the 128-bit path, and refuse values beyond the range.
 TEST(FixedPoint, ToFxFastPathBoundary) {
