@@ -199,28 +199,19 @@ class Arith {
     return Checked(s);
   }
   // a / b rounded to 10^-12; b must be non-zero (zero sets the overflow flag).
-  Fx Div(Fx a, Fx b, Rounding r) {
-    if (b.raw == 0) {
-      overflow_ = true;
-      return Fx{};
-    }
-    i128 n = a.raw, d = b.raw;
-    if (d < 0) {
-      n = -n;
-      d = -d;
-    }
-    i128 scaled;
+  __attribute__((always_inline)) Fx Div(Fx a, Fx b, Rounding r) {
 #if defined(__x86_64__)
-    // Common case: |n| x 10^12 fits 128 bits, d fits 64 bits and the quotient fits 64 bits: one
-    // hardware 128/64 division instead of the generic 128-bit division routine.
-    if (FitsI64(n) && static_cast<u128>(d) <= UINT64_MAX) {
-      const bool neg = n < 0;
-      const int64_t n64 = static_cast<int64_t>(n);
-      const u128 mag = static_cast<u128>(neg ? 0 - static_cast<uint64_t>(n64) : static_cast<uint64_t>(n64)) *
-                       static_cast<uint64_t>(kFxOne);
-      const uint64_t dd = static_cast<uint64_t>(d);
+    // Hot path, inlined (the rounding folds away): |a| and |b| fit 64 bits and the quotient
+    // fits 64 bits: one hardware 128/64 division instead of the generic 128-bit division
+    // routine. The quotient is below 2^64 + 1, far inside kFxLimit: no range check.
+    if (FitsI64(a.raw) && FitsI64(b.raw) && b.raw != 0) {
+      const int64_t x = static_cast<int64_t>(a.raw), y = static_cast<int64_t>(b.raw);
+      const bool neg = (x < 0) != (y < 0);
+      const uint64_t ux = x < 0 ? 0 - static_cast<uint64_t>(x) : static_cast<uint64_t>(x);
+      const uint64_t dd = y < 0 ? 0 - static_cast<uint64_t>(y) : static_cast<uint64_t>(y);
+      const u128 mag = static_cast<u128>(ux) * static_cast<uint64_t>(kFxOne);
       const uint64_t hi = static_cast<uint64_t>(mag >> 64), lo = static_cast<uint64_t>(mag);
-      if (hi < dd) {
+      if (hi < dd) [[likely]] {
         uint64_t q, rem;
         __asm__("divq %4" : "=a"(q), "=d"(rem) : "a"(lo), "d"(hi), "rm"(dd));
         u128 qq = q;
@@ -237,10 +228,23 @@ class Arith {
           }
           if (away) ++qq;
         }
-        return Checked(neg ? -static_cast<i128>(qq) : static_cast<i128>(qq));
+        return Fx{neg ? -static_cast<i128>(qq) : static_cast<i128>(qq)};
       }
     }
 #endif
+    return DivSlow(a, b, r);
+  }
+  __attribute__((noinline)) Fx DivSlow(Fx a, Fx b, Rounding r) {
+    if (b.raw == 0) {
+      overflow_ = true;
+      return Fx{};
+    }
+    i128 n = a.raw, d = b.raw;
+    if (d < 0) {
+      n = -n;
+      d = -d;
+    }
+    i128 scaled;
     if (!__builtin_mul_overflow(n, static_cast<i128>(kFxOne), &scaled)) return Checked(RoundDiv(scaled, d, r));
     // n*10^12/d = q*10^12 + rem*10^12/d with q = floor(n/d), 0 <= rem < d.
     i128 q = FloorDiv(n, d);
