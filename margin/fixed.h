@@ -120,6 +120,17 @@ inline u128 MulHi128(u128 a, u128 b) {
 // exactly for every n < 2^126. Checked against long division in margin/fixed_test.cc.
 inline constexpr u128 kRecipE12 = (static_cast<u128>(0x465e6604b7a84465ULL) << 64) | 0xfc9fc3dba21722eaULL;
 inline u128 DivE12Small(u128 n, uint64_t* rem) {
+#if defined(__x86_64__)
+  // Common case: the quotient fits 64 bits (n < 10^12 x 2^64, i.e. below about 1.8 x 10^7 in
+  // value): one hardware 128/64 division gives quotient and remainder exactly.
+  const uint64_t hi = static_cast<uint64_t>(n >> 64);
+  if (hi < static_cast<uint64_t>(kFxOne)) [[likely]] {
+    uint64_t q, r;
+    __asm__("divq %4" : "=a"(q), "=d"(r) : "a"(static_cast<uint64_t>(n)), "d"(hi), "rm"(static_cast<uint64_t>(kFxOne)));
+    *rem = r;
+    return q;
+  }
+#endif
   const u128 q = MulHi128(n, kRecipE12) >> 38;
   *rem = static_cast<uint64_t>(n - q * static_cast<u128>(kFxOne));
   return q;
@@ -129,6 +140,9 @@ class Arith {
  public:
   bool overflow() const { return overflow_; }
   Fx Checked(i128 v) {
+    // Common case first: -2^119 <= v < 2^119 (2^119 < kFxLimit) from the high word alone.
+    const uint64_t hi = static_cast<uint64_t>(static_cast<u128>(v) >> 64);
+    if (hi + (uint64_t{1} << 55) < (uint64_t{1} << 56)) [[likely]] return Fx{v};
     // |v| < kFxLimit as one unsigned comparison: v + (kFxLimit - 1) in [0, 2 kFxLimit - 2].
     // (In unsigned arithmetic, where wrapping is defined: v <= -kFxLimit wraps above the bound.)
     if (static_cast<u128>(v) + static_cast<u128>(kFxLimit - 1) > static_cast<u128>(2 * (kFxLimit - 1))) [[unlikely]] {
@@ -149,8 +163,11 @@ class Arith {
     if (FitsI64(a.raw) && FitsI64(b.raw)) {
       const int64_t x = static_cast<int64_t>(a.raw), y = static_cast<int64_t>(b.raw);
       const bool neg = (x < 0) != (y < 0);
-      const u128 mag = static_cast<u128>(x < 0 ? -static_cast<u128>(x) : static_cast<u128>(x)) *
-                       static_cast<u128>(y < 0 ? -static_cast<u128>(y) : static_cast<u128>(y));
+      // Magnitudes as 64-bit words (|INT64_MIN| = 2^63 still fits), so the product is one
+      // 64x64->128 multiply.
+      const uint64_t ux = x < 0 ? 0 - static_cast<uint64_t>(x) : static_cast<uint64_t>(x);
+      const uint64_t uy = y < 0 ? 0 - static_cast<uint64_t>(y) : static_cast<uint64_t>(y);
+      const u128 mag = static_cast<u128>(ux) * uy;
       uint64_t rem;
       i128 q = static_cast<i128>(DivE12Small(mag, &rem));
       if (rem != 0) {
@@ -182,26 +199,19 @@ class Arith {
     return Checked(s);
   }
   // a / b rounded to 10^-12; b must be non-zero (zero sets the overflow flag).
-  Fx Div(Fx a, Fx b, Rounding r) {
-    if (b.raw == 0) {
-      overflow_ = true;
-      return Fx{};
-    }
-    i128 n = a.raw, d = b.raw;
-    if (d < 0) {
-      n = -n;
-      d = -d;
-    }
-    i128 scaled;
+  __attribute__((always_inline)) Fx Div(Fx a, Fx b, Rounding r) {
 #if defined(__x86_64__)
-    // Common case: |n| x 10^12 fits 128 bits, d fits 64 bits and the quotient fits 64 bits: one
-    // hardware 128/64 division instead of the generic 128-bit division routine.
-    if (FitsI64(n) && static_cast<u128>(d) <= UINT64_MAX) {
-      const bool neg = n < 0;
-      const u128 mag = static_cast<u128>(neg ? -n : n) * static_cast<u128>(kFxOne);
-      const uint64_t dd = static_cast<uint64_t>(d);
+    // Hot path, inlined (the rounding folds away): |a| and |b| fit 64 bits and the quotient
+    // fits 64 bits: one hardware 128/64 division instead of the generic 128-bit division
+    // routine. The quotient is below 2^64 + 1, far inside kFxLimit: no range check.
+    if (FitsI64(a.raw) && FitsI64(b.raw) && b.raw != 0) {
+      const int64_t x = static_cast<int64_t>(a.raw), y = static_cast<int64_t>(b.raw);
+      const bool neg = (x < 0) != (y < 0);
+      const uint64_t ux = x < 0 ? 0 - static_cast<uint64_t>(x) : static_cast<uint64_t>(x);
+      const uint64_t dd = y < 0 ? 0 - static_cast<uint64_t>(y) : static_cast<uint64_t>(y);
+      const u128 mag = static_cast<u128>(ux) * static_cast<uint64_t>(kFxOne);
       const uint64_t hi = static_cast<uint64_t>(mag >> 64), lo = static_cast<uint64_t>(mag);
-      if (hi < dd) {
+      if (hi < dd) [[likely]] {
         uint64_t q, rem;
         __asm__("divq %4" : "=a"(q), "=d"(rem) : "a"(lo), "d"(hi), "rm"(dd));
         u128 qq = q;
@@ -218,10 +228,23 @@ class Arith {
           }
           if (away) ++qq;
         }
-        return Checked(neg ? -static_cast<i128>(qq) : static_cast<i128>(qq));
+        return Fx{neg ? -static_cast<i128>(qq) : static_cast<i128>(qq)};
       }
     }
 #endif
+    return DivSlow(a, b, r);
+  }
+  __attribute__((noinline)) Fx DivSlow(Fx a, Fx b, Rounding r) {
+    if (b.raw == 0) {
+      overflow_ = true;
+      return Fx{};
+    }
+    i128 n = a.raw, d = b.raw;
+    if (d < 0) {
+      n = -n;
+      d = -d;
+    }
+    i128 scaled;
     if (!__builtin_mul_overflow(n, static_cast<i128>(kFxOne), &scaled)) return Checked(RoundDiv(scaled, d, r));
     // n*10^12/d = q*10^12 + rem*10^12/d with q = floor(n/d), 0 <= rem < d.
     i128 q = FloorDiv(n, d);

@@ -12,7 +12,10 @@ TEST(FixedPoint, ReciprocalDivisionMatchesLongDivision) {
   std::mt19937_64 rng(7);
   const u128 kMax = static_cast<u128>(1) << 126;
   std::vector<u128> samples = {0, 1, 999'999'999'999, 1'000'000'000'000, 1'000'000'000'001, kMax - 1,
-                               kMax - 1'000'000'000'000, static_cast<u128>(1'000'000'000'000) * 12345678901234567ULL};
+                               kMax - 1'000'000'000'000, static_cast<u128>(1'000'000'000'000) * 12345678901234567ULL,
+                               // the boundary of the one-instruction path: quotient 2^64 - 1 / 2^64
+                               (static_cast<u128>(1'000'000'000'000) << 64) - 1, static_cast<u128>(1'000'000'000'000) << 64,
+                               (static_cast<u128>(1'000'000'000'000) << 64) + 1, (static_cast<u128>(999'999'999'999) << 64) | UINT64_MAX};
   for (int i = 0; i < 200000; ++i) {
     u128 n = (static_cast<u128>(rng()) << 64 | rng()) >> (2 + rng() % 100);
     samples.push_back(n);
@@ -65,6 +68,42 @@ TEST(FixedPoint, AddAndSubFlagExactlyTheRangeBoundary) {
   Arith both;
   both.Sub(top, bottom);  // 2 x 10^36 - 2: out of range, and still no 128-bit wrap
   EXPECT_TRUE(both.overflow());
+}
+
+// Checked accepts |v| < 2^119 from the high word alone; between 2^119 and kFxLimit (about
+// 2^119.6) and beyond it the exact comparison decides.
+TEST(FixedPoint, RangeCheckFastPathBoundary) {
+  const i128 k119 = static_cast<i128>(1) << 119;
+  for (i128 v : {k119 - 1, k119, k119 + 1, -k119, -k119 - 1, -k119 + 1, kFxLimit - 1, -(kFxLimit - 1), i128{0}, i128{-1}}) {
+    Arith ar;
+    EXPECT_TRUE(ar.Checked(v).raw == v);
+    EXPECT_FALSE(ar.overflow());
+  }
+  for (i128 v : {kFxLimit, -kFxLimit, kFxLimit + 1, static_cast<i128>(1) << 120, -(static_cast<i128>(1) << 120),
+                 static_cast<i128>(1) << 126}) {
+    Arith ar;
+    EXPECT_TRUE(ar.Checked(v).raw == 0);
+    EXPECT_TRUE(ar.overflow());
+  }
+}
+
+// The fast Mul and Div take 64-bit magnitudes: the extremes of int64 (INT64_MIN has no int64
+// negation) agree with exact 128-bit arithmetic.
+TEST(FixedPoint, MulAndDivAtTheInt64Extremes) {
+  const i128 lo = INT64_MIN, hi = INT64_MAX;
+  for (i128 a : {lo, hi, lo + 1, i128{-1}, i128{1}}) {
+    for (i128 b : {lo, hi, static_cast<i128>(kFxOne), static_cast<i128>(-kFxOne), i128{3}}) {
+      Arith ar;
+      const i128 p = a * b;  // |p| <= 2^126: exact in 128 bits
+      EXPECT_TRUE(ar.Mul(Fx{a}, Fx{b}, Rounding::kFloor).raw == FloorDiv(p, kFxOne));
+      EXPECT_TRUE(ar.Mul(Fx{a}, Fx{b}, Rounding::kCeiling).raw == CeilDiv(p, kFxOne));
+      // FloorDiv/CeilDiv want a positive divisor: a / b = (-a) / (-b).
+      const i128 n = (b < 0 ? -a : a) * kFxOne, d = b < 0 ? -b : b;
+      EXPECT_TRUE(ar.Div(Fx{a}, Fx{b}, Rounding::kFloor).raw == FloorDiv(n, d));
+      EXPECT_TRUE(ar.Div(Fx{a}, Fx{b}, Rounding::kCeiling).raw == CeilDiv(n, d));
+      EXPECT_FALSE(ar.overflow());
+    }
+  }
 }
 
 // ToFx takes a 64-bit fast path when the decimal's units fit in int64; at and beyond that
