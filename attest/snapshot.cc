@@ -538,6 +538,15 @@ Result<SignedSnapshot> SignSnapshot(Snapshot snapshot, const SigningKey& key) {
   std::sort(snapshot.reserves.begin(), snapshot.reserves.end(),
             [](const ReserveAttestation& a, const ReserveAttestation& b) { return a.asset < b.asset; });
   for (Mark& m : snapshot.marks) {
+    // Already canonical (a round's marks are): read only, so contributions shared with the
+    // ObservationBook stay shared instead of being copied here.
+    const Contributions& c = m.contributions;
+    if (std::adjacent_find(c.begin(), c.end(), [](const Observation& a, const Observation& b) {
+          return !(a.source < b.source);
+        }) == c.end() &&
+        std::all_of(c.begin(), c.end(), [&](const Observation& o) { return o.symbol == m.symbol; })) {
+      continue;
+    }
     std::sort(m.contributions.begin(), m.contributions.end(),
               [](const Observation& a, const Observation& b) { return a.source < b.source; });
     for (Observation& o : m.contributions) o.symbol = m.symbol;

@@ -220,6 +220,30 @@ TEST(Snapshot, RoundTripGivesEqualDocumentAndIdenticalBytes) {
   ExpectSameSnapshot(*parsed, sorted);
 }
 
+// A mark whose contributions share an observation array (as a round's marks share the
+// ObservationBook's) signs to the same bytes as one holding its own copies, and signing neither
+// copies nor changes the shared array (only not-yet-canonical contributions are rewritten).
+TEST(Snapshot, SharedContributionsSignToTheSameBytesAndStayShared) {
+  const SigningKey key = TestKey(7);
+  Snapshot owned = Sample();
+  std::swap(owned.marks[1].contributions[0], owned.marks[1].contributions[1]);  // canonical order
+  auto array = std::make_shared<std::vector<Observation>>();
+  array->push_back(owned.marks[1].contributions[0]);                            // bitstamp
+  array->push_back(Obs("coinbase", "BTC/USD", "1", 1763782189000000000));     // not kept
+  array->push_back(owned.marks[1].contributions[1]);                            // kraken
+  Snapshot shared = Sample();
+  shared.marks[1].contributions = Contributions(array, 0b101);
+  auto a = SignSnapshot(owned, key);
+  auto b = SignSnapshot(shared, key);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(a->envelope_json, b->envelope_json);
+  const Mark& btc = b->snapshot.marks[1];
+  ASSERT_EQ(btc.symbol, "BTC/USD");
+  EXPECT_TRUE(btc.contributions.is_shared());
+  EXPECT_EQ(btc.contributions.size(), 2u);
+  EXPECT_EQ((*array)[1].source, "coinbase");
+}
+
 TEST(Snapshot, BuildRejectsOutOfDomainFields) {
   auto expect_bad = [](Snapshot s, const std::string& field) {
     auto r = SnapshotPayload(s);

@@ -8,8 +8,12 @@
 //   BM_MarkEngineRound     a full MarkEngine::Round (freshness, spreads, outliers, confidence,
 //                          clamp, publish reason), observations lent from a hash map by symbol;
 //   BM_MarkEngineRoundBook the same round exactly as the publisher runs it: through a real
-//                          ObservationBook, read under one lock (ObservationBook::Reader);
-//   BM_BookPut             the ingestion side: 40,000 observations Put() into that book.
+//                          ObservationBook, read under one lock (ObservationBook::Reader), the
+//                          marks sharing the book's arrays (MarkEngine::RoundShared);
+//   BM_MarkEngineRoundBookCopy  the same round with marks copying their observations (RoundLent);
+//   BM_BookPut             the ingestion side: 40,000 observations Put() into that book;
+//   BM_BookPutMarksHeld    the same while the previous round's marks still share every array (as
+//                          the publisher's last snapshot does): each symbol's first Put copies it.
 // bench/run_aggregate.sh prints the figures and the ratios to the baseline.
 #include <benchmark/benchmark.h>
 
@@ -126,7 +130,7 @@ void BM_MarkEngineRound(benchmark::State& state) {
 BENCHMARK(BM_MarkEngineRound)->Unit(benchmark::kMillisecond);
 
 // The full round as the publisher runs it: over a real ObservationBook.
-void BM_MarkEngineRoundBook(benchmark::State& state) {
+void RoundBook(benchmark::State& state, bool shared) {
   const Fixture& f = F();
   ObservationBook book;
   for (const std::string& sym : f.symbols) {
@@ -137,16 +141,21 @@ void BM_MarkEngineRoundBook(benchmark::State& state) {
   auto engine = MarkEngine::Create(policies, f.ages, nullptr).value();
   for (auto _ : state) {
     ObservationBook::Reader reader = book.Read();
-    auto marks = engine->RoundLent([&](const std::string& sym) { return reader.ForSymbol(sym); }, kNow);
+    auto marks = shared ? engine->RoundShared([&](const std::string& sym) { return reader.Shared(sym); }, kNow)
+                        : engine->RoundLent([&](const std::string& sym) { return reader.ForSymbol(sym); }, kNow);
     benchmark::DoNotOptimize(marks);
   }
   state.counters["symbols"] = kSymbols;
 }
+void BM_MarkEngineRoundBook(benchmark::State& state) { RoundBook(state, true); }
 BENCHMARK(BM_MarkEngineRoundBook)->Unit(benchmark::kMillisecond);
+void BM_MarkEngineRoundBookCopy(benchmark::State& state) { RoundBook(state, false); }
+BENCHMARK(BM_MarkEngineRoundBookCopy)->Unit(benchmark::kMillisecond);
 
 // Ingestion side of the book: one round's worth of new observations (5,000 symbols x 8 sources)
-// put one by one into a book that already holds the previous ones, as pollers and push do.
-void BM_BookPut(benchmark::State& state) {
+// put one by one into a book that already holds the previous ones, as pollers and push do. With
+// `marks_held`, a round's marks share every symbol's array meanwhile (copy on write).
+void BookPut(benchmark::State& state, bool marks_held) {
   const Fixture& f = F();
   ObservationBook book;
   std::vector<Observation> all;
@@ -154,18 +163,32 @@ void BM_BookPut(benchmark::State& state) {
     for (const Observation& o : f.book.at(sym)) all.push_back(o);
   }
   for (const Observation& o : all) book.Put(o);
+  std::vector<SymbolPolicy> policies;
+  for (const std::string& sym : f.symbols) policies.emplace_back(sym, 3);
+  auto engine = MarkEngine::Create(policies, f.ages, nullptr).value();
   int64_t t = kNow;
   for (auto _ : state) {
     state.PauseTiming();
     t += kNanosPerMilli;
     std::vector<Observation> batch = all;
     for (Observation& o : batch) o.observed_unix_nanos = o.received_unix_nanos = t;
+    std::vector<Mark> held;
+    if (marks_held) {
+      ObservationBook::Reader reader = book.Read();
+      held = engine->RoundShared([&](const std::string& sym) { return reader.Shared(sym); }, t);
+    }
     state.ResumeTiming();
     for (Observation& o : batch) book.Put(std::move(o));
+    state.PauseTiming();
+    held.clear();
+    state.ResumeTiming();
   }
   state.counters["observations"] = static_cast<double>(all.size());
 }
+void BM_BookPut(benchmark::State& state) { BookPut(state, false); }
 BENCHMARK(BM_BookPut)->Unit(benchmark::kMillisecond);
+void BM_BookPutMarksHeld(benchmark::State& state) { BookPut(state, true); }
+BENCHMARK(BM_BookPutMarksHeld)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

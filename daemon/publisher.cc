@@ -107,10 +107,10 @@ Result<std::shared_ptr<const Published>> Publisher::PublishRound() {
   std::vector<Observation> seen;  // what this round looked at, for the observation log
   {
     feeds::ObservationBook::Reader book = book_->Read();  // one lock for the round, no copies
-    snapshot.marks = engine_->RoundLent(
+    snapshot.marks = engine_->RoundShared(
         [&](const std::string& symbol) {
-          std::span<const Observation> latest = book.ForSymbol(symbol);
-          if (observation_log_) seen.insert(seen.end(), latest.begin(), latest.end());
+          SharedObservations latest = book.Shared(symbol);  // marks share it, not copy it
+          if (observation_log_ && latest != nullptr) seen.insert(seen.end(), latest->begin(), latest->end());
           return latest;
         },
         now);

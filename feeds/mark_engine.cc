@@ -56,7 +56,7 @@ struct MarkEngine::Basic {
   std::optional<Decimal> price;
   std::optional<Decimal> confidence;
   std::optional<int64_t> newest;
-  std::vector<Observation> contributions;
+  Contributions contributions;
   std::vector<std::string> outliers;
 };
 
@@ -127,7 +127,8 @@ bool MarkEngine::halted(const std::string& symbol) const {
 }
 
 void MarkEngine::Aggregate(const SymbolPolicy& policy, std::span<const Observation> observations,
-                           std::optional<Session> session, int64_t now, Basic& out) const {
+                           const SharedObservations& shared, std::optional<Session> session, int64_t now,
+                           Basic& out) const {
   // One observation per source (the newest), so duplicates cannot vote twice; sorted by source.
   thread_local std::vector<std::pair<std::string_view, const Observation*>> by_source;
   by_source.clear();
@@ -216,9 +217,19 @@ void MarkEngine::Aggregate(const SymbolPolicy& policy, std::span<const Observati
   int64_t newest = fresh[agg.kept.front()]->observed_unix_nanos;
   for (size_t i : agg.kept) newest = std::max(newest, fresh[i]->observed_unix_nanos);
   out.newest = newest;
-  // The only copies of the round: the kept observations, into the mark (by source name).
-  out.contributions.reserve(agg.kept.size());
-  for (size_t i : agg.kept) out.contributions.push_back(*fresh[i]);
+  // Over a shared array in source order (the book's), the mark points at its kept entries:
+  // fresh (and so kept, ascending) follow the array's order, which the mask iterates in.
+  if (shared != nullptr && unique_sorted && observations.size() <= 64 && observations.data() == shared->data()) {
+    uint64_t mask = 0;
+    for (size_t i : agg.kept) mask |= uint64_t{1} << (fresh[i] - observations.data());
+    out.contributions = Contributions(shared, mask);
+    return;
+  }
+  // Otherwise the only copies of the round: the kept observations, into the mark (by source name).
+  std::vector<Observation> kept;
+  kept.reserve(agg.kept.size());
+  for (size_t i : agg.kept) kept.push_back(*fresh[i]);
+  out.contributions = std::move(kept);
 }
 
 void MarkEngine::Build(size_t index, const Lent& lent, const std::vector<Mark>& marks, int64_t now, Mark& mark) {
@@ -235,7 +246,7 @@ void MarkEngine::Build(size_t index, const Lent& lent, const std::vector<Mark>& 
     mark.status = MarkStatus::kHalted;
   } else {
     Basic basic;
-    Aggregate(policy, lent.observations, session, now, basic);
+    Aggregate(policy, lent.observations, lent.shared, session, now, basic);
     mark.newest_observation_unix_nanos = basic.newest;
     mark.outliers = std::move(basic.outliers);
     mark.status = basic.status;
@@ -363,14 +374,30 @@ std::vector<Mark> MarkEngine::Round(const Lookup& latest, int64_t now) {
 }
 
 std::vector<Mark> MarkEngine::RoundLent(const Lend& latest, int64_t now) {
+  return RoundOver([&](const std::string& symbol) { return Lent{false, latest(symbol), nullptr}; }, now);
+}
+
+std::vector<Mark> MarkEngine::RoundShared(const Share& latest, int64_t now) {
+  return RoundOver(
+      [&](const std::string& symbol) {
+        Lent lent{false, {}, latest(symbol)};
+        if (lent.shared != nullptr) lent.observations = *lent.shared;
+        return lent;
+      },
+      now);
+}
+
+template <typename LendFn>
+std::vector<Mark> MarkEngine::RoundOver(const LendFn& lend_one, int64_t now) {
   std::vector<Mark> marks(symbols_.size());
   // A round is bound by memory reads (5,000 symbols x 8 observations are ~8 MB), so it looks one
   // symbol ahead: lends the next symbol's observations and prefetches them while this one is
   // built. Each symbol is still lent once, in order_, and a halted one not at all.
   auto lend = [&](size_t i) {
-    Lent next{halted_[i].load(), {}};
+    Lent next;
+    next.halted = halted_[i].load();
     if (!next.halted) {
-      next.observations = latest(symbols_[i].symbol);
+      next = lend_one(symbols_[i].symbol);
       const char* p = reinterpret_cast<const char*>(next.observations.data());
       const char* end = p + next.observations.size_bytes();
       for (; p < end; p += 64) __builtin_prefetch(p);
@@ -379,10 +406,10 @@ std::vector<Mark> MarkEngine::RoundLent(const Lend& latest, int64_t now) {
   };
   Lent current = order_.empty() ? Lent{} : lend(order_.front());
   for (size_t k = 0; k < order_.size(); ++k) {
-    const Lent next = k + 1 < order_.size() ? lend(order_[k + 1]) : Lent{};
+    Lent next = k + 1 < order_.size() ? lend(order_[k + 1]) : Lent{};
     const size_t i = order_[k];
     Build(i, current, marks, now, marks[i]);  // each mark built in place
-    current = next;
+    current = std::move(next);
   }
   return marks;
 }

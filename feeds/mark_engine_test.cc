@@ -7,6 +7,7 @@
 #include <date/date.h>
 
 #include "plumbline/clock.h"
+#include "plumbline/feeds/sources.h"
 
 namespace plumbline::feeds {
 namespace {
@@ -363,6 +364,65 @@ TEST(MarkEngine, RoundLentGivesTheSameMarksAsRound) {
     EXPECT_EQ(lent[0].price->ToString(), std::to_string(300 + 3 * i / 2) + (i % 2 ? ".5" : ""));
     EXPECT_EQ(lent[3].status, MarkStatus::kHalted);
   }
+}
+
+// RoundShared (what the publisher uses) over a real ObservationBook gives the marks Round gives,
+// with contributions that point into the book's arrays instead of copying them; later Puts never
+// change a mark already built (the book copies a shared array on write), and changing a mark's
+// contributions changes only that mark.
+TEST(MarkEngine, RoundSharedGivesTheSameMarksAndLaterPutsLeaveThemAlone) {
+  MultiplierSchedule sched;
+  sched.current = Multiplier::Parse("1.5").value();
+  std::vector<SymbolPolicy> policies = {Token("AAPLx/USD", "AAPL/USD", sched), SymbolPolicy("BTC/USD", 3),
+                                        Equity("AAPL/USD"), SymbolPolicy("ETH/USD", 3)};
+  auto copying = Engine(policies);
+  auto sharing = Engine(policies);
+  Book book;
+  ObservationBook shared_book;
+  auto put = [&](const std::string& source, const std::string& symbol, const std::string& price, int64_t t) {
+    book.Put(source, symbol, price, t);
+    Observation o;
+    o.source = source;
+    o.symbol = symbol;
+    o.price = D(price);
+    o.observed_unix_nanos = o.received_unix_nanos = t;
+    shared_book.Put(o);
+  };
+  std::vector<Mark> previous;
+  std::vector<std::string> previous_text;
+  for (int i = 0; i < 6; ++i) {
+    const int64_t t = kRegular + i * kSec;
+    for (const char* s : {"d", "b", "a", "c"}) put(s, "BTC/USD", i % 3 == 0 && s[0] == 'b' ? "150" : std::to_string(100 + i), t);
+    for (const char* s : {"a", "b", "c"}) put(s, "AAPL/USD", std::to_string(200 + i), t);
+    for (const char* s : {"a", "b"}) put(s, "ETH/USD", "10", t);  // no quorum: no contributions
+    for (const char* s : {"ta", "tb", "tc"}) put(s, "AAPLx/USD", "301", t);
+    // The previous round's marks are what they were, though every array they share was replaced.
+    for (size_t k = 0; k < previous.size(); ++k) EXPECT_EQ(Render(previous[k]), previous_text[k]) << "round " << i;
+    std::vector<Mark> marks;
+    {
+      ObservationBook::Reader reader = shared_book.Read();
+      marks = sharing->RoundShared([&](const std::string& s) { return reader.Shared(s); }, t);
+    }
+    std::vector<Mark> copied = copying->Round(book.Lookup(), t);
+    ASSERT_EQ(marks.size(), copied.size());
+    for (size_t k = 0; k < marks.size(); ++k) EXPECT_EQ(Render(marks[k]), Render(copied[k])) << "round " << i;
+    const Mark& btc = marks[1];
+    ASSERT_EQ(btc.status, MarkStatus::kOk);
+    EXPECT_TRUE(btc.contributions.is_shared());
+    EXPECT_EQ(btc.contributions.size(), i % 3 == 0 ? 3u : 4u);  // b is the outlier every 3rd round
+    EXPECT_EQ(btc.contributions.front().source, "a");
+    EXPECT_EQ(btc.contributions.back().source, "d");
+    previous = marks;
+    previous_text.clear();
+    for (const Mark& m : marks) previous_text.push_back(Render(m));
+  }
+  // A non-const access gives that mark its own copy; the book and the other marks are untouched.
+  Mark edited = previous[1];
+  edited.contributions[0].price = D("1");
+  EXPECT_FALSE(edited.contributions.is_shared());
+  EXPECT_EQ(edited.contributions.size(), previous[1].contributions.size());
+  EXPECT_EQ(Render(previous[1]), previous_text[1]);
+  EXPECT_EQ(shared_book.ForSymbol("BTC/USD")[0].price.ToString(), "105");
 }
 
 TEST(MarkEngine, ReplayIsDeterministic) {

@@ -59,13 +59,25 @@ void ObservationBook::Put(Observation obs) {
 }
 
 void ObservationBook::PutLocked(Observation obs) {
-  std::vector<Observation>& sources = by_symbol_[obs.symbol];
-  auto it = std::lower_bound(sources.begin(), sources.end(), obs.source,
+  std::shared_ptr<std::vector<Observation>>& slot = by_symbol_[obs.symbol];
+  if (slot == nullptr) slot = std::make_shared<std::vector<Observation>>();
+  auto it = std::lower_bound(slot->begin(), slot->end(), obs.source,
                              [](const Observation& o, const std::string& name) { return o.source < name; });
-  if (it == sources.end() || it->source != obs.source) {
-    sources.insert(it, std::move(obs));
-    ++generation_;  // the vector may have moved: remembered spans are stale
-  } else if (it->observed_unix_nanos <= obs.observed_unix_nanos) {
+  const bool insert = it == slot->end() || it->source != obs.source;
+  if (!insert && it->observed_unix_nanos > obs.observed_unix_nanos) return;
+  // Copy on write: a shared array (held by marks) never changes. Only the book can hand out new
+  // references (under mu_), so a count of 1 stays 1; the fence pairs with the release of the
+  // last other holder's reference, whose reads then happen before the writes below.
+  if (slot.use_count() > 1) {
+    const ptrdiff_t at = it - slot->begin();
+    slot = std::make_shared<std::vector<Observation>>(*slot);
+    it = slot->begin() + at;
+  } else {
+    std::atomic_thread_fence(std::memory_order_acquire);
+  }
+  if (insert) {
+    slot->insert(it, std::move(obs));
+  } else {
     *it = std::move(obs);
   }
 }
@@ -81,20 +93,32 @@ std::vector<Observation> ObservationBook::ForSymbol(const std::string& symbol) c
   return {lent.begin(), lent.end()};
 }
 
-std::span<const Observation> ObservationBook::Reader::ForSymbol(const std::string& symbol) {
+const std::shared_ptr<std::vector<Observation>>* ObservationBook::Reader::Slot(const std::string& symbol) {
   std::vector<Asked>& asked = book_->asked_;
   const size_t k = ask_++;
-  if (k < asked.size() && asked[k].generation == book_->generation_ && asked[k].symbol == symbol) {
-    return asked[k].observations;
+  if (k < asked.size() && asked[k].slot != nullptr && asked[k].symbol == symbol) {
+    // A round reads the book in this order and is bound by its cache misses: start the next
+    // asks' chains early (the map node two asks ahead, the array header of the next one).
+    if (k + 2 < asked.size() && asked[k + 2].slot != nullptr) __builtin_prefetch(asked[k + 2].slot);
+    if (k + 1 < asked.size() && asked[k + 1].slot != nullptr) __builtin_prefetch(asked[k + 1].slot->get());
+    return asked[k].slot;
   }
   auto it = book_->by_symbol_.find(symbol);
-  // A symbol not in the book is not remembered: it may appear without a generation change.
-  std::span<const Observation> found;
-  if (it != book_->by_symbol_.end()) found = it->second;
+  // A symbol not in the book is not remembered: it may appear later.
+  const std::shared_ptr<std::vector<Observation>>* slot = it == book_->by_symbol_.end() ? nullptr : &it->second;
   if (k >= asked.size()) asked.resize(k + 1);
-  asked[k] = {symbol, it == book_->by_symbol_.end() ? std::span<const Observation>() : found,
-              it == book_->by_symbol_.end() ? ~uint64_t{0} : book_->generation_};
-  return found;
+  asked[k] = {symbol, slot};
+  return slot;
+}
+
+std::span<const Observation> ObservationBook::Reader::ForSymbol(const std::string& symbol) {
+  const std::shared_ptr<std::vector<Observation>>* slot = Slot(symbol);
+  return slot == nullptr ? std::span<const Observation>() : std::span<const Observation>(**slot);
+}
+
+SharedObservations ObservationBook::Reader::Shared(const std::string& symbol) {
+  const std::shared_ptr<std::vector<Observation>>* slot = Slot(symbol);
+  return slot == nullptr ? nullptr : SharedObservations(*slot);
 }
 
 // httplib::Client takes anything as a host name, so check the scheme://host[:port] shape first.

@@ -301,6 +301,50 @@ TEST(ObservationBook, ReaderLendsTheBookAndHoldsPutsUntilItIsGone) {
   EXPECT_EQ(book.ForSymbol("BTC/USD")[0].price.ToString(), "3");
 }
 
+// A shared array (what marks point into) never changes: a Put replaces it with a changed copy
+// (new price, new source) that the next Reader sees; an array no one else holds changes in place.
+TEST(ObservationBook, SharedArraysNeverChangeAfterPut) {
+  ObservationBook book;
+  Observation o;
+  o.symbol = "BTC/USD";
+  o.price = Decimal::Parse("2").value();
+  o.observed_unix_nanos = 200;
+  for (const char* source : {"kraken", "bitstamp"}) {
+    o.source = source;
+    book.Put(o);
+  }
+  SharedObservations held = book.Read().Shared("BTC/USD");
+  ASSERT_NE(held, nullptr);
+  EXPECT_EQ(book.Read().Shared("ETH/USD"), nullptr);
+  o.source = "bitstamp";
+  o.price = Decimal::Parse("3").value();
+  o.observed_unix_nanos = 300;
+  book.Put(o);
+  o.source = "coinbase";
+  book.Put(o);
+  o.source = "kraken";
+  o.observed_unix_nanos = 100;  // older than the stored one: ignored
+  o.price = Decimal::Parse("9").value();
+  book.Put(o);
+  ASSERT_EQ(held->size(), 2u);
+  EXPECT_EQ((*held)[0].source, "bitstamp");
+  EXPECT_EQ((*held)[0].price.ToString(), "2");
+  EXPECT_EQ((*held)[1].price.ToString(), "2");
+  std::vector<Observation> now = book.ForSymbol("BTC/USD");
+  ASSERT_EQ(now.size(), 3u);
+  EXPECT_EQ(now[0].price.ToString(), "3");
+  EXPECT_EQ(now[1].source, "coinbase");
+  EXPECT_EQ(now[2].price.ToString(), "2");
+  // No one else holds the current array: a Put changes it in place (no copy per Put).
+  const Observation* before = book.Read().Shared("BTC/USD")->data();
+  o.source = "coinbase";
+  o.observed_unix_nanos = 400;
+  book.Put(o);
+  SharedObservations after = book.Read().Shared("BTC/USD");
+  EXPECT_EQ(after->data(), before);
+  EXPECT_EQ((*after)[1].observed_unix_nanos, 400);
+}
+
 // Readers remember the previous sequence of asks; what they lend must still be the book's
 // current content after in-place updates, new sources (the vector moves), new symbols and a
 // different order of asks.

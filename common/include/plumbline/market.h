@@ -4,10 +4,16 @@
 // Plain values; thread safety is the holder's concern.
 #pragma once
 
+#include <bit>
+#include <cstddef>
 #include <cstdint>
+#include <initializer_list>
+#include <iterator>
+#include <memory>
 #include <optional>
 #include <string_view>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "plumbline/decimal.h"
@@ -23,6 +29,101 @@ struct Observation {
   std::optional<Decimal> ask;        // best ask, when the format has one
   int64_t observed_unix_nanos = 0;   // the source's own timestamp, or receipt time if it has none
   int64_t received_unix_nanos = 0;   // when Plumbline received it
+};
+
+// An immutable array of observations shared without copying (ObservationBook keeps each
+// symbol's observations in one and replaces it on write; nothing changes it while shared).
+using SharedObservations = std::shared_ptr<const std::vector<Observation>>;
+
+// The observations that made a mark's price, in source-name order. Either owned (a plain vector:
+// decoded and hand-built marks) or shared: the entries of a SharedObservations array at the set
+// bits of a 64-bit mask (bit i = entry i), so a round's marks copy no observation. Reading is the
+// same either way; any non-const access first turns a shared one into an owned copy. Copying a
+// shared one copies a reference. Thread safety: as a std::vector (the shared array never changes).
+class Contributions {
+ public:
+  using value_type = Observation;
+  using size_type = size_t;
+  using iterator = std::vector<Observation>::iterator;
+  class const_iterator {
+   public:
+    using iterator_category = std::forward_iterator_tag;
+    using value_type = Observation;
+    using difference_type = std::ptrdiff_t;
+    using pointer = const Observation*;
+    using reference = const Observation&;
+    const_iterator() = default;
+    reference operator*() const { return shared_ ? base_[std::countr_zero(mask_)] : *base_; }
+    pointer operator->() const { return &**this; }
+    const_iterator& operator++() {
+      if (shared_) mask_ &= mask_ - 1; else ++base_;
+      return *this;
+    }
+    const_iterator operator++(int) { const_iterator old = *this; ++*this; return old; }
+    bool operator==(const const_iterator& o) const { return base_ == o.base_ && mask_ == o.mask_; }
+
+   private:
+    friend class Contributions;
+    const_iterator(const Observation* base, uint64_t mask, bool shared) : base_(base), mask_(mask), shared_(shared) {}
+    const Observation* base_ = nullptr;  // shared: the array; owned: the current element
+    uint64_t mask_ = 0;                  // shared: entries still to visit, lowest first
+    bool shared_ = false;
+  };
+
+  Contributions() = default;
+  Contributions(std::vector<Observation> owned) : owned_(std::move(owned)) {}  // implicit
+  Contributions(std::initializer_list<Observation> owned) : owned_(owned) {}
+  // Entries of `all` at the set bits of `kept`; bits beyond all->size() must be clear.
+  Contributions(SharedObservations all, uint64_t kept) : shared_(std::move(all)), kept_(kept) {}
+
+  size_t size() const { return shared_ ? static_cast<size_t>(std::popcount(kept_)) : owned_.size(); }
+  bool empty() const { return size() == 0; }
+  const Observation& operator[](size_t i) const {
+    if (!shared_) return owned_[i];
+    uint64_t m = kept_;
+    for (; i > 0; --i) m &= m - 1;
+    return (*shared_)[std::countr_zero(m)];
+  }
+  const Observation& front() const { return (*this)[0]; }
+  const Observation& back() const { return (*this)[size() - 1]; }
+  const_iterator begin() const {
+    return shared_ ? const_iterator(shared_->data(), kept_, true) : const_iterator(owned_.data(), 0, false);
+  }
+  const_iterator end() const {
+    return shared_ ? const_iterator(shared_->data(), 0, true)
+                   : const_iterator(owned_.data() + owned_.size(), 0, false);
+  }
+  const_iterator cbegin() const { return begin(); }
+  const_iterator cend() const { return end(); }
+  bool is_shared() const { return shared_ != nullptr; }
+
+  // Mutation (owned first).
+  Observation& operator[](size_t i) { return Own()[i]; }
+  iterator begin() { return Own().begin(); }
+  iterator end() { return Own().end(); }
+  void push_back(Observation o) { Own().push_back(std::move(o)); }
+  void reserve(size_t n) { Own().reserve(n); }
+  void clear() {
+    shared_.reset();
+    kept_ = 0;
+    owned_.clear();
+  }
+
+ private:
+  std::vector<Observation>& Own() {
+    if (shared_) {
+      std::vector<Observation> copy;
+      copy.reserve(size());
+      for (const_iterator it = std::as_const(*this).begin(); it != std::as_const(*this).end(); ++it) copy.push_back(*it);
+      owned_ = std::move(copy);
+      shared_.reset();
+      kept_ = 0;
+    }
+    return owned_;
+  }
+  std::vector<Observation> owned_;
+  SharedObservations shared_;
+  uint64_t kept_ = 0;
 };
 
 enum class MarkStatus {
@@ -83,7 +184,7 @@ struct Mark {
   std::optional<int64_t> newest_observation_unix_nanos;  // newest contributing (or, if none
                                                          // contributes, newest seen) observation
   uint32_t quorum = 3;                      // fresh sources required
-  std::vector<Observation> contributions;   // fresh observations that made the price, by source name
+  Contributions contributions;              // fresh observations that made the price, by source name
   // ---- snapshot v2 (absent from v1 documents; defaults below are what a v1 mark decodes to) --
   AssetClass asset_class = AssetClass::kCrypto;
   std::optional<Decimal> confidence;          // Pyth-style half-width around price

@@ -68,6 +68,11 @@ class MarkEngine {
   using Lend = std::function<std::span<const Observation>(const std::string& symbol)>;
   // The same round as Round(), with the same marks.
   std::vector<Mark> RoundLent(const Lend& latest, int64_t now_unix_nanos);
+  // The same round again, over shared arrays (ObservationBook::Reader::Shared; nullptr = none):
+  // a mark's contributions then point into the array instead of copying (when the array is
+  // sorted by source, one per source, at most 64 entries; else they are copied as above).
+  using Share = std::function<SharedObservations(const std::string& symbol)>;
+  std::vector<Mark> RoundShared(const Share& latest, int64_t now_unix_nanos);
 
   // Restores what a restarted daemon can know from the last published marks: last statuses,
   // accepted and last regular prices. Unknown symbols are ignored.
@@ -84,11 +89,15 @@ class MarkEngine {
   MarkEngine() = default;
   struct Basic;
   void Aggregate(const SymbolPolicy& policy, std::span<const Observation> observations,
-                 std::optional<Session> session, int64_t now, Basic& out) const;
+                 const SharedObservations& shared, std::optional<Session> session, int64_t now,
+                 Basic& out) const;
   struct Lent {  // one symbol's input to a round
     bool halted = false;  // read once, when the symbol is lent
     std::span<const Observation> observations;  // empty when halted
+    SharedObservations shared;  // RoundShared: the array `observations` views
   };
+  template <typename LendFn>
+  std::vector<Mark> RoundOver(const LendFn& lend_one, int64_t now);
   // Fills `mark` (default-constructed, marks[index]); a token reads its underlying's mark in `marks`.
   void Build(size_t index, const Lent& lent, const std::vector<Mark>& marks, int64_t now, Mark& mark);
 

@@ -56,6 +56,10 @@ struct SourceHealth {
 };
 
 // Latest observation per (source, symbol). Thread-safe.
+//
+// Each symbol's observations live in one immutable array (SharedObservations) that marks share
+// instead of copying: a Put() changes the array in place while no one else holds it, and
+// otherwise replaces it with a changed copy (copy on write), so a shared array never changes.
 class ObservationBook {
  public:
   // Replaces the entry for (obs.source, obs.symbol) unless the stored one is newer.
@@ -75,28 +79,28 @@ class ObservationBook {
    public:
     // The same observations as ForSymbol(), valid while this Reader lives (empty if none).
     std::span<const Observation> ForSymbol(const std::string& symbol);
+    // The same as a shared array, valid as long as it is held (nullptr if none). It never changes.
+    SharedObservations Shared(const std::string& symbol);
 
    private:
     friend class ObservationBook;
     explicit Reader(const ObservationBook& book) : book_(&book), lock_(book.mu_) {}
+    const std::shared_ptr<std::vector<Observation>>* Slot(const std::string& symbol);
     const ObservationBook* book_;
     std::unique_lock<std::mutex> lock_;
-    size_t ask_ = 0;  // how many ForSymbol() calls so far
+    size_t ask_ = 0;  // how many ForSymbol()/Shared() calls so far
   };
   Reader Read() const { return Reader(*this); }
 
  private:
   void PutLocked(Observation obs);  // mu_ held
   mutable std::mutex mu_;
-  // symbol -> its sources' latest observations, sorted by source name (one per source).
-  std::unordered_map<std::string, std::vector<Observation>> by_symbol_;
-  // Bumped whenever a vector in by_symbol_ may move (a new symbol or source), never when an
-  // observation is replaced in place: a remembered span is good while its generation is current.
-  uint64_t generation_ = 0;
+  // symbol -> its sources' latest observations, sorted by source name (one per source). Never
+  // null, never erased (remembered asks point at these slots; map nodes do not move).
+  std::unordered_map<std::string, std::shared_ptr<std::vector<Observation>>> by_symbol_;
   struct Asked {
     std::string symbol;
-    std::span<const Observation> observations;
-    uint64_t generation = 0;
+    const std::shared_ptr<std::vector<Observation>>* slot = nullptr;
   };
   mutable std::vector<Asked> asked_;  // the last Readers' asks, by position (mu_ held)
 };
