@@ -4,6 +4,8 @@
 #include <charconv>
 #include <system_error>
 
+#include "plumbline/json_scan.h"
+
 namespace plumbline::daemon::ingest_parse {
 namespace {
 
@@ -124,66 +126,12 @@ Result<Observation> ParseObservation(const Fields& f, size_t i) {
   return obs;
 }
 
-// A strict scanner over bytes; every method returns false (decline) outside the fast subset.
-class Scan {
+// Printable ASCII only (0x7f declined too): the fast path's strings are canonical as they stand.
+class Scan : public JsonScan {
  public:
-  Scan(std::string_view s, bool whitespace) : p_(s.data()), end_(s.data() + s.size()), ws_(whitespace) {}
-  void Ws() {
-    if (!ws_) return;
-    while (p_ < end_ && (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t')) ++p_;
-  }
-  bool Eat(char c) {
-    Ws();
-    if (p_ < end_ && *p_ == c) {
-      ++p_;
-      return true;
-    }
-    return false;
-  }
-  // Exactly `literal` (a key with its quotes and colon, e.g. "\"price\":"), no whitespace inside.
-  bool Lit(std::string_view literal) {
-    Ws();
-    if (static_cast<size_t>(end_ - p_) < literal.size() || std::string_view(p_, literal.size()) != literal) return false;
-    p_ += literal.size();
-    return true;
-  }
-  bool Peek(std::string_view literal) {
-    Ws();
-    return static_cast<size_t>(end_ - p_) >= literal.size() && std::string_view(p_, literal.size()) == literal;
-  }
-  // A string of printable ASCII without escapes (canonical as it stands).
-  bool Str(std::string_view* out) {
-    if (!Eat('"')) return false;
-    const char* begin = p_;
-    while (p_ < end_ && *p_ != '"') {
-      const auto c = static_cast<unsigned char>(*p_);
-      if (c < 0x20 || c >= 0x7f || c == '\\') return false;
-      ++p_;
-    }
-    if (p_ == end_) return false;
-    *out = std::string_view(begin, static_cast<size_t>(p_ - begin));
-    ++p_;
-    return true;
-  }
-  // An integer in [1, 2^53) written canonically (no sign, leading zero, fraction or exponent).
-  bool Sequence(uint64_t* out) {
-    Ws();
-    const char* begin = p_;
-    while (p_ < end_ && *p_ >= '0' && *p_ <= '9') ++p_;
-    if (p_ == begin || *begin == '0' || p_ - begin > 16) return false;
-    if (p_ < end_ && (*p_ == '.' || *p_ == 'e' || *p_ == 'E')) return false;
-    auto [ptr, ec] = std::from_chars(begin, p_, *out);
-    return ec == std::errc() && ptr == p_ && *out < (uint64_t{1} << 53);
-  }
-  bool AtEnd() {
-    Ws();
-    return p_ == end_;
-  }
-
- private:
-  const char* p_;
-  const char* end_;
-  bool ws_;
+  Scan(std::string_view s, bool whitespace) : JsonScan(s, whitespace, 0x7f) {}
+  // An integer in [1, 2^53) written canonically.
+  bool Sequence(uint64_t* out) { return Positive(out) && *out < (uint64_t{1} << 53); }
 };
 
 // {"ask":..,"bid":..,"confidence":..,"observed_time":..,"price":..,"symbol":..} in canonical order,

@@ -6,6 +6,8 @@
 #include <charconv>
 #include <cstring>
 
+#include "plumbline/json_scan.h"
+
 namespace plumbline::margin {
 namespace {
 
@@ -163,75 +165,7 @@ Result<Account> AccountFromJson(const json& j, const std::string& prefix) {
 
 namespace {
 
-// A strict scanner for the subset of JSON that ReadBatchFast accepts; every method returns false
-// on anything outside it.
-class Scan {
- public:
-  explicit Scan(std::string_view s) : p_(s.data()), end_(s.data() + s.size()) {}
-  void Ws() {
-    while (p_ < end_ && (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t')) ++p_;
-  }
-  bool Eat(char c) {
-    Ws();
-    if (p_ < end_ && *p_ == c) {
-      ++p_;
-      return true;
-    }
-    return false;
-  }
-  // A string of printable ASCII without escapes (anything else: the DOM path decides).
-  bool Str(std::string_view* out) {
-    if (!Eat('"')) return false;
-    const char* begin = p_;
-    while (p_ < end_ && *p_ != '"') {
-      const auto c = static_cast<unsigned char>(*p_);
-      if (c < 0x20 || c >= 0x80 || c == '\\') return false;
-      ++p_;
-    }
-    if (p_ == end_) return false;
-    *out = std::string_view(begin, static_cast<size_t>(p_ - begin));
-    ++p_;
-    return true;
-  }
-  // A positive integer without sign, leading zero, fraction or exponent that fits uint64.
-  bool Positive(uint64_t* out) {
-    Ws();
-    const char* begin = p_;
-    while (p_ < end_ && *p_ >= '0' && *p_ <= '9') ++p_;
-    if (p_ == begin || *begin == '0' || (p_ < end_ && (*p_ == '.' || *p_ == 'e' || *p_ == 'E'))) return false;
-    auto [ptr, ec] = std::from_chars(begin, p_, *out);
-    return ec == std::errc() && ptr == p_;
-  }
-  bool AtEnd() {
-    Ws();
-    return p_ == end_;
-  }
-  // {"key": value, ...}: member(key) reads the value. Each key at most once (bit per known key,
-  // from key_bit(key); -1: unknown).
-  template <typename Member>
-  bool Object(Member member) {
-    if (!Eat('{')) return false;
-    if (Eat('}')) return true;
-    do {
-      std::string_view key;
-      if (!Str(&key) || !Eat(':') || !member(key)) return false;
-    } while (Eat(','));
-    return Eat('}');
-  }
-  template <typename Element>
-  bool Array(Element element) {
-    if (!Eat('[')) return false;
-    if (Eat(']')) return true;
-    do {
-      if (!element()) return false;
-    } while (Eat(','));
-    return Eat(']');
-  }
-
- private:
-  const char* p_;
-  const char* end_;
-};
+using Scan = JsonScan;  // the subset ReadBatchFast accepts
 
 // Each member at most once: bit i of *seen for the i-th name of `names`; false for an unknown or
 // repeated name.
