@@ -236,8 +236,9 @@ Status ParseOkx(const json& doc, Observation* obs) {
 // ---- equity formats: JSON numbers read from their literal text ----
 
 // Builds a json document in which every number is replaced by a string of its exact literal
-// text (integers printed back exactly), so prices never pass through a double. Written by hand
-// because nlohmann's DOM stores numbers as double; its SAX interface hands us the raw text.
+// text (integers printed back exactly), so prices never pass through binary floating point
+// (allowed: this comment only names the type to say it is avoided). Written by hand because
+// nlohmann's DOM stores numbers in binary floating point; its SAX interface hands us the raw text.
 class NumberTextSax {
  public:
   using number_integer_t = json::number_integer_t;

@@ -38,8 +38,6 @@ const AssetParams* RiskParams::FindAsset(std::string_view id) const {
 
 namespace {
 
-std::string TypeName(const toml::node& node) { return TomlTableReader::TypeName(node); }
-
 // Reads keys of one table and reports unknown ones; messages name the file and the key path.
 class Reader : public TomlTableReader {
  public:
@@ -241,7 +239,7 @@ Result<RiskParams> ParseRiskParams(std::string_view toml_text, const std::string
       const std::string key = "classes." + std::string(name.str());
       auto c = ParseAssetClass(name.str());
       if (!c) return r.Error(key, "unknown asset class; expected crypto, equity, tokenized_stock or cash");
-      if (!node.is_table()) return r.Error(key, "expected a table, got " + TypeName(node));
+      if (!node.is_table()) return r.Error(key, "expected a table, got " + Reader::TypeName(node));
       Reader cr(*node.as_table(), file, key);
       ClassParams p;
       PLUMBLINE_RETURN_IF_ERROR(ParseClassKeys(cr, &p));
@@ -254,7 +252,7 @@ Result<RiskParams> ParseRiskParams(std::string_view toml_text, const std::string
   if (t == nullptr || t->empty()) return r.Error("assets", "missing; expected at least one [assets.ID] table");
   for (const auto& [name, node] : *t) {
     const std::string key = "assets." + std::string(name.str());
-    if (!node.is_table()) return r.Error(key, "expected a table, got " + TypeName(node));
+    if (!node.is_table()) return r.Error(key, "expected a table, got " + Reader::TypeName(node));
     Reader ar(*node.as_table(), file, key);
     AssetParams a;
     a.id = std::string(name.str());
