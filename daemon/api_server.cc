@@ -5,6 +5,7 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include "daemon/halt_routes.h"
 #include "daemon/http_problem.h"
 #include "daemon/push_routes.h"
 #include "plumbline/attest/canonical_json.h"
@@ -52,15 +53,6 @@ void Problem(httplib::Response& res, int status, const std::string& type, const 
 
 void NoStore(httplib::Response& res) { res.set_header("Cache-Control", "no-store"); }
 
-// Symbols contain '/': accept "BTC-USD", "BTC_USD" and the percent-encoded "BTC%2FUSD" (which
-// httplib decodes to "BTC/USD" before routing, hence the route matches the rest of the path).
-std::string SymbolFromPath(std::string segment) {
-  for (char& c : segment) {
-    if (c == '-' || c == '_') c = '/';
-  }
-  return segment;
-}
-
 void ServeMark(const Published& latest, const std::string& symbol, const httplib::Request& req,
                httplib::Response& res) {
   nlohmann::json view = nlohmann::json::parse(latest.marks_json);
@@ -75,6 +67,13 @@ void ServeMark(const Published& latest, const std::string& symbol, const httplib
 }
 
 }  // namespace
+
+std::string SymbolFromPathSegment(std::string segment) {
+  for (char& c : segment) {
+    if (c == '-' || c == '_') c = '/';
+  }
+  return segment;
+}
 
 void WriteProblem(httplib::Response& res, int status, const std::string& type, const std::string& detail,
                   const std::string& instance) {
@@ -179,7 +178,7 @@ void ApiServer::Routes() {
   s.Get(R"(/v1/marks/(.+))", [this](const httplib::Request& req, httplib::Response& res) {
     auto latest = publisher_.Latest();
     if (!latest) return Problem(res, 503, "no-snapshot-yet", "no snapshot has been published yet", req.path);
-    ServeMark(*latest, SymbolFromPath(req.matches[1]), req, res);
+    ServeMark(*latest, SymbolFromPathSegment(req.matches[1]), req, res);
   });
 
   s.Get("/v1/keys", [this](const httplib::Request&, httplib::Response& res) {
@@ -229,6 +228,8 @@ void ApiServer::Routes() {
   InstallOpsRoutes(s, config_.http, &impl_->ops);
   // Push ingestion and the stream; before the catch-all below, so POST /v1/observations is reachable.
   RegisterPushRoutes(s, push_);
+  // The kill switch (GET /v1/halts, PUT/DELETE /v1/admin/halts/{symbol}).
+  RegisterHaltRoutes(s, publisher_, clock_, &impl_->ops);
 
   // Every other method on a known resource is 405 with Allow, not a misleading 404.
   auto not_allowed = [](const httplib::Request& req, httplib::Response& res) {

@@ -13,4 +13,8 @@ namespace plumbline::daemon {
 void WriteProblem(httplib::Response& res, int status, const std::string& type, const std::string& detail,
                   const std::string& instance);
 
+// A symbol named in a path: "BTC-USD", "BTC_USD" and the percent-encoded "BTC%2FUSD" (httplib
+// decodes it before routing) all name "BTC/USD".
+std::string SymbolFromPathSegment(std::string segment);
+
 }  // namespace plumbline::daemon

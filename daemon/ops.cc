@@ -49,6 +49,8 @@ const std::vector<RoutePattern>& RouteTable() {
     add(R"(/v1/marks/.+)", "/v1/marks/{symbol}");
     add(R"(/v1/keys)", "/v1/keys");
     add(R"(/v1/admin/reload)", "/v1/admin/reload");
+    add(R"(/v1/halts)", "/v1/halts");
+    add(R"(/v1/admin/halts/.+)", "/v1/admin/halts/{symbol}");
     add(R"(/healthz)", "/healthz");
     add(R"(/metrics)", "/metrics");
     return t;

@@ -1,5 +1,7 @@
 #include "plumbline/daemon/publisher.h"
 
+#include "plumbline/daemon/halt_file.h"
+
 #include <cstdio>
 #include <fstream>
 #include <set>
@@ -141,17 +143,20 @@ Result<std::shared_ptr<const Published>> Publisher::PublishRound() {
 }
 
 std::vector<std::string> Publisher::ApplyHaltFile(const Config& config) {
-  std::set<std::string> listed;
   if (!config.halt_file.empty()) {
-    std::ifstream in(config.halt_file);  // a missing file halts nothing
-    for (std::string line; std::getline(in, line);) {
-      const size_t hash = line.find('#');
-      if (hash != std::string::npos) line.resize(hash);
-      const size_t b = line.find_first_not_of(" \t\r"), e = line.find_last_not_of(" \t\r");
-      if (b == std::string::npos) continue;
-      listed.insert(line.substr(b, e - b + 1));
+    auto read = ReadHaltFile(config.halt_file);  // a missing file halts nothing
+    if (read.ok()) {
+      halt_file_listed_ = std::move(read).value();
+      halt_file_error_.clear();
+    } else if (read.status().message() != halt_file_error_) {
+      // Keep the last list read: an unreadable kill-switch file must not lift a halt.
+      halt_file_error_ = read.status().message();
+      std::fprintf(stderr, "plumbline: %s; keeping the halts last read from it\n", halt_file_error_.c_str());
     }
+  } else {
+    halt_file_listed_.clear();
   }
+  const std::set<std::string>& listed = halt_file_listed_;
   std::vector<std::string> halted;
   std::set<std::string> known;
   for (const auto& policy : config.symbols) {

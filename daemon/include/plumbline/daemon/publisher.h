@@ -99,6 +99,8 @@ class Publisher {
   std::shared_ptr<const Config> engine_config_;  // the config engine_ was built from
   std::unique_ptr<feeds::ObservationLogWriter> observation_log_;
   std::set<std::string> warned_unknown_halts_;
+  std::set<std::string> halt_file_listed_;  // last successful read of config.halt_file
+  std::string halt_file_error_;            // last read error reported (reported once)
   Status engine_status_;
   mutable std::mutex latest_mu_;
   std::shared_ptr<const Published> latest_;
