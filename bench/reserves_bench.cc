@@ -176,7 +176,7 @@ void BM_AfterLastInput(benchmark::State& state) {
   for (const auto& c : lb.monitor->config().assets[0].chains) chains.push_back(reserves::ReadChainSupply(c, lb.clock, &evidence));
   attest::Snapshot base = BaseSnapshot();
   for (auto _ : state) {
-    if (!lb.store->PutEvidence(evidence).ok()) state.SkipWithError("evidence write failed");
+    if (!lb.store->PutEvidence(evidence, lb.clock.NowUnixNanos()).ok()) state.SkipWithError("evidence write failed");
     attest::ReserveAttestation a;
     a.asset = "TSLAx";
     a.isin = "US88160R1014";

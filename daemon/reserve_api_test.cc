@@ -248,6 +248,11 @@ TEST(ReserveConfig, ErrorsNameTheFileTheKeyAndWhatWasExpected) {
   EXPECT_EQ(ok->reserves.assets[0].chains[0].providers.size(), 2u);
   EXPECT_EQ(ok->reserves.assets[0].chains[0].excluded[0].label, "treasury");
   EXPECT_EQ(ok->reserves.interval_ms, 3600000);
+  EXPECT_EQ(ok->reserves.evidence_retention_ms, 0) << "evidence is kept forever unless configured";
+  auto kept = ParseConfig(testing::TestConfigText() + with("interval_ms = 3600000", "interval_ms = 3600000\nevidence_retention_days = 90"),
+                          "good.toml");
+  ASSERT_TRUE(kept.ok()) << kept.status().ToString();
+  EXPECT_EQ(kept->reserves.evidence_retention_ms, 90LL * 86'400'000);
 
   std::string m = parse(with(pub.string(), "/nonexistent.pub"));
   EXPECT_NE(m.find("config bad.toml: key 'reserves[0].custodian_public_key': "), std::string::npos) << m;
@@ -257,6 +262,8 @@ TEST(ReserveConfig, ErrorsNameTheFileTheKeyAndWhatWasExpected) {
   EXPECT_NE(m.find("key 'reserves[0].chains[0].providers[0].url': expected an http"), std::string::npos) << m;
   m = parse(with("tolerance = \"0\"", "tolerance = \"1.5\""));
   EXPECT_NE(m.find("key 'reserves[0].tolerance'"), std::string::npos) << m;
+  m = parse(with("interval_ms = 3600000", "interval_ms = 3600000\nevidence_retention_days = 0"));
+  EXPECT_NE(m.find("key 'reserves_round.evidence_retention_days': expected an integer in [1, 36500]"), std::string::npos) << m;
   m = parse(good + "colour = 1\n");
   EXPECT_NE(m.find("key 'reserves[0].chains[0].colour': unknown key"), std::string::npos) << m;
   m = parse(with("isin = \"US88160R1014\"", "isin = \"TSLA\""));

@@ -205,6 +205,9 @@ Status ParseReservesConfig(const toml::node* reserves, const toml::node* round, 
     PLUMBLINE_RETURN_IF_ERROR(k.Number("interval_ms", 100, 86400000, &out->interval_ms));
     PLUMBLINE_RETURN_IF_ERROR(k.Number("parallelism", 1, 256, &out->parallelism));
     PLUMBLINE_RETURN_IF_ERROR(k.Text("data_dir", false, &out->data_dir));
+    int64_t retention_days = 0;
+    PLUMBLINE_RETURN_IF_ERROR(k.Number("evidence_retention_days", 1, 36500, &retention_days));
+    out->evidence_retention_ms = retention_days * 86'400'000;
     PLUMBLINE_RETURN_IF_ERROR(k.Done());
   }
   if (!reserves) return Status::Ok();
@@ -228,7 +231,7 @@ Status ParseReservesConfig(const toml::node* reserves, const toml::node* round, 
 
 std::string ReservesFingerprint(const reserves::ReservesConfig& c) {
   std::ostringstream o;
-  o << c.interval_ms << '|' << c.parallelism << '|' << c.data_dir << '\n';
+  o << c.interval_ms << '|' << c.parallelism << '|' << c.data_dir << '|' << c.evidence_retention_ms << '\n';
   for (const auto& a : c.assets) {
     o << a.asset << '|' << a.isin << '|' << a.multiplier.current.ToString() << '|'
       << (a.multiplier.next ? a.multiplier.next->ToString() : "") << '|'

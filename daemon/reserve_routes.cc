@@ -77,7 +77,13 @@ void RegisterReserveRoutes(httplib::Server& s, const Publisher& publisher, reser
     auto bytes = (*monitor)->Evidence(sha);
     if (!bytes.ok()) {
       if (bytes.status().code() == Code::kNotFound) {
-        return problem(res, 404, "unknown-evidence", "no evidence with SHA-256 " + sha, req.path);
+        const int64_t days = (*monitor)->config().evidence_retention_ms / 86'400'000;
+        return problem(res, 404, "unknown-evidence",
+                       "no evidence with SHA-256 " + sha +
+                           (days > 0 ? " (evidence no longer cited and older than " + std::to_string(days) +
+                                           " days is pruned)"
+                                     : ""),
+                       req.path);
       }
       return problem(res, 500, "storage-error", "could not read the evidence from storage", req.path);
     }

@@ -15,7 +15,7 @@ Result<std::unique_ptr<ReserveRunner>> ReserveRunner::Start(const Config& config
   const std::string path = config.reserves.data_dir.empty()
                                ? (std::filesystem::path(config.data_dir) / "reserves").string()
                                : config.reserves.data_dir;
-  auto store = reserves::ReserveStore::Open({.path = path, .sync_writes = true});
+  auto store = reserves::ReserveStore::Open({.path = path, .sync_writes = true, .now_unix_nanos = clock.NowUnixNanos()});
   if (!store.ok()) return store.status().WithContext("reserve store");
   std::unique_ptr<ReserveRunner> r(new ReserveRunner());
   r->store_ = std::move(store).value();
@@ -67,6 +67,7 @@ Status ReserveRunner::RegisterMetrics(Registry* registry, const Clock& clock) {
 void ReserveRunner::Loop(int64_t interval_ms) {
   const auto interval = std::chrono::milliseconds(interval_ms);
   auto next = std::chrono::steady_clock::now();
+  auto next_prune = next;
   for (;;) {
     {
       std::unique_lock<std::mutex> lock(mu_);
@@ -76,6 +77,18 @@ void ReserveRunner::Loop(int64_t interval_ms) {
     if (!s.ok()) {
       // The attestations age into `stale`; nothing else to do but say so and try again.
       Log(LogLevel::kWarning, "reserves round failed: " + s.ToString());
+    }
+    if (monitor_->config().evidence_retention_ms > 0 && std::chrono::steady_clock::now() >= next_prune) {
+      // Hourly: the index makes a pass cost what it deletes, not what is stored.
+      next_prune = std::chrono::steady_clock::now() + std::chrono::hours(1);
+      auto pruned = monitor_->PruneEvidence();
+      if (!pruned.ok()) {
+        Log(LogLevel::kWarning, "reserve evidence pruning failed (retried in an hour): " + pruned.status().ToString());
+      } else if (pruned->pruned > 0) {
+        Log(LogLevel::kInfo, "reserve evidence pruned: " + std::to_string(pruned->pruned) + " items, " +
+                                 std::to_string(pruned->pruned_bytes) + " bytes older than the retention window (" +
+                                 std::to_string(pruned->kept) + " older items kept: still cited)");
+      }
     }
     next += interval;
     const auto now = std::chrono::steady_clock::now();

@@ -1,6 +1,7 @@
 #include "plumbline/reserves/monitor.h"
 
 #include <atomic>
+#include <set>
 #include <thread>
 
 #include "plumbline/attest/keys.h"
@@ -130,7 +131,7 @@ Status ReserveMonitor::RunRound() {
   EvidenceItems all;
   for (Job& j : jobs) all.insert(all.end(), std::make_move_iterator(j.evidence.begin()),
                                  std::make_move_iterator(j.evidence.end()));
-  if (!all.empty()) PLUMBLINE_RETURN_IF_ERROR(store_->PutEvidence(all));
+  if (!all.empty()) PLUMBLINE_RETURN_IF_ERROR(store_->PutEvidence(all, clock_.NowUnixNanos()));
   const int64_t end = clock_.NowUnixNanos();
   std::lock_guard<std::mutex> lock(mu_);
   for (Job& j : jobs) state_[j.asset->asset].chains[j.chain] = std::move(j.result);
@@ -168,6 +169,23 @@ int64_t ReserveMonitor::last_round_unix_nanos() const {
 int64_t ReserveMonitor::last_round_duration_nanos() const {
   std::lock_guard<std::mutex> lock(mu_);
   return last_round_duration_;
+}
+
+Result<PruneStats> ReserveMonitor::PruneEvidence() {
+  if (config_.evidence_retention_ms <= 0) return PruneStats{};
+  std::lock_guard<std::mutex> round(round_mu_);
+  const int64_t cutoff = clock_.NowUnixNanos() - config_.evidence_retention_ms * kNanosPerMilli;
+  std::set<std::string> cited;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [asset, state] : state_) {
+      for (const attest::ChainSupply& chain : state.chains) {
+        for (const attest::ReserveEvidence& e : chain.evidence) cited.insert(e.sha256);
+      }
+      if (state.holding) cited.insert(state.holding->statement_sha256);
+    }
+  }
+  return store_->PruneEvidence(cutoff, cited);
 }
 
 }  // namespace plumbline::reserves

@@ -3,6 +3,8 @@
 #include <charconv>
 #include <filesystem>
 #include <mutex>
+#include <set>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 #include <rocksdb/db.h>
@@ -14,12 +16,25 @@ namespace {
 
 constexpr char kFormatKey[] = "meta/format";
 constexpr char kFormat[] = "plumbline-reserves-v1";
+constexpr char kIndexKey[] = "meta/evidence-index";
+constexpr char kIndexVersion[] = "v1";
+constexpr size_t kPruneBatch = 10'000;
 
 std::string U64Be(uint64_t v) {
   std::string out;
   for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>((v >> shift) & 0xff));
   return out;
 }
+
+uint64_t ReadU64Be(std::string_view bytes) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < 8 && i < bytes.size(); ++i) v = (v << 8) | static_cast<uint8_t>(bytes[i]);
+  return v;
+}
+
+// Times are stored as unsigned big-endian so the index sorts by time; evidence has no times
+// before 1970.
+uint64_t StampOf(int64_t unix_nanos) { return unix_nanos < 0 ? 0 : static_cast<uint64_t>(unix_nanos); }
 
 Status FromRocks(const rocksdb::Status& s, const std::string& what) {
   if (s.ok()) return Status::Ok();
@@ -32,10 +47,86 @@ class RocksReserveStore final : public ReserveStore {
  public:
   RocksReserveStore(std::unique_ptr<rocksdb::DB> db, bool sync) : db_(std::move(db)) { wo_.sync = sync; }
 
-  Status PutEvidence(const std::vector<std::pair<std::string, std::string>>& items) override {
+  Status PutEvidence(const std::vector<std::pair<std::string, std::string>>& items,
+                     int64_t stored_unix_nanos) override {
+    std::lock_guard<std::mutex> lock(mu_);
     rocksdb::WriteBatch batch;
-    for (const auto& [sha, bytes] : items) batch.Put("ev/" + sha, bytes);
+    std::set<std::string_view> seen;
+    for (const auto& [sha, bytes] : items) {
+      batch.Put("ev/" + sha, bytes);
+      if (seen.insert(sha).second) PLUMBLINE_RETURN_IF_ERROR(Stamp(sha, StampOf(stored_unix_nanos), &batch));
+    }
     return FromRocks(db_->Write(wo_, &batch), "storing reserve evidence");
+  }
+
+  Result<PruneStats> PruneEvidence(int64_t cutoff_unix_nanos, const std::set<std::string>& keep) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::set<std::string> protect = keep;
+    {
+      std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+      for (it->Seek("last/"); it->Valid() && it->key().starts_with("last/"); it->Next()) {
+        auto j = nlohmann::json::parse(it->value().ToStringView(), nullptr, false);
+        if (j.is_object() && j.contains("sha256") && j["sha256"].is_string()) protect.insert(j["sha256"].get<std::string>());
+      }
+      PLUMBLINE_RETURN_IF_ERROR(FromRocks(it->status(), "reading statement heads"));
+    }
+    const std::string end = "evt/" + U64Be(StampOf(cutoff_unix_nanos));
+    PruneStats stats;
+    std::string resume = "evt/";  // kept items stay in the index: each batch resumes past them
+    for (;;) {
+      rocksdb::WriteBatch batch;
+      size_t in_batch = 0;
+      std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+      for (it->Seek(resume); it->Valid() && in_batch < kPruneBatch;
+           it->Next()) {
+        const rocksdb::Slice key = it->key();
+        if (!key.starts_with("evt/") || key.compare(end) >= 0) break;
+        resume = key.ToString() + std::string(1, '\0');
+        const std::string sha = key.ToString().substr(4 + 8);
+        if (protect.count(sha)) {
+          ++stats.kept;
+          continue;
+        }
+        std::string bytes;
+        if (db_->Get(rocksdb::ReadOptions(), "ev/" + sha, &bytes).ok()) stats.pruned_bytes += bytes.size();
+        batch.Delete("ev/" + sha);
+        batch.Delete("evr/" + sha);
+        batch.Delete(key);
+        ++stats.pruned;
+        ++in_batch;
+      }
+      Status scanned = FromRocks(it->status(), "reading the evidence index");
+      it.reset();
+      PLUMBLINE_RETURN_IF_ERROR(scanned);
+      if (in_batch == 0) break;
+      PLUMBLINE_RETURN_IF_ERROR(FromRocks(db_->Write(wo_, &batch), "pruning reserve evidence"));
+    }
+    return stats;
+  }
+
+  uint64_t EvidenceCount() const override {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+    uint64_t n = 0;
+    for (it->Seek("ev/"); it->Valid() && it->key().starts_with("ev/"); it->Next()) ++n;
+    return n;
+  }
+
+  // Every ev/ item written before the index existed gets `stamp`; then the marker.
+  Status IndexUnstamped(uint64_t stamp) {
+    std::string marker;
+    if (db_->Get(rocksdb::ReadOptions(), kIndexKey, &marker).ok() && marker == kIndexVersion) return Status::Ok();
+    rocksdb::WriteBatch batch;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+    for (it->Seek("ev/"); it->Valid() && it->key().starts_with("ev/"); it->Next()) {
+      const std::string sha = it->key().ToString().substr(3);
+      std::string ignored;
+      if (db_->Get(rocksdb::ReadOptions(), "evr/" + sha, &ignored).ok()) continue;
+      batch.Put("evr/" + sha, U64Be(stamp));
+      batch.Put("evt/" + U64Be(stamp) + sha, "");
+    }
+    PLUMBLINE_RETURN_IF_ERROR(FromRocks(it->status(), "indexing reserve evidence"));
+    batch.Put(kIndexKey, kIndexVersion);
+    return FromRocks(db_->Write(wo_, &batch), "indexing reserve evidence");
   }
 
   Result<std::string> GetEvidence(std::string_view sha256) const override {
@@ -66,6 +157,7 @@ class RocksReserveStore final : public ReserveStore {
     batch.Put("stmt/" + std::string(stream) + "/" + U64Be(sequence),
               rocksdb::Slice(submission.data(), submission.size()));
     batch.Put("ev/" + std::string(sha256), rocksdb::Slice(submission.data(), submission.size()));
+    PLUMBLINE_RETURN_IF_ERROR(Stamp(std::string(sha256), StampOf(as_of), &batch));
     batch.Put("last/" + std::string(stream), head.dump());
     return FromRocks(db_->Write(wo_, &batch), "storing custodian statement");
   }
@@ -97,9 +189,25 @@ class RocksReserveStore final : public ReserveStore {
   }
 
  private:
+  // Moves `sha`'s stamp to `stamp` (never backwards) in `batch`. Caller holds mu_.
+  Status Stamp(const std::string& sha, uint64_t stamp, rocksdb::WriteBatch* batch) {
+    std::string old;
+    auto s = db_->Get(rocksdb::ReadOptions(), "evr/" + sha, &old);
+    if (s.ok()) {
+      const uint64_t previous = ReadU64Be(old);
+      if (previous >= stamp) return Status::Ok();
+      batch->Delete("evt/" + U64Be(previous) + sha);
+    } else if (!s.IsNotFound()) {
+      return FromRocks(s, "reading the evidence index");
+    }
+    batch->Put("evr/" + sha, U64Be(stamp));
+    batch->Put("evt/" + U64Be(stamp) + sha, "");
+    return Status::Ok();
+  }
+
   std::unique_ptr<rocksdb::DB> db_;
   rocksdb::WriteOptions wo_;
-  std::mutex mu_;
+  std::mutex mu_;  // serializes writers (statements, evidence stamps, pruning)
 };
 
 }  // namespace
@@ -125,7 +233,9 @@ Result<std::unique_ptr<ReserveStore>> ReserveStore::Open(const ReserveStoreOptio
   } else if (format != kFormat) {
     return Status::FailedPrecondition(options.path + " holds \"" + format + "\", not reserve data (" + kFormat + ")");
   }
-  return std::unique_ptr<ReserveStore>(new RocksReserveStore(std::move(db), options.sync_writes));
+  auto store = std::make_unique<RocksReserveStore>(std::move(db), options.sync_writes);
+  PLUMBLINE_RETURN_IF_ERROR(store->IndexUnstamped(StampOf(options.now_unix_nanos)));
+  return std::unique_ptr<ReserveStore>(std::move(store));
 }
 
 }  // namespace plumbline::reserves

@@ -63,6 +63,9 @@ struct ReservesConfig {
   int64_t interval_ms = 30'000;  // reserves round period
   uint32_t parallelism = 4;      // chains read at once
   std::string data_dir;          // reserve store; empty = <daemon data_dir>/reserves
+  // Evidence last stored longer ago than this is pruned (what the current attestations cite and
+  // each custodian stream's latest statement are always kept); 0 = keep forever.
+  int64_t evidence_retention_ms = 0;
 };
 
 }  // namespace plumbline::reserves

@@ -68,6 +68,11 @@ class ReserveMonitor {
   Status RunRound();
 
   std::vector<attest::ReserveAttestation> AttestationsAt(int64_t now_unix_nanos) const;
+  // Retention (config evidence_retention_ms; 0 = an empty PruneStats, nothing deleted): deletes
+  // the evidence last stored before now - retention, keeping everything the attestations of
+  // AttestationsAt() cite. Serialized with RunRound(), so a round's fresh evidence is never
+  // pruned before it is cited. IOError from the store.
+  Result<PruneStats> PruneEvidence();
 
   Result<std::string> Evidence(std::string_view sha256) const { return store_->GetEvidence(sha256); }
   const ReservesConfig& config() const { return config_; }
