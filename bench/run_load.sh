@@ -38,7 +38,9 @@ cleanup() {
 trap cleanup EXIT
 
 "$bin/attest" keygen --out "$work/key" >/dev/null
+(umask 077 && openssl rand -base64 32 >"$work/admin.token")
 sed -e "s|var/demo/data|$work/data|" -e "s|var/demo/signing.key|$work/key.key|" \
+    -e "s|var/demo/admin.token|$work/admin.token|" \
     -e "s|127.0.0.1:8420|127.0.0.1:$port|" -e "s|^threads = .*|threads = $threads|" \
     deploy/demo/plumbline.toml >"$work/plumbline.toml"
 "$bin/plumbline-venue-sim" --recording deploy/demo/recording.jsonl >"$work/sim.log" 2>&1 &

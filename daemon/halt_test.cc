@@ -2,6 +2,7 @@
 // (daemon/halt_routes.h) against a real server on loopback and real publish rounds.
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -16,6 +17,7 @@
 #include "plumbline/daemon/api_server.h"
 #include "plumbline/daemon/halt_file.h"
 #include "plumbline/daemon/ops.h"
+#include "plumbline/multiplier.h"
 
 namespace plumbline::daemon {
 namespace {
@@ -249,6 +251,34 @@ TEST_F(HaltRoutesTest, AnUnwritableHaltFileIsA500AndAnUnreadableOneKeepsTheLastH
   EXPECT_EQ(BtcStatusAfterARound(), MarkStatus::kHalted);
   std::filesystem::remove_all(halt_path_);
   EXPECT_EQ(BtcStatusAfterARound(), MarkStatus::kOk);  // a missing file halts nothing
+}
+
+TEST_F(HaltRoutesTest, AHaltedTokenIsStillPublishedAndSigned) {
+  StopAndRestart([](Config& c) {
+    auto calendar = feeds::EquityCalendar::Parse("holidays = [\"2026-01-01\"]\n", "calendar.toml");
+    ASSERT_TRUE(calendar.ok()) << calendar.status().ToString();
+    c.calendar = std::make_shared<const feeds::EquityCalendar>(std::move(calendar).value());
+    feeds::SymbolPolicy equity("AAPL/USD", 3);
+    equity.asset_class = AssetClass::kEquity;
+    feeds::SymbolPolicy token("AAPLx/USD", 3);
+    token.asset_class = AssetClass::kToken;
+    token.token = feeds::TokenPolicy{};
+    token.token->underlying = "AAPL/USD";
+    token.token->multiplier.current = Multiplier::Parse("1.0025").value();
+    c.symbols.push_back(equity);
+    c.symbols.push_back(token);
+  });
+  ASSERT_EQ(Json(client_->Put("/v1/admin/halts/AAPLx-USD", Bearer(), "", "application/json"), 200)["halted"], true);
+  FillFresh("67000.10", "67000.30", "67000.20");
+  auto r = publisher_->PublishRound();
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const auto& marks = (*r)->signed_snapshot.snapshot.marks;
+  auto token = std::find_if(marks.begin(), marks.end(), [](const Mark& m) { return m.symbol == "AAPLx/USD"; });
+  ASSERT_NE(token, marks.end());
+  EXPECT_EQ(token->status, MarkStatus::kHalted);
+  EXPECT_FALSE(token->price.has_value());
+  ASSERT_TRUE(token->token.has_value());
+  EXPECT_EQ(token->token->multiplier, "1.0025");
 }
 
 }  // namespace

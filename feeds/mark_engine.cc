@@ -232,6 +232,22 @@ void MarkEngine::Aggregate(const SymbolPolicy& policy, std::span<const Observati
   out.contributions = std::move(kept);
 }
 
+namespace {
+
+TokenQuote HaltedTokenQuote(const TokenPolicy& tp, int64_t now) {
+  TokenQuote tq;
+  tq.underlying = tp.underlying;
+  tq.basis_bound = tp.basis_bound;
+  tq.multiplier = tp.multiplier.At(now).ToString();
+  if (tp.multiplier.next) {
+    tq.next_multiplier = tp.multiplier.next->ToString();
+    tq.multiplier_activation_unix_nanos = tp.multiplier.activation_unix_nanos;
+  }
+  return tq;
+}
+
+}  // namespace
+
 void MarkEngine::Build(size_t index, const Lent& lent, const std::vector<Mark>& marks, int64_t now, Mark& mark) {
   const SymbolPolicy& policy = symbols_[index];
   SymbolState& st = *state_[index];
@@ -244,6 +260,9 @@ void MarkEngine::Build(size_t index, const Lent& lent, const std::vector<Mark>& 
 
   if (lent.halted) {
     mark.status = MarkStatus::kHalted;
+    // A token mark always carries its token block (the snapshot format requires it): what the
+    // configuration says, no prices.
+    if (policy.token) mark.token = HaltedTokenQuote(*policy.token, now);
   } else {
     Basic basic;
     Aggregate(policy, lent.observations, lent.shared, session, now, basic);

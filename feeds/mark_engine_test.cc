@@ -280,6 +280,28 @@ TEST(MarkEngine, TokenFollowsUnderlyingInRegularSessionAndVenuesOutside) {
   EXPECT_TRUE(w.token->basis_exceeded);
 }
 
+TEST(MarkEngine, AHaltedTokenKeepsItsTokenBlockWithoutPrices) {
+  MultiplierSchedule sched;
+  sched.current = Multiplier::Parse("1").value();
+  sched.next = Multiplier::Parse("1/3").value();
+  sched.activation_unix_nanos = kRegular + kSec;
+  auto engine = Engine({Equity("AAPL/USD"), Token("AAPLx/USD", "AAPL/USD", sched)});
+  ASSERT_TRUE(engine->SetHalted("AAPLx/USD", true).ok());
+  Book book;
+  PutAll(&book, "AAPL/USD", "300.00", kRegular);
+  PutToken(&book, "300.00", kRegular);
+  const Mark t = engine->Round(book.Lookup(), kRegular)[1];
+  EXPECT_EQ(t.status, MarkStatus::kHalted);
+  EXPECT_FALSE(t.price.has_value());
+  ASSERT_TRUE(t.token.has_value()) << "the snapshot format requires the token block of a token mark";
+  EXPECT_EQ(t.token->underlying, "AAPL/USD");
+  EXPECT_EQ(t.token->multiplier, "1");
+  EXPECT_EQ(*t.token->next_multiplier, "1/3");
+  EXPECT_EQ(*t.token->multiplier_activation_unix_nanos, kRegular + kSec);
+  EXPECT_FALSE(t.token->underlying_price || t.token->venue_price || t.token->theoretical_price || t.token->basis);
+  EXPECT_EQ(t.session, Session::kRegular);
+}
+
 TEST(MarkEngine, MultiplierChangeAppliesExactlyAtActivation) {
   MultiplierSchedule sched;
   sched.current = Multiplier::Parse("1").value();

@@ -16,6 +16,10 @@ if [ ! -f var/demo/signing.key ]; then
   "$build/bin/attest" keygen --out var/demo/signing
 fi
 
+if [ ! -f var/demo/admin.token ]; then
+  (umask 077 && openssl rand -base64 32 >var/demo/admin.token)
+fi
+
 if [ ! -f var/demo/custodian.key ]; then
   "$build/bin/attest" keygen --out var/demo/custodian >/dev/null
 fi
@@ -46,6 +50,7 @@ cat <<MSG
 plumbline demo: http://127.0.0.1:8420/v1/snapshots/latest  (also /v1/marks, /v1/keys, /healthz)
 verify it:       $build/bin/attest verify http://127.0.0.1:8420/v1/snapshots/latest --key var/demo/signing.pub
 reserves:        http://127.0.0.1:8420/v1/reserves  (re-derive: $build/bin/attest reserves http://127.0.0.1:8420/v1/snapshots/latest --key var/demo/signing.pub --evidence http://127.0.0.1:8420)
+halt a symbol:   curl -X PUT -H "Authorization: Bearer \$(cat var/demo/admin.token)" -d '{"reason":"test"}' http://127.0.0.1:8420/v1/admin/halts/AAPLx-USD  (lift: -X DELETE; list: /v1/halts)
 replay it:       $build/bin/plumbline-replay --config deploy/demo/plumbline.toml --observations var/demo/observations.jsonl --server http://127.0.0.1:8420
 MSG
 "$build/bin/plumbline" --config deploy/demo/plumbline.toml "$@"
