@@ -2,6 +2,7 @@
 // directory, a manual clock and an observation book the test fills by hand.
 #pragma once
 
+#include <algorithm>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -65,9 +66,9 @@ inline Observation Obs(const std::string& source, const std::string& symbol, con
 class DaemonFixture : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("plumbline-daemon-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::replace(name.begin(), name.end(), '/', '_');  // parameterized tests: "Name/0"
+    dir_ = std::filesystem::temp_directory_path() / ("plumbline-daemon-" + std::to_string(::getpid()) + "-" + name);
     std::filesystem::remove_all(dir_);
     auto config = ParseConfig(TestConfigText(), "test.toml");
     ASSERT_TRUE(config.ok()) << config.status().ToString();
