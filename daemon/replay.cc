@@ -38,6 +38,11 @@ Result<ReplayReport> Replay(const Config& config, const std::vector<feeds::Logge
     if (line.seed) {
       auto stored = Stored(fetch, line.sequence);
       if (!stored.ok()) return stored.status().WithContext("seed line");
+      // A restarted daemon starts a fresh engine and seeds it: memory the marks do not carry
+      // (an accepted price behind a stale or halted mark, a pending clamp) is gone, so it must be
+      // gone here too.
+      engine = feeds::MarkEngine::Create(config.symbols, MaxAgeBySource(config), config.calendar);
+      if (!engine.ok()) return engine.status().WithContext("configuration");
       (*engine)->Seed(stored->snapshot.marks, stored->snapshot.time_unix_nanos);
       continue;
     }

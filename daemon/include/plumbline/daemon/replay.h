@@ -1,8 +1,8 @@
 // Replay: re-run every logged round's aggregation and compare the result, byte for byte, with
 // the signed snapshot of the same sequence (docs/oracle.md, "Replay").
 //
-// For each line of the observation log, in order: a seed line seeds the round engine from the
-// stored snapshot it names (as the daemon did at restart); a round line runs MarkEngine::Round on
+// For each line of the observation log, in order: a seed line starts a fresh round engine seeded
+// from the stored snapshot it names (as the daemon did at restart); a round line runs MarkEngine::Round on
 // the logged observations at the logged time, puts the marks into a copy of the stored snapshot
 // and compares the canonical payload bytes with the stored payload. The configuration must be the
 // one the daemon ran with (its SHA-256 is checked against each snapshot's config_digest).
