@@ -1,6 +1,7 @@
 #include "plumbline/daemon/publisher.h"
 
 #include "plumbline/daemon/halt_file.h"
+#include "plumbline/daemon/replay.h"
 
 #include <cstdio>
 #include <fstream>
@@ -40,6 +41,14 @@ void Publisher::BuildEngine(const Config& config) {
   }
 }
 
+EnvelopeFetcher Publisher::StoreFetcher() const {
+  return [store = store_](uint64_t seq) -> Result<std::string> {
+    const std::optional<uint64_t> last = store->LastSequence();
+    if (!last || seq > *last || seq == 0) return Status::NotFound("no snapshot " + std::to_string(seq));
+    return store->Get(seq);
+  };
+}
+
 Status Publisher::Resume() {
   if (!config_.observation_log.empty() && !observation_log_) {
     auto log = feeds::ObservationLogWriter::Open(config_.observation_log);
@@ -71,7 +80,7 @@ Status Publisher::Resume() {
   next_sequence_ = *last + 1;
   previous_hash_ = decoded->payload_hash;
   // Carry the last statuses, accepted and last regular prices across the restart.
-  if (engine_) engine_->Seed(decoded->snapshot.marks, decoded->snapshot.time_unix_nanos);
+  if (engine_) PLUMBLINE_RETURN_IF_ERROR(SeedFromHistory(*engine_, config_, StoreFetcher(), *last));
   if (observation_log_) PLUMBLINE_RETURN_IF_ERROR(observation_log_->Append(feeds::ObservationLogSeedLine(*last)));
   auto published = std::make_shared<Published>();
   published->marks_json = BuildMarksJson(*decoded);
@@ -93,7 +102,10 @@ Result<std::shared_ptr<const Published>> Publisher::PublishRound() {
     BuildEngine(config);
     engine_config_ = config_now;
     if (auto latest = Latest(); engine_ && latest) {
-      engine_->Seed(latest->signed_snapshot.snapshot.marks, latest->signed_snapshot.snapshot.time_unix_nanos);
+      // As at a restart, and logged the same way so that replay resets its engine here too.
+      const uint64_t seq = latest->signed_snapshot.snapshot.sequence;
+      PLUMBLINE_RETURN_IF_ERROR(SeedFromHistory(*engine_, config, StoreFetcher(), seq));
+      if (observation_log_) PLUMBLINE_RETURN_IF_ERROR(observation_log_->Append(feeds::ObservationLogSeedLine(seq)));
     }
   }
   if (!engine_) return engine_status_;

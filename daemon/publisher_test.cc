@@ -11,6 +11,43 @@ using testing::DaemonFixture;
 
 class PublisherTest : public DaemonFixture {};
 
+// The move bound must not forget the accepted price across a restart just because the last
+// marks before it were stale: the daemon seeds its engine from the stored history.
+TEST_F(PublisherTest, ARestartAfterAnOutageKeepsTheMoveBound) {
+  auto btc = [](const std::shared_ptr<const Published>& p) { return p->signed_snapshot.snapshot.marks[0]; };
+  for (int i = 0; i < 3; ++i) {
+    FillFresh("67000.10", "67000.30", "67000.20");
+    ASSERT_TRUE(publisher_->PublishRound().ok());
+    clock_.Advance(kNanosPerSecond);
+  }
+  clock_.Advance(60 * kNanosPerSecond);  // the venues go quiet: the mark goes stale
+  auto stale = publisher_->PublishRound();
+  ASSERT_TRUE(stale.ok());
+  ASSERT_EQ(btc(*stale).status, MarkStatus::kStale);
+  OpenStore();  // restart
+  FillFresh("90000.10", "90000.30", "90000.20");  // +34%, beyond max_move 10%
+  auto after = publisher_->PublishRound();
+  ASSERT_TRUE(after.ok()) << after.status().ToString();
+  EXPECT_EQ(btc(*after).status, MarkStatus::kClamped);
+  EXPECT_EQ(btc(*after).price->ToString(), "67000.20");
+  EXPECT_EQ(btc(*after).proposed_price->ToString(), "90000.20");
+}
+
+// A config reload rebuilds the round engine the same way.
+TEST_F(PublisherTest, AReloadKeepsTheMoveBoundToo) {
+  FillFresh("67000.10", "67000.30", "67000.20");
+  ASSERT_TRUE(publisher_->PublishRound().ok());
+  clock_.Advance(60 * kNanosPerSecond);
+  ASSERT_TRUE(publisher_->PublishRound().ok());  // stale
+  auto reloaded = ParseConfig(testing::TestConfigText(), "reloaded.toml");
+  ASSERT_TRUE(reloaded.ok());
+  publisher_->SetConfig(std::make_shared<const Config>(std::move(reloaded).value()));
+  FillFresh("90000.10", "90000.30", "90000.20");
+  auto after = publisher_->PublishRound();
+  ASSERT_TRUE(after.ok()) << after.status().ToString();
+  EXPECT_EQ((*after)->signed_snapshot.snapshot.marks[0].status, MarkStatus::kClamped);
+}
+
 TEST_F(PublisherTest, FirstSnapshotStartsTheChainAndVerifies) {
   FillFresh("67000.10", "67000.30", "67000.20");
   auto published = publisher_->PublishRound();

@@ -29,6 +29,43 @@ Result<attest::SignedSnapshot> Stored(const EnvelopeFetcher& fetch, uint64_t seq
 
 }  // namespace
 
+Status SeedFromHistory(feeds::MarkEngine& engine, const Config& config, const EnvelopeFetcher& fetch,
+                       uint64_t last_sequence) {
+  struct Want {
+    bool accepted = false;  // found its newest ok/clamped mark
+    bool regular = false;   // found its newest last-regular mark (equities only)
+  };
+  std::map<std::string, Want> wants;
+  for (const auto& policy : config.symbols) wants[policy.symbol].regular = policy.asset_class != AssetClass::kEquity;
+  size_t missing = wants.size();
+  std::vector<attest::SignedSnapshot> needed;  // newest first
+  for (uint64_t seq = last_sequence, walked = 0; seq >= 1 && walked < kSeedLookbackSnapshots && (missing > 0 || walked == 0);
+       --seq, ++walked) {
+    auto stored = Stored(fetch, seq);
+    if (!stored.ok()) {
+      if (stored.status().code() == Code::kNotFound) break;
+      return stored.status().WithContext("seeding the round engine");
+    }
+    bool useful = seq == last_sequence;  // the latest always seeds last statuses
+    for (const Mark& m : stored->snapshot.marks) {
+      auto it = wants.find(m.symbol);
+      if (it == wants.end() || (it->second.accepted && it->second.regular)) continue;
+      Want& w = it->second;
+      if (!w.accepted && (m.status == MarkStatus::kOk || m.status == MarkStatus::kClamped)) {
+        w.accepted = useful = true;
+      }
+      if (!w.regular && (m.status == MarkStatus::kMarketClosed ||
+                         (m.status == MarkStatus::kOk && m.session == Session::kRegular))) {
+        w.regular = useful = true;
+      }
+      if (w.accepted && w.regular) --missing;
+    }
+    if (useful) needed.push_back(std::move(stored).value());
+  }
+  for (auto it = needed.rbegin(); it != needed.rend(); ++it) engine.Seed(it->snapshot.marks, it->snapshot.time_unix_nanos);
+  return Status::Ok();
+}
+
 Result<ReplayReport> Replay(const Config& config, const std::vector<feeds::LoggedRound>& log,
                             const EnvelopeFetcher& fetch) {
   auto engine = feeds::MarkEngine::Create(config.symbols, MaxAgeBySource(config), config.calendar);
@@ -43,7 +80,7 @@ Result<ReplayReport> Replay(const Config& config, const std::vector<feeds::Logge
       // gone here too.
       engine = feeds::MarkEngine::Create(config.symbols, MaxAgeBySource(config), config.calendar);
       if (!engine.ok()) return engine.status().WithContext("configuration");
-      (*engine)->Seed(stored->snapshot.marks, stored->snapshot.time_unix_nanos);
+      PLUMBLINE_RETURN_IF_ERROR(SeedFromHistory(**engine, config, fetch, line.sequence));
       continue;
     }
     std::set<std::string> halted(line.halted.begin(), line.halted.end());

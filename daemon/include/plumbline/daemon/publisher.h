@@ -87,6 +87,8 @@ class Publisher {
   // Sets the engine's kill switch from config `halted` and the halt file; returns the halted.
   std::vector<std::string> ApplyHaltFile(const Config& config);
   void BuildEngine(const Config& config);
+  // Stored envelopes by sequence, for SeedFromHistory (daemon/replay.h).
+  std::function<Result<std::string>(uint64_t)> StoreFetcher() const;
   const Config& config_;  // as started: holds the keys a reload cannot change (origin, data_dir, ...)
   std::atomic<std::shared_ptr<const Config>> live_config_;  // what rounds use; SetConfig swaps it
   const feeds::ObservationBook* book_;
