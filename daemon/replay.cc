@@ -39,13 +39,18 @@ Status SeedFromHistory(feeds::MarkEngine& engine, const Config& config, const En
   for (const auto& policy : config.symbols) wants[policy.symbol].regular = policy.asset_class != AssetClass::kEquity;
   size_t missing = wants.size();
   std::vector<attest::SignedSnapshot> needed;  // newest first
-  for (uint64_t seq = last_sequence, walked = 0; seq >= 1 && walked < kSeedLookbackSnapshots && (missing > 0 || walked == 0);
+  uint64_t bytes_read = 0;
+  for (uint64_t seq = last_sequence, walked = 0;
+       seq >= 1 && (walked == 0 || (missing > 0 && walked < kSeedLookbackSnapshots && bytes_read < kSeedLookbackBytes));
        --seq, ++walked) {
-    auto stored = Stored(fetch, seq);
-    if (!stored.ok()) {
-      if (stored.status().code() == Code::kNotFound) break;
-      return stored.status().WithContext("seeding the round engine");
+    Result<std::string> envelope = fetch(seq);
+    if (!envelope.ok()) {
+      if (envelope.status().code() == Code::kNotFound) break;
+      return envelope.status().WithContext("seeding the round engine");
     }
+    bytes_read += envelope->size();
+    auto stored = attest::DecodeSnapshotEnvelope(*envelope);
+    if (!stored.ok()) return stored.status().WithContext("seeding the round engine: snapshot " + std::to_string(seq));
     bool useful = seq == last_sequence;  // the latest always seeds last statuses
     for (const Mark& m : stored->snapshot.marks) {
       auto it = wants.find(m.symbol);

@@ -37,13 +37,15 @@ using EnvelopeFetcher = std::function<Result<std::string>(uint64_t sequence)>;
 
 // Seeds a fresh round engine the same way in the daemon (start-up, config reload) and in the
 // replay (a seed line), from stored snapshots only, so both reach the same round memory:
-// walking back from `last_sequence` (at most kSeedLookbackSnapshots snapshots), it finds for each
+// walking back from `last_sequence` (at most kSeedLookbackSnapshots snapshots and, past the first,
+// kSeedLookbackBytes of envelopes, so a start-up stays short however large snapshots are), it finds for each
 // symbol its newest `ok`/`clamped` mark (the accepted price the move bound holds to) and its
 // newest `market_closed` or regular-session `ok` mark (the last regular price), then calls
 // MarkEngine::Seed on those snapshots oldest first and on `last_sequence` last. Memory no mark
 // carries (a pending clamp's count) starts afresh. Errors of `fetch` other than NotFound, and
 // snapshots that do not decode, are returned; NotFound ends the walk.
 inline constexpr uint64_t kSeedLookbackSnapshots = 10'000;
+inline constexpr uint64_t kSeedLookbackBytes = 256ull << 20;
 Status SeedFromHistory(feeds::MarkEngine& engine, const Config& config, const EnvelopeFetcher& fetch,
                        uint64_t last_sequence);
 
