@@ -11,6 +11,7 @@
 #include "plumbline/clock.h"
 #include "plumbline/daemon/auth.h"
 #include "plumbline/daemon/halt_file.h"
+#include "plumbline/daemon/log.h"
 #include "plumbline/daemon/ops.h"
 #include "plumbline/daemon/publisher.h"
 
@@ -136,8 +137,9 @@ void RegisterHaltRoutes(httplib::Server& s, const Publisher& publisher, const Cl
       if (!changed.ok()) {
         return WriteProblem(res, 500, "halt-file-error", changed.status().message() + " (nothing changed)", req.path);
       }
-      std::fprintf(stderr, "plumbline: kill switch: %s %s via the API%s\n", symbol.c_str(), halt ? "halted" : "lifted",
-                   *changed ? "" : " (already so)");
+      Log(LogLevel::kNotice, std::string("kill switch: ") + symbol + (halt ? " halted" : " lifted") + " via the API" +
+                                 (*changed ? "" : " (already so)"),
+          {{"symbol", symbol}, {"halted", halt ? "true" : "false"}, {"reason", reason}});
       res.set_header("Cache-Control", "no-store");
       res.set_content(SymbolState(*policy, halt, *changed).dump(), "application/json");
     };

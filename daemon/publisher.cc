@@ -1,6 +1,7 @@
 #include "plumbline/daemon/publisher.h"
 
 #include "plumbline/daemon/halt_file.h"
+#include "plumbline/daemon/log.h"
 #include "plumbline/daemon/replay.h"
 
 #include <cstdio>
@@ -163,7 +164,7 @@ std::vector<std::string> Publisher::ApplyHaltFile(const Config& config) {
     } else if (read.status().message() != halt_file_error_) {
       // Keep the last list read: an unreadable kill-switch file must not lift a halt.
       halt_file_error_ = read.status().message();
-      std::fprintf(stderr, "plumbline: %s; keeping the halts last read from it\n", halt_file_error_.c_str());
+      Log(LogLevel::kWarning, halt_file_error_ + "; keeping the halts last read from it");
     }
   } else {
     halt_file_listed_.clear();
