@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <regex>
 
 #include <httplib.h>
@@ -93,6 +95,16 @@ std::string OpenSslError() {
   return buf;
 }
 
+// Five nice steps below the thread's current value (not an absolute 5: a daemon started at
+// Nice=10, say by its unit, must not get workers above its own publishing thread).
+void LowerThisThreadsPriority() {
+  const id_t tid = static_cast<id_t>(::gettid());
+  errno = 0;
+  const int current = ::getpriority(PRIO_PROCESS, tid);  // -1 is a valid nice value: check errno
+  if (errno != 0) return;
+  (void)::setpriority(PRIO_PROCESS, tid, std::min(current + kWorkerNice, 19));
+}
+
 // cpp-httplib's pool, with each worker at a lower CPU priority than the publisher and pollers:
 // under a flood of requests (hundreds of busy workers on a few cores) a round still gets the CPU
 // it needs on time. Raising one's own nice value needs no privilege; if the sandbox refuses it
@@ -102,7 +114,7 @@ class WorkerPool : public httplib::ThreadPool {
   using httplib::ThreadPool::ThreadPool;
   void enqueue(std::function<void()> fn) override {
     httplib::ThreadPool::enqueue([fn = std::move(fn)] {
-      thread_local const bool niced = ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), kWorkerNice) == 0;
+      thread_local const bool niced = (LowerThisThreadsPriority(), true);
       (void)niced;
       fn();
     });
@@ -111,9 +123,7 @@ class WorkerPool : public httplib::ThreadPool {
 
 }  // namespace
 
-void LowerHttpWorkerPriority() {
-  (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), kWorkerNice);
-}
+void LowerHttpWorkerPriority() { LowerThisThreadsPriority(); }
 
 void WidenListenBacklog(int fd) {
   if (fd >= 0) ::listen(fd, SOMAXCONN);

@@ -485,6 +485,24 @@ TEST(ReloadRules, BoundKeysAreRefusedByName) {
   refused([](Config& c) { c.admin_token_file = "/t"; }, "admin_token_file");
 }
 
+// A daemon started niced (Nice=10 in its unit, or `nice plumbline`) keeps its workers below it.
+TEST(WorkerPool, WorkersStayBelowANicedDaemon) {
+  std::thread daemon_thread([] {
+    const id_t tid = static_cast<id_t>(::gettid());
+    const int base = std::min(::getpriority(PRIO_PROCESS, tid) + 7, 14);
+    ASSERT_EQ(::setpriority(PRIO_PROCESS, tid, base), 0);
+    std::unique_ptr<httplib::TaskQueue> pool(NewWorkerPool(1));  // its threads inherit `base`
+    std::promise<int> seen;
+    pool->enqueue([&seen] { seen.set_value(::getpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()))); });
+    const int worker = seen.get_future().get();
+    pool->shutdown();
+    EXPECT_EQ(worker, base + 5);
+    LowerHttpWorkerPriority();  // the elastic queue's threads use this
+    EXPECT_EQ(::getpriority(PRIO_PROCESS, tid), base + 5);
+  });
+  daemon_thread.join();
+}
+
 TEST(WorkerPool, WorkersRunBelowThePublishersPriority) {
   const int base = ::getpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()));
   std::unique_ptr<httplib::TaskQueue> pool(NewWorkerPool(2));

@@ -111,8 +111,8 @@ void InstallOpsRoutes(httplib::Server& server, const HttpConfig& http, const Ops
 // so that publishing rounds are not starved by a flood of requests. Caller owns the result.
 httplib::TaskQueue* NewWorkerPool(int threads);
 
-// Puts the calling thread at nice +5 (the same as NewWorkerPool's workers); for other HTTP worker
-// pools (the elastic queue of daemon/push_routes.h). EPERM in a sandbox is ignored.
+// Lowers the calling thread five nice steps below its current value (capped at 19), as NewWorkerPool's
+// workers are; for other HTTP worker pools (the elastic queue of daemon/push_routes.h). EPERM is ignored.
 void LowerHttpWorkerPriority();
 // cpp-httplib 0.11.4 listens with a backlog of 5, so a burst of new connections overflows the
 // accept queue and clients wait for SYN retransmits (1 s, 3 s, ...). Calling listen(2) again on
