@@ -94,8 +94,9 @@ class MarkEngine {
   };
   struct Scratch;  // per-engine buffers a round reuses from symbol to symbol (mark_engine.cc)
   // Fills the aggregate fields of `mark` (status, price, confidence, newest observation,
-  // outliers, contributions) from `lent`; may take lent.shared.
-  void Aggregate(size_t index, Lent& lent, std::optional<Session> session, int64_t now, Mark& mark);
+  // outliers, contributions) from `lent`; may take lent.shared. `session_age`: the symbol's max
+  // age in the round's session in ns (INT64_MAX: none).
+  void Aggregate(size_t index, Lent& lent, int64_t session_age, int64_t now, Mark& mark);
   template <typename LendFn>
   std::vector<Mark> RoundOver(const LendFn& lend_one, int64_t now);
   // Fills `mark` (default-constructed, marks[index]); a token reads its underlying's mark in
