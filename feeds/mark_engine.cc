@@ -71,8 +71,8 @@ struct MarkEngine::SymbolState {
 
 struct MarkEngine::Scratch {
   std::vector<std::pair<std::string_view, const Observation*>> named;  // the general case's sort
-  std::vector<Quote> quotes;    // the first `count` are this symbol's (never shrunk)
-  std::vector<uint32_t> fresh;  // quotes[i] is observations[fresh[i]]'s
+  std::vector<Quote> quotes;    // sized for the most observations a symbol had (never shrunk)
+  std::vector<uint32_t> fresh;  // as many
   Aggregated agg;
 };
 
@@ -163,9 +163,14 @@ void MarkEngine::Aggregate(size_t index, Lent& lent, int64_t session_age, int64_
   const SymbolState& st = state_[index];
   Scratch& s = *scratch_;
   const std::span<const Observation> observations = lent.observations;
-  if (s.quotes.size() < observations.size()) s.quotes.resize(observations.size());
-  std::vector<uint32_t>& fresh = s.fresh;
-  fresh.clear();
+  if (s.quotes.size() < observations.size()) {
+    s.quotes.resize(observations.size());
+    s.fresh.resize(observations.size());
+  }
+  // Plain arrays and a local count (vectors' ends would be reloaded after every call).
+  Quote* const quotes_at = s.quotes.data();
+  uint32_t* const fresh = s.fresh.data();  // quotes_at[i] is observations[fresh[i]]'s
+  size_t fresh_count = 0;
   bool seen = false;
   int64_t newest_seen = 0;
   // Counts observations[k] of configured source `source` (kUnknown: not configured, never
@@ -183,12 +188,12 @@ void MarkEngine::Aggregate(size_t index, Lent& lent, int64_t session_age, int64_
     if (!o.price.is_positive()) return;
     Result<Decimal> conf = SpreadConfidence(o);
     if (!conf.ok()) return;  // crossed or non-positive book: not a usable quote
-    Quote& q = s.quotes[fresh.size()];
+    Quote& q = quotes_at[fresh_count];
     q.source = o.source;
     q.price = o.price;
     q.confidence = CopyByHalves(*conf);
     q.weight = st.weights.empty() ? 1 : st.weights[source];
-    fresh.push_back(static_cast<uint32_t>(k));
+    fresh[fresh_count++] = static_cast<uint32_t>(k);
   };
   // One observation per source (the newest), so duplicates cannot vote twice; sorted by source.
   // The usual case (what ObservationBook gives): all of this symbol, one per configured source,
@@ -217,7 +222,7 @@ void MarkEngine::Aggregate(size_t index, Lent& lent, int64_t session_age, int64_
   if (!unique_sorted) {
     // Any other input: start again. Other symbols' entries dropped, sorted by name, the newest
     // per source.
-    fresh.clear();
+    fresh_count = 0;
     seen = false;
     auto& named = s.named;
     named.clear();
@@ -253,9 +258,9 @@ void MarkEngine::Aggregate(size_t index, Lent& lent, int64_t session_age, int64_
     counted = named.size();
   }
   if (seen) out.newest_observation_unix_nanos = newest_seen;
-  const std::span<const Quote> quotes(s.quotes.data(), fresh.size());
+  const std::span<const Quote> quotes(quotes_at, fresh_count);
   const size_t needed = std::max<uint32_t>(policy.quorum, 1);
-  if (fresh.size() < needed) {
+  if (fresh_count < needed) {
     out.status = counted >= needed ? MarkStatus::kStale : MarkStatus::kInsufficientSources;
     return;
   }
@@ -270,7 +275,7 @@ void MarkEngine::Aggregate(size_t index, Lent& lent, int64_t session_age, int64_
   }
   // The quorum counts fresh sources; the kept (non-outlier) ones must be a strict majority of
   // them, or there is no consensus to publish.
-  if (agg.kept.size() * 2 <= fresh.size()) {
+  if (agg.kept.size() * 2 <= fresh_count) {
     out.status = MarkStatus::kInsufficientSources;
     return;
   }
