@@ -67,6 +67,7 @@ struct MarkEngine::SymbolState {
   // max age per session in nanoseconds (INT64_MAX = the sources' own only).
   std::vector<uint32_t> weights;
   std::array<int64_t, kSessions> session_age;
+  TextKey symbol;  // the policy's symbol, to check each observation's
 };
 
 struct MarkEngine::Scratch {
@@ -105,6 +106,7 @@ Result<std::unique_ptr<MarkEngine>> MarkEngine::Create(std::vector<SymbolPolicy>
     e->source_names_.push_back(name);
     e->source_ages_.push_back(age);
   }
+  for (const std::string& name : e->source_names_) e->source_keys_.emplace_back(name);
   e->calendar_ = std::move(calendar);
   e->scratch_ = std::make_unique<Scratch>();
   e->halted_ = std::make_unique<std::atomic<bool>[]>(e->symbols_.size());
@@ -121,6 +123,7 @@ Result<std::unique_ptr<MarkEngine>> MarkEngine::Create(std::vector<SymbolPolicy>
         st.weights.push_back(w == p.weights.end() ? 1 : w->second);
       }
     }
+    st.symbol = TextKey(p.symbol);
     st.session_age.fill(INT64_MAX);
     for (const auto& [session, ms] : p.session_max_age_ms) {
       st.session_age[static_cast<size_t>(session)] = ms * kNanosPerMilli;
@@ -171,6 +174,8 @@ void MarkEngine::Aggregate(size_t index, Lent& lent, int64_t session_age, int64_
   Quote* const quotes_at = s.quotes.data();
   uint32_t* const fresh = s.fresh.data();  // quotes_at[i] is observations[fresh[i]]'s
   size_t fresh_count = 0;
+  uint64_t fresh_mask = 0;      // bit k: observations[k] is fresh (k < 64)
+  int64_t fresh_newest = INT64_MIN;
   bool seen = false;
   int64_t newest_seen = 0;
   // Counts observations[k] of configured source `source` (kUnknown: not configured, never
@@ -194,6 +199,8 @@ void MarkEngine::Aggregate(size_t index, Lent& lent, int64_t session_age, int64_
     q.confidence = CopyByHalves(*conf);
     q.weight = st.weights.empty() ? 1 : st.weights[source];
     fresh[fresh_count++] = static_cast<uint32_t>(k);
+    if (k < 64) fresh_mask |= uint64_t{1} << k;
+    fresh_newest = std::max(fresh_newest, o.observed_unix_nanos);
   };
   // One observation per source (the newest), so duplicates cannot vote twice; sorted by source.
   // The usual case (what ObservationBook gives): all of this symbol, one per configured source,
@@ -204,13 +211,14 @@ void MarkEngine::Aggregate(size_t index, Lent& lent, int64_t session_age, int64_
   {
     size_t j = 0;
     const size_t sources = source_names_.size();
+    const TextKey* const source_keys = source_keys_.data();
     for (size_t k = 0; k < observations.size(); ++k) {
       const Observation& o = observations[k];
-      if (!SameText(o.symbol, policy.symbol)) {
+      if (!st.symbol.Matches(o.symbol)) {
         unique_sorted = false;
         break;
       }
-      while (j < sources && !SameText(source_names_[j], o.source)) ++j;
+      while (j < sources && !source_keys[j].Matches(o.source)) ++j;
       if (j == sources) {
         unique_sorted = false;
         break;
@@ -223,6 +231,8 @@ void MarkEngine::Aggregate(size_t index, Lent& lent, int64_t session_age, int64_
     // Any other input: start again. Other symbols' entries dropped, sorted by name, the newest
     // per source.
     fresh_count = 0;
+    fresh_mask = 0;
+    fresh_newest = INT64_MIN;
     seen = false;
     auto& named = s.named;
     named.clear();
@@ -282,15 +292,22 @@ void MarkEngine::Aggregate(size_t index, Lent& lent, int64_t session_age, int64_
   out.status = MarkStatus::kOk;
   out.price = agg.price;
   out.confidence = agg.confidence;
-  int64_t newest = observations[fresh[agg.kept.front()]].observed_unix_nanos;
-  for (size_t i : agg.kept) newest = std::max(newest, observations[fresh[i]].observed_unix_nanos);
+  // Usually every fresh quote is kept (no outliers): then the fresh ones' figures are the kept ones'.
+  const bool all_kept = agg.kept.size() == fresh_count;
+  int64_t newest = fresh_newest;
+  if (!all_kept) {
+    newest = observations[fresh[agg.kept.front()]].observed_unix_nanos;
+    for (size_t i : agg.kept) newest = std::max(newest, observations[fresh[i]].observed_unix_nanos);
+  }
   out.newest_observation_unix_nanos = newest;
   // Over a shared array in source order (the book's), the mark points at its kept entries:
   // fresh (and so kept, ascending) follow the array's order, which the mask iterates in.
   if (lent.shared != nullptr && unique_sorted && observations.size() <= 64 &&
       observations.data() == lent.shared->data()) {
-    uint64_t mask = 0;
-    for (size_t i : agg.kept) mask |= uint64_t{1} << fresh[i];
+    uint64_t mask = all_kept ? fresh_mask : 0;
+    if (!all_kept) {
+      for (size_t i : agg.kept) mask |= uint64_t{1} << fresh[i];
+    }
     out.contributions = Contributions(std::move(lent.shared), mask);  // the round's reference
     return;
   }
@@ -474,6 +491,12 @@ std::vector<Mark> MarkEngine::RoundOver(const LendFn& lend_one, int64_t now) {
       next = lend_one(symbols_[i].symbol);
       const char* p = reinterpret_cast<const char*>(next.observations.data());
       const char* end = p + next.observations.size_bytes();
+      for (; p + 3 * 64 < end; p += 4 * 64) {  // (unrolled: ~26 lines a symbol)
+        __builtin_prefetch(p);
+        __builtin_prefetch(p + 64);
+        __builtin_prefetch(p + 2 * 64);
+        __builtin_prefetch(p + 3 * 64);
+      }
       for (; p < end; p += 64) __builtin_prefetch(p);
     }
     return next;

@@ -40,6 +40,8 @@
 
 namespace plumbline::feeds {
 
+class TextKey;  // feeds/same_text.h
+
 // Process-wide allocator setting for a process that runs rounds (the daemon and the round
 // benchmark call it once at start, before any thread): a round allocates ~2.4 KB per symbol of
 // marks and contributions (12 MB for 5,000 symbols) and frees the previous round's. glibc's
@@ -112,6 +114,7 @@ class MarkEngine {
   // a round: freshness and weights are looked up by index, not by name), and their max ages.
   std::vector<std::string> source_names_;
   std::vector<int64_t> source_ages_;
+  std::vector<TextKey> source_keys_;  // the names prepared for matching (same_text.h)
   std::shared_ptr<const EquityCalendar> calendar_;
   bool needs_session_ = false;  // some symbol is equity or token
   std::vector<SymbolState> state_;
