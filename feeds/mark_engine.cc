@@ -49,7 +49,7 @@ Decimal CopyByHalves(const Decimal& d) {
 // or an ask 0; with both at one scale below the maximum, 0 < bid <= ask and a spread under 2^62
 // units, half the spread, exact (one more digit when the spread is odd). False = another case:
 // ask SpreadConfidence, which defines the value (and the errors) for every quote.
-bool UsualSpreadConfidence(const Observation& o, Decimal* out) {
+[[gnu::always_inline]] inline bool UsualSpreadConfidence(const Observation& o, Decimal* out) {
   if (!o.bid || !o.ask) {
     *out = Decimal();
     return true;
@@ -60,9 +60,9 @@ bool UsualSpreadConfidence(const Observation& o, Decimal* out) {
       bid.units() > ask.units() || ask.units() - bid.units() >= (__int128{1} << 62)) {
     return false;
   }
-  const __int128 twice = ask.units() - bid.units();
+  const int64_t twice = static_cast<int64_t>(ask.units() - bid.units());  // in [0, 2^62)
   *out = twice % 2 == 0 ? Decimal::FromUnitsInRange(twice / 2, bid.scale())
-                        : Decimal::FromUnitsInRange(twice * 5, bid.scale() + 1);
+                        : Decimal::FromUnitsInRange(__int128{twice} * 5, bid.scale() + 1);
   return true;
 }
 
