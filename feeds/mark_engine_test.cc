@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <span>
 
 #include <date/date.h>
@@ -504,6 +505,47 @@ TEST(MarkEngine, WeightsMoveTheMedian) {
   p.weights["c"] = 3;
   auto weighted = Engine({p});
   EXPECT_EQ(weighted->Round(book.Lookup(), kRegular).front().price->ToString(), "102");
+}
+
+// The round prices the usual quotes' spreads inline; every shape of bid/ask still gives exactly
+// what SpreadConfidence and AggregateQuotes give (one digit more for an odd spread, the most
+// digits a Decimal holds, huge spreads, crossed, missing or non-positive sides, mixed scales).
+TEST(MarkEngine, EverySpreadShapePricesAsSpreadConfidenceSays) {
+  struct Case {
+    std::optional<std::string> bid, ask;
+  };
+  const std::string tiny29 = "0.00000000000000000000000000001", tiny30 = "0.000000000000000000000000000001";
+  const std::vector<Case> cases = {
+      {{}, {}}, {"99.5", {}}, {{}, "100.5"}, {"99.99", "100.01"}, {"99.99", "100.02"}, {"100.00", "100.00"},
+      {"99.9", "100.02"}, {"100.02", "99.99"}, {"0", "100"}, {"-1", "100"}, {tiny29, "0.00000000000000000000000000002"},
+      {tiny30, "0.000000000000000000000000000002"}, {"1", "999999999999999999999999999999"},
+      {"1", "1000000000000000000000"}, {"1", "4000000000000000000"}, {"1", "9223372036854775807"}};
+  auto engine = Engine({SymbolPolicy("X/USD", 3)});
+  for (const Case& c : cases) {
+    Book book;
+    book.Put("a", "X/USD", "100.00", kRegular, c.bid, c.ask);
+    book.Put("b", "X/USD", "100.01", kRegular, "100.00", "100.02");
+    book.Put("c", "X/USD", "100.03", kRegular, "100.01", "100.05");
+    book.Put("d", "X/USD", "99.98", kRegular, "99.97", "99.99");
+    const Mark m = engine->Round(book.Lookup(), kRegular).front();
+    std::vector<Quote> quotes;
+    std::vector<Observation> obs = book.by_symbol["X/USD"];
+    std::sort(obs.begin(), obs.end(), [](const Observation& x, const Observation& y) { return x.source < y.source; });
+    for (const Observation& o : obs) {
+      Result<Decimal> conf = SpreadConfidence(o);
+      if (conf.ok()) quotes.push_back({o.source, o.price, *conf, 1});
+    }
+    const std::string what = c.bid.value_or("-") + " / " + c.ask.value_or("-");
+    Result<Aggregated> want = AggregateQuotes(quotes, OutlierRule());
+    if (!want.ok()) {  // (the finest scales cannot meet 100.00 within 36 digits)
+      EXPECT_EQ(m.status, MarkStatus::kInsufficientSources) << what;
+      continue;
+    }
+    ASSERT_EQ(m.status, MarkStatus::kOk) << what;
+    EXPECT_EQ(m.price->ToString(), want->price.ToString()) << what;
+    EXPECT_EQ(m.confidence->ToString(), want->confidence.ToString()) << what;
+    EXPECT_EQ(m.contributions.size(), want->kept.size()) << what;
+  }
 }
 
 }  // namespace

@@ -9,6 +9,8 @@
 #include <exception>
 #include <thread>
 
+#include "same_text.h"
+
 namespace plumbline::feeds {
 namespace {
 
@@ -96,7 +98,7 @@ std::vector<Observation> ObservationBook::ForSymbol(const std::string& symbol) c
 const std::shared_ptr<std::vector<Observation>>* ObservationBook::Reader::Slot(const std::string& symbol) {
   std::vector<Asked>& asked = book_->asked_;
   const size_t k = ask_++;
-  if (k < asked.size() && asked[k].slot != nullptr && asked[k].symbol == symbol) {
+  if (k < asked.size() && asked[k].slot != nullptr && SameText(asked[k].symbol, symbol)) {
     // A round reads the book in this order and is bound by its cache misses: start the next
     // asks' chains early (the map node two asks ahead, the array header of the next one).
     if (k + 2 < asked.size() && asked[k + 2].slot != nullptr) __builtin_prefetch(asked[k + 2].slot);

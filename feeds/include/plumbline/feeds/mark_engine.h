@@ -40,6 +40,8 @@
 
 namespace plumbline::feeds {
 
+class TextKey;  // feeds/same_text.h
+
 // Process-wide allocator setting for a process that runs rounds (the daemon and the round
 // benchmark call it once at start, before any thread): a round allocates ~2.4 KB per symbol of
 // marks and contributions (12 MB for 5,000 symbols) and frees the previous round's. glibc's
@@ -87,27 +89,36 @@ class MarkEngine {
 
  private:
   MarkEngine() = default;
-  struct Basic;
-  void Aggregate(const SymbolPolicy& policy, std::span<const Observation> observations,
-                 const SharedObservations& shared, std::optional<Session> session, int64_t now,
-                 Basic& out) const;
   struct Lent {  // one symbol's input to a round
     bool halted = false;  // read once, when the symbol is lent
     std::span<const Observation> observations;  // empty when halted
-    SharedObservations shared;  // RoundShared: the array `observations` views
+    SharedObservations shared;  // RoundShared: the array `observations` views (moved into the mark)
   };
+  struct Scratch;  // per-engine buffers a round reuses from symbol to symbol (mark_engine.cc)
+  // Fills the aggregate fields of `mark` (status, price, confidence, newest observation,
+  // outliers, contributions) from `lent`; may take lent.shared. `session_age`: the symbol's max
+  // age in the round's session in ns (INT64_MAX: none).
+  void Aggregate(size_t index, Lent& lent, int64_t session_age, int64_t now, Mark& mark);
   template <typename LendFn>
   std::vector<Mark> RoundOver(const LendFn& lend_one, int64_t now);
-  // Fills `mark` (default-constructed, marks[index]); a token reads its underlying's mark in `marks`.
-  void Build(size_t index, const Lent& lent, const std::vector<Mark>& marks, int64_t now, Mark& mark);
+  // Fills `mark` (default-constructed, marks[index]); a token reads its underlying's mark in
+  // `marks`. `session` is the calendar's session at `now` (computed once per round; none when no
+  // symbol needs it).
+  void Build(size_t index, Lent& lent, const std::vector<Mark>& marks, int64_t now,
+             std::optional<Session> session, Mark& mark);
 
   std::vector<SymbolPolicy> symbols_;
   std::vector<size_t> order_;  // non-token symbols first, then tokens
   std::vector<size_t> underlying_;  // token: index of its underlying equity; SIZE_MAX otherwise
-  std::map<std::string, int64_t> max_age_;
-  std::vector<std::pair<std::string, int64_t>> max_age_sorted_;  // the same, for binary search
+  // The configured sources, sorted by name (a source's index in these is its index everywhere in
+  // a round: freshness and weights are looked up by index, not by name), and their max ages.
+  std::vector<std::string> source_names_;
+  std::vector<int64_t> source_ages_;
+  std::vector<TextKey> source_keys_;  // the names prepared for matching (same_text.h)
   std::shared_ptr<const EquityCalendar> calendar_;
-  std::vector<std::unique_ptr<SymbolState>> state_;
+  bool needs_session_ = false;  // some symbol is equity or token
+  std::vector<SymbolState> state_;
+  std::unique_ptr<Scratch> scratch_;
   std::unique_ptr<std::atomic<bool>[]> halted_;
 };
 
