@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <type_traits>
 #include <unordered_map>
 
 #include "margin/fixed.h"
@@ -9,7 +10,9 @@
 namespace plumbline::margin {
 
 using internal::Arith;
+using internal::Arith64;
 using internal::Fx;
+using internal::Fx64;
 using internal::FromFx;
 using internal::ToFx;
 
@@ -85,11 +88,25 @@ Fx Must(const Decimal& d) {
   return f;
 }
 
-struct FxTier {
-  Fx lo;  // lower bound of the tier (0 for the first)
-  Fx a;   // haircut, or IM rate
-  Fx b;   // MM rate (futures tiers)
-  Fx cum_a, cum_b;  // Binance-style cumulative amounts: amount = V x rate_k - cum_k
+template <class F>
+struct TierT {
+  F lo;  // lower bound of the tier (0 for the first)
+  F a;   // haircut, or IM rate
+  F b;   // MM rate (futures tiers)
+  F cum_a, cum_b;  // Binance-style cumulative amounts: amount = V x rate_k - cum_k
+};
+using FxTier = TierT<Fx>;
+
+// The amounts of one asset that the account arithmetic reads, at one width (Fx, or Fx64 for the
+// 64-bit account path).
+template <class F>
+struct TablesT {
+  F price;
+  std::vector<TierT<F>> haircut;   // a = haircut rate
+  // Per "mark degraded" (0/1): a = factor 1 - min(1, haircut + add-ons), cum_a = cumulative
+  // amount, so counted = V x a_k - cum_a_k (rounded down).
+  std::array<std::vector<TierT<F>>, 2> counted;
+  std::vector<TierT<F>> futures;   // a = IM rate, b = MM rate, cumulative amounts precomputed
 };
 
 // Everything about one risk-file asset that does not depend on the account or on "now".
@@ -98,17 +115,16 @@ struct PAsset {
   const AssetQuote* quote = nullptr;  // null: no quote in the snapshot
   bool cash = false;
   bool priced = false;       // a usable price > 0 (cash: always, at 1)
-  Fx price;
   bool status_degraded = false;  // status other than ok / market_closed
   bool check_age = true;
   bool zero_value = false;   // tokenized stock under_backed: counts zero
   Fx add;                    // haircut add-on from session and reserve status
   uint32_t reasons = 0;      // reasons from session / reserve
-  std::vector<FxTier> haircut;   // a = haircut rate
-  // Per "mark degraded" (0/1): a = factor 1 - min(1, haircut + add-ons), cum_a = cumulative
-  // amount, so counted = V x a_k - cum_a_k (rounded down).
-  std::array<std::vector<FxTier>, 2> counted;
-  std::vector<FxTier> futures;   // a = IM rate, b = MM rate, cumulative amounts precomputed
+  TablesT<Fx> t;
+  // The same in 64 bits (tier bounds beyond 64 bits as INT64_MAX); fits64 false when a price,
+  // rate or cumulative amount does not fit, and accounts using the asset take the 128-bit path.
+  TablesT<Fx64> t64;
+  bool fits64 = false;
   std::optional<Fx> spot_cap, futures_cap;
   Fx opening_fee;
   std::vector<std::pair<int64_t, Fx>> rollover;  // (last 4h period covered, rate per period)
@@ -161,16 +177,45 @@ class AssetIndex {
 
 }  // namespace
 
+namespace {
+template <class F>
+struct LevelsT {
+  F nn, call, liq, fut_call;
+};
+
+// 64-bit copies of the prepared amounts: a tier bound beyond 64 bits becomes INT64_MAX (it only
+// takes part in comparisons with products, which the 64-bit path keeps below 2^62); any other
+// amount must fit exactly.
+bool NarrowTiers(const std::vector<FxTier>& in, std::vector<TierT<Fx64>>* out) {
+  bool ok = true;
+  out->clear();
+  for (const FxTier& t : in) {
+    TierT<Fx64> n;
+    n.lo.raw = internal::FitsI64(t.lo.raw) ? static_cast<int64_t>(t.lo.raw) : INT64_MAX;
+    ok = ok && t.lo.raw >= 0;
+    ok = internal::Narrow(t.a, &n.a) && ok;
+    ok = internal::Narrow(t.b, &n.b) && ok;
+    ok = internal::Narrow(t.cum_a, &n.cum_a) && ok;
+    ok = internal::Narrow(t.cum_b, &n.cum_b) && ok;
+    out->push_back(n);
+  }
+  return ok;
+}
+}  // namespace
+
 struct Evaluator::Prepared {
   std::vector<PAsset> assets;  // index-aligned with params.assets
   AssetIndex index;
   std::map<std::string, Fx> region_caps;
-  Fx lvl_nn, lvl_call, lvl_liq, fut_call;
+  LevelsT<Fx> lv;
+  LevelsT<Fx64> lv64;
   struct Shock {
     std::string name;
     std::vector<Fx> factor;  // 1 + shock per asset index
+    std::vector<Fx64> factor64;
   };
   std::vector<Shock> stress;
+  bool fits64 = true;  // levels and stress factors fit 64 bits
 };
 
 Evaluator::Evaluator(std::shared_ptr<const RiskParams> params, std::shared_ptr<const MarketView> view)
@@ -190,11 +235,11 @@ Evaluator::Evaluator(std::shared_ptr<const RiskParams> params, std::shared_ptr<c
     a.quote = it == quotes.end() ? nullptr : it->second;
     if (a.cash) {
       a.priced = true;
-      a.price = kOne;
+      a.t.price = kOne;
       a.check_age = false;
     } else if (a.quote != nullptr && a.quote->price && a.quote->price->is_positive() &&
                a.quote->price->scale() <= internal::kFxScale) {
-      a.priced = ToFx(*a.quote->price, kDown, &a.price);
+      a.priced = ToFx(*a.quote->price, kDown, &a.t.price);
     }
     const ClassParams& cp = ap.params;
     const bool equity_like = ap.asset_class == AssetClass::kEquity || ap.asset_class == AssetClass::kTokenizedStock;
@@ -227,28 +272,28 @@ Evaluator::Evaluator(std::shared_ptr<const RiskParams> params, std::shared_ptr<c
     }
     for (const Tier& t : cp.haircut_tiers) {
       FxTier f;
-      f.lo = a.haircut.empty() ? Fx{} : a.haircut.back().lo;  // fixed below
+      f.lo = a.t.haircut.empty() ? Fx{} : a.t.haircut.back().lo;  // fixed below
       f.a = Must(t.rate);
-      a.haircut.push_back(f);
+      a.t.haircut.push_back(f);
     }
     for (size_t k = 0; k < cp.haircut_tiers.size(); ++k) {
-      a.haircut[k].lo = k == 0 ? Fx{} : Must(*cp.haircut_tiers[k - 1].up_to);
+      a.t.haircut[k].lo = k == 0 ? Fx{} : Must(*cp.haircut_tiers[k - 1].up_to);
     }
     for (int deg = 0; deg < 2; ++deg) {
       Fx add = a.add;
       if (deg) add = ar.Add(add, Must(cp.stale_mark_haircut));
-      for (size_t k = 0; k < a.haircut.size(); ++k) {
+      for (size_t k = 0; k < a.t.haircut.size(); ++k) {
         FxTier f;
-        f.lo = a.haircut[k].lo;
-        Fx h = ar.Add(a.haircut[k].a, add);
+        f.lo = a.t.haircut[k].lo;
+        Fx h = ar.Add(a.t.haircut[k].a, add);
         if (h > kOne) h = kOne;
         f.a = ar.Sub(kOne, h);
         if (k > 0) {
-          const FxTier& prev = a.counted[deg].back();
+          const FxTier& prev = a.t.counted[deg].back();
           // cum rounds up so the counted value rounds down.
           f.cum_a = ar.Add(prev.cum_a, ar.Mul(f.lo, ar.Sub(f.a, prev.a), kUp));
         }
-        a.counted[deg].push_back(f);
+        a.t.counted[deg].push_back(f);
       }
     }
     for (size_t k = 0; k < cp.futures_tiers.size(); ++k) {
@@ -258,18 +303,23 @@ Evaluator::Evaluator(std::shared_ptr<const RiskParams> params, std::shared_ptr<c
       f.a = Must(t.im);
       f.b = Must(t.mm);
       if (k > 0) {
-        const FxTier& prev = a.futures.back();
+        const FxTier& prev = a.t.futures.back();
         // Requirement = N x rate_k - cum_k: cum rounds down so the requirement rounds up.
         f.cum_a = ar.Add(prev.cum_a, ar.Mul(f.lo, ar.Sub(f.a, prev.a), kDown));
         f.cum_b = ar.Add(prev.cum_b, ar.Mul(f.lo, ar.Sub(f.b, prev.b), kDown));
       }
-      a.futures.push_back(f);
+      a.t.futures.push_back(f);
     }
     if (cp.spot_max_leverage) a.spot_cap = Must(*cp.spot_max_leverage);
     if (cp.futures_max_leverage) a.futures_cap = Must(*cp.futures_max_leverage);
     a.opening_fee = Must(cp.opening_fee);
     for (const RolloverTier& t : cp.rollover) a.rollover.emplace_back(t.up_to_hours / 4, Must(t.rate_per_4h));
     a.max_age_nanos = cp.max_mark_age_ms * kNanosPerMs;
+    a.fits64 = internal::Narrow(a.t.price, &a.t64.price);
+    a.fits64 = NarrowTiers(a.t.haircut, &a.t64.haircut) && a.fits64;
+    a.fits64 = NarrowTiers(a.t.counted[0], &a.t64.counted[0]) && a.fits64;
+    a.fits64 = NarrowTiers(a.t.counted[1], &a.t64.counted[1]) && a.fits64;
+    a.fits64 = NarrowTiers(a.t.futures, &a.t64.futures) && a.fits64;
     if (!a.cash) {
       const std::string name = "asset " + ap.id + " (mark " + ap.mark + ")";
       if (a.quote == nullptr) {
@@ -283,10 +333,12 @@ Evaluator::Evaluator(std::shared_ptr<const RiskParams> params, std::shared_ptr<c
     }
   }
   for (const auto& [region, cap] : params_->region_max_leverage) pr.region_caps[region] = Must(cap);
-  pr.lvl_nn = Must(params_->levels.no_new_positions);
-  pr.lvl_call = Must(params_->levels.margin_call);
-  pr.lvl_liq = Must(params_->levels.liquidation);
-  pr.fut_call = Must(params_->levels.futures_margin_call);
+  pr.lv.nn = Must(params_->levels.no_new_positions);
+  pr.lv.call = Must(params_->levels.margin_call);
+  pr.lv.liq = Must(params_->levels.liquidation);
+  pr.lv.fut_call = Must(params_->levels.futures_margin_call);
+  pr.fits64 = internal::Narrow(pr.lv.nn, &pr.lv64.nn) && internal::Narrow(pr.lv.call, &pr.lv64.call) &&
+              internal::Narrow(pr.lv.liq, &pr.lv64.liq) && internal::Narrow(pr.lv.fut_call, &pr.lv64.fut_call);
   for (const StressScenario& s : params_->stress) {
     Prepared::Shock sh;
     sh.name = s.name;
@@ -298,6 +350,8 @@ Evaluator::Evaluator(std::shared_ptr<const RiskParams> params, std::shared_ptr<c
         shock = ct->second;
       }
       sh.factor.push_back(ar.Add(kOne, Must(shock)));
+      sh.factor64.emplace_back();
+      pr.fits64 = internal::Narrow(sh.factor.back(), &sh.factor64.back()) && pr.fits64;
     }
     pr.stress.push_back(std::move(sh));
   }
@@ -308,26 +362,32 @@ Evaluator::Evaluator(Evaluator&&) noexcept = default;
 
 namespace {
 
-// One account, resolved against the prepared view: asset indices and constant amounts.
-struct RC {  // collateral
+// One account, resolved against the prepared view: asset indices and constant amounts, at one
+// width (Fx; Fx64 for the 64-bit account path).
+template <class F>
+struct RCT {  // collateral
   int asset;
-  Fx qty;
+  F qty;
 };
-struct RP {  // position
+template <class F>
+struct RPT {  // position
   int asset;
   PositionKind kind;
   bool is_long;
-  Fx qty, entry, cost;
-  Fx lev;        // spot: the position's leverage; futures: effective leverage cap for IM
-  Fx qty_per_lev;  // spot: quantity / leverage (rounded up), the slope of a short's used margin
-  Fx fees;       // spot: opening + rollover fees owed
-  Fx opening, rollover;
+  F qty, entry, cost;
+  F lev;        // spot: the position's leverage; futures: effective leverage cap for IM
+  F qty_per_lev;  // spot: quantity / leverage (rounded up), the slope of a short's used margin
+  F fees;       // spot: opening + rollover fees owed
+  F opening, rollover;
   int64_t periods = 0;
-  Fx funding;
+  F funding;
 };
+using RC = RCT<Fx>;
+using RP = RPT<Fx>;
 
-struct Totals {
-  Fx collateral, pnl, fees, funding, equity, um, im, mm;
+template <class F>
+struct TotalsT {
+  F collateral, pnl, fees, funding, equity, um, im, mm;
 };
 
 // Per-evaluation state of an asset.
@@ -361,35 +421,410 @@ __attribute__((noinline)) Status ToFxFieldError(const Decimal& d, const FieldPat
 inline bool ToFxIn(const Decimal& d, Fx* out) { return d.scale() <= internal::kFxScale && ToFx(d, kDown, out); }
 
 // Tier index of amount v in a schedule (tiers sorted by lower bound).
-inline size_t TierOf(const std::vector<FxTier>& tiers, Fx v) {
+template <class F>
+inline size_t TierOf(const std::vector<TierT<F>>& tiers, F v) {
   size_t k = 0;
   while (k + 1 < tiers.size() && v >= tiers[k + 1].lo) ++k;
   return k;
 }
 
 // Counted value of a positive balance worth `gross`: Σ portion_i x factor_i = V x f_k - cum_k.
-inline Fx CountedPositive(Arith& ar, const std::vector<FxTier>& t, Fx gross) {
-  const FxTier& k = t[TierOf(t, gross)];
-  Fx v = ar.Sub(ar.Mul(gross, k.a, kDown), k.cum_a);
-  return v.negative() ? Fx{} : v;
+template <class A, class F>
+inline F CountedPositive(A& ar, const std::vector<TierT<F>>& t, F gross) {
+  const TierT<F>& k = t[TierOf(t, gross)];
+  F v = ar.Sub(ar.Mul(gross, k.a, kDown), k.cum_a);
+  return v.negative() ? F{} : v;
 }
 
-// Scratch state of one evaluation; one per thread, reused so that steady-state evaluation does
-// not allocate.
-class Run {
+// The prepared amounts at width F.
+template <class F>
+const TablesT<F>& Tab(const PAsset& a) {
+  if constexpr (std::is_same_v<F, Fx>) {
+    return a.t;
+  } else {
+    return a.t64;
+  }
+}
+template <class F>
+const LevelsT<F>& Lv(const Evaluator::Prepared& p) {
+  if constexpr (std::is_same_v<F, Fx>) {
+    return p.lv;
+  } else {
+    return p.lv64;
+  }
+}
+template <class F>
+const std::vector<F>& Factors(const Evaluator::Prepared::Shock& s) {
+  if constexpr (std::is_same_v<F, Fx>) {
+    return s.factor;
+  } else {
+    return s.factor64;
+  }
+}
+inline Fx Wide(Fx v) { return v; }
+inline Fx Wide(Fx64 v) { return internal::Widen(v); }
+
+template <class F>
+struct TargetT {
+  F alpha, beta;
+  F g_mark;  // G at the mark, from the totals
+};
+
+// What both widths share about one account: the assets it uses and how they stand.
+struct Ctx {
+  const Evaluator::Prepared* pr_ = nullptr;
+  std::vector<AState> st;  // per asset index
+  std::vector<int> used;   // asset indices this account uses, in order of first use
+  Arith* wide = nullptr;   // the 128-bit arithmetic of the account (Run::ar)
+};
+
+// What an evaluation reads besides the account (EvaluateInto's arguments and the evaluator's).
+struct Inputs {
+  const RiskParams& params;
+  const MarketView& view;
+  int64_t now;
+  const EvaluateOptions& options;
+  bool solve, any_unpriced, unpriced_long;
+};
+
+class Run;
+
+// The account arithmetic after Resolve, at one width: A is Arith (Fx, 128 bits, the reference)
+// or Arith64 (Fx64). Both compute the same values with the same roundings; Arith64 flags any
+// result beyond 64 bits, and the caller then runs the account again with Arith.
+template <class Ar>
+class Core {
  public:
+  using F = typename Ar::F;
+  using Totals = TotalsT<F>;
+  using Target = TargetT<F>;
+  explicit Core(Ctx* cx) : cx_(cx) {}
+
+  Ar ar;
+  std::vector<RCT<F>> coll;
+  std::vector<RPT<F>> pos;
+  std::vector<F> price, shocked;
+  struct Cached {
+    int asset;
+    bool down;
+    std::optional<Fx> call, liq, bankrupt;
+  };
+  std::vector<Cached> cache;
+
+  // Totals at the given prices (per asset index). Fills the lines when `v` is non-null.
+  // With `lin_at_mark` (the pass at the marks, when prices will be solved) it also builds
+  // LinAtMark() of every asset with a position: the coefficients at the mark come from the same
+  // tiers as the totals (and the same operations as Coeffs(x, mark)).
+  Totals Compute(const std::vector<F>& price, Valuation* v, bool lin_at_mark = false) {
+    Totals t{};
+    if (lin_at_mark) {
+      if (lin_at_mark_.size() != Pr().assets.size()) lin_at_mark_.resize(Pr().assets.size());
+      for (int i : cx_->used) {
+        if (cx_->st[i].has_position) lin_at_mark_[i] = Lin{};
+      }
+    }
+    for (size_t i = 0; i < coll.size(); ++i) {
+      const RCT<F>& c = coll[i];
+      const PAsset& a = Pr().assets[c.asset];
+      F p = price[c.asset];
+      F gross = ar.Mul(c.qty, p, kDown);
+      F counted = gross;
+      if (c.qty.positive()) counted = a.zero_value ? F{} : CountedPositive(ar, Tab<F>(a).counted[cx_->st[c.asset].degraded], gross);
+      t.collateral = ar.Add(t.collateral, counted);
+      if (lin_at_mark && cx_->st[c.asset].has_position) {
+        LinAddCollateral(lin_at_mark_[c.asset], a, c, cx_->st[c.asset].degraded,
+                         [&](const std::vector<TierT<F>>& tiers) { return TierOf(tiers, gross); });
+      }
+      if (v != nullptr) {
+        CollateralLine& l = v->collateral[i];
+        l.gross_value = FromFx(gross);
+        l.counted_value = FromFx(counted);
+        F h{};
+        if (gross.positive() && counted != gross) h = ar.Sub(F::One(), ar.Div(counted, gross, kDown));  // equal: exactly 0
+        l.haircut = FromFx(h);
+        // Debts take no haircut: only price problems are reasons for them.
+        l.reasons = c.qty.positive() ? cx_->st[c.asset].reasons : (cx_->st[c.asset].reasons & (kReasonMarkDegraded | kReasonUnpriced));
+        for (size_t k = 0; c.qty.positive() && k < Tab<F>(a).haircut.size() && gross > Tab<F>(a).haircut[k].lo; ++k) {
+          if (Tab<F>(a).haircut[k].a.positive()) l.reasons |= kReasonTier;
+        }
+      }
+    }
+    for (size_t i = 0; i < pos.size(); ++i) {
+      const RPT<F>& r = pos[i];
+      const PAsset& a = Pr().assets[r.asset];
+      F p = price[r.asset];
+      F pnl = ar.Mul(r.qty, r.is_long ? ar.Sub(p, r.entry) : ar.Sub(r.entry, p), kDown);
+      F notional = ar.Mul(r.qty, p, kUp);
+      F um{}, im{}, mm{};
+      size_t futures_tier = 0;
+      if (r.kind == PositionKind::kSpotMargin) {
+        um = ar.Div(r.is_long ? r.cost : notional, r.lev, kUp);
+      } else {
+        futures_tier = TierOf(Tab<F>(a).futures, notional);
+        const TierT<F>& tier = Tab<F>(a).futures[futures_tier];
+        im = ar.Sub(ar.Mul(notional, tier.a, kUp), tier.cum_a);
+        F by_lev = ar.Div(notional, r.lev, kUp);
+        if (by_lev > im) im = by_lev;
+        mm = ar.Sub(ar.Mul(notional, tier.b, kUp), tier.cum_b);
+      }
+      t.pnl = ar.Add(t.pnl, pnl);
+      t.fees = ar.Add(t.fees, r.fees);
+      t.funding = ar.Add(t.funding, r.funding);
+      t.um = ar.Add(t.um, um);
+      t.im = ar.Add(t.im, im);
+      t.mm = ar.Add(t.mm, mm);
+      if (lin_at_mark) LinAddPosition(lin_at_mark_[r.asset], a, r, [&] { return futures_tier; });
+      if (v != nullptr) {
+        PositionLine& l = v->positions[i];
+        l.cost = FromFx(r.cost);
+        l.notional = FromFx(notional);
+        l.unrealized_pnl = FromFx(pnl);
+        l.used_margin = FromFx(um);
+        l.opening_fee = FromFx(r.opening);
+        l.rollover_fees = FromFx(r.rollover);
+        l.rollover_periods = r.periods;
+        l.initial_margin = FromFx(im);
+        l.maintenance_margin = FromFx(mm);
+        l.funding_accrued = FromFx(r.funding);
+      }
+    }
+    t.equity = ar.Add(ar.Sub(ar.Add(t.collateral, t.pnl), t.fees), t.funding);
+    return t;
+  }
+
+  struct Reqs {
+    F nn, call, liq;
+  };
+  Reqs Requirements(const Totals& t) {
+    return {ar.Add(ar.Mul(Lv<F>(Pr()).nn, t.um, kUp), t.im), ar.Add(ar.Mul(Lv<F>(Pr()).call, t.um, kUp), ar.Mul(Lv<F>(Pr()).fut_call, t.mm, kUp)),
+            ar.Add(ar.Mul(Lv<F>(Pr()).liq, t.um, kUp), t.mm)};
+  }
+  AccountState State(const Totals& t, const Reqs& q) const {
+    if (pos.empty()) return t.equity.negative() ? AccountState::kLiquidation : AccountState::kHealthy;
+    if (t.equity <= q.liq) return AccountState::kLiquidation;
+    if (t.equity <= q.call) return AccountState::kMarginCall;
+    if (t.equity < q.nn) return AccountState::kNoNewPositions;
+    return AccountState::kHealthy;
+  }
+
+  // ---- Liquidation solver (docs/margin.md, "Liquidation and bankruptcy prices") ----
+  // G(P) = equity(P) - alpha x used_margin(P) - beta x MM(P), only asset x's price P moving.
+  // Every term is piecewise linear in P (tiers switch at fixed amounts), so G is solved exactly
+  // on each linear piece: G(P) = c + A + B x P, root P = -(c + A) / B.
+  //
+  // On one piece, split by what alpha and beta multiply:
+  //   A + B x P = (a0 + b0 x P) + alpha x (bu x P) + beta x (am + bm x P)
+  struct Lin {
+    F a0, b0, bu, am, bm;
+    uint64_t tiers = 0;  // tier index of every tiered line, 4 bits each: identifies the piece
+    bool packed = true;
+    // Every tiered line in its lowest (highest) tier: tiers can only fall (rise) as the price
+    // falls (rises), so the whole way down (up) from here is this one piece.
+    bool all_bottom = true, all_top = true;  // false when there are too many tiered lines to pack
+    int shift = 0;  // next free bit of `tiers`
+
+    // Notes tier k of n of the next tiered line.
+    void NoteTier(size_t k, size_t n) {
+      if (k != 0) all_bottom = false;
+      if (k + 1 != n) all_top = false;
+      if (shift >= 64 || k > 15) {
+        packed = false;
+        return;
+      }
+      tiers |= static_cast<uint64_t>(k) << shift;
+      shift += 4;
+    }
+  };
+  // Adds collateral line c (of asset pa) to l; tier_at(tiers) gives a positive balance's haircut
+  // tier on the piece.
+  template <typename TierAt>
+  void LinAddCollateral(Lin& l, const PAsset& pa, const RCT<F>& c, bool degraded, TierAt tier_at) {
+    if (!c.qty.positive()) {
+      l.b0 = ar.Add(l.b0, c.qty);
+      return;
+    }
+    if (pa.zero_value) return;
+    const std::vector<TierT<F>>& t = Tab<F>(pa).counted[degraded];
+    const size_t k = tier_at(t);
+    if (t.size() > 1) l.NoteTier(k, t.size());
+    l.b0 = ar.Add(l.b0, ar.Mul(c.qty, t[k].a, kDown));
+    l.a0 = ar.Sub(l.a0, t[k].cum_a);
+  }
+  // Adds position r (of asset pa) to l; tier_at() gives a futures position's margin tier.
+  template <typename TierAt>
+  void LinAddPosition(Lin& l, const PAsset& pa, const RPT<F>& r, TierAt tier_at) {
+    if (r.is_long) {
+      l.b0 = ar.Add(l.b0, r.qty);
+      l.a0 = ar.Sub(l.a0, r.cost);
+    } else {
+      l.b0 = ar.Sub(l.b0, r.qty);
+      l.a0 = ar.Add(l.a0, r.cost);
+    }
+    if (r.kind == PositionKind::kSpotMargin) {
+      if (!r.is_long) l.bu = ar.Sub(l.bu, r.qty_per_lev);
+    } else {
+      const size_t k = tier_at();
+      if (Tab<F>(pa).futures.size() > 1) l.NoteTier(k, Tab<F>(pa).futures.size());
+      l.bm = ar.Sub(l.bm, ar.Mul(r.qty, Tab<F>(pa).futures[k].b, kUp));
+      l.am = ar.Add(l.am, Tab<F>(pa).futures[k].cum_b);
+    }
+  }  // Coeffs(x, mark) of an asset with a position, built by Compute at the marks.
+  const Lin& LinAtMark(int x) const { return lin_at_mark_[x]; }
+  __attribute__((always_inline)) void Combine(const Lin& l, const Target& t, F* A, F* B) {
+    *A = l.a0;
+    *B = l.b0;
+    if (!t.alpha.zero() && !l.bu.zero()) *B = ar.Add(*B, ar.Mul(t.alpha, l.bu, kDown));
+    if (!t.beta.zero()) {
+      *A = ar.Add(*A, t.beta == F::One() ? l.am : ar.Mul(t.beta, l.am, kDown));
+      *B = ar.Add(*B, t.beta == F::One() ? l.bm : ar.Mul(t.beta, l.bm, kDown));
+    }
+  }  // TierOf(tiers, q x probe). At 64 bits a product beyond 64 bits (a probe far from the mark) is
+  // taken at 128 bits, with the 128-bit arithmetic's range check, as Arith would.
+  size_t TierAtProduct(const std::vector<TierT<F>>& tiers, const std::vector<FxTier>& wide, F q, F probe, Rounding r) {
+    if constexpr (std::is_same_v<F, Fx>) {
+      return TierOf(tiers, ar.Mul(q, probe, r));
+    } else {
+      Fx64 v;
+      if (Arith64::TryMul(q, probe, r, &v)) [[likely]] return TierOf(tiers, v);
+      return TierOf(wide, cx_->wide->Mul(Wide(q), Wide(probe), r));
+    }
+  }
+  // Only the piece identifier of Coeffs(x, probe): the tier of every tiered line.
+  uint64_t TiersAt(int x, F probe) {
+    uint64_t tiers = 0;
+    int shift = 0;
+    const PAsset& pa = Pr().assets[x];
+    if (Tab<F>(pa).haircut.size() > 1 && !pa.zero_value) {
+      const std::vector<TierT<F>>& t = Tab<F>(pa).counted[cx_->st[x].degraded];
+      for (const RCT<F>& c : coll) {
+        if (c.asset != x || !c.qty.positive()) continue;
+        tiers |= static_cast<uint64_t>(TierAtProduct(t, pa.t.counted[cx_->st[x].degraded], c.qty, probe, kDown)) << shift;
+        shift += 4;
+      }
+    }
+    if (Tab<F>(pa).futures.size() > 1) {
+      for (const RPT<F>& r : pos) {
+        if (r.asset != x || r.kind == PositionKind::kSpotMargin) continue;
+        tiers |= static_cast<uint64_t>(TierAtProduct(Tab<F>(pa).futures, pa.t.futures, r.qty, probe, kUp)) << shift;
+        shift += 4;
+      }
+    }
+    return tiers;
+  }
+  // For each of the three targets of one (asset, direction): the first price from `mark` in that
+  // direction where G <= 0; nullopt if none (> 0). `at_mark` are the coefficients of the piece
+  // holding the mark.
+  void Solve3(int x, F mark, const Lin& at_mark, const Target (&t)[3], bool downward, std::optional<Fx> (&out)[3]) {
+    // Fast path: the root lies on the mark's own piece (same tier for every line). Each line's
+    // tier is a monotone step function of P, so the piece holding the mark is an interval: when
+    // the candidate farthest from the mark is on it, so is every candidate between, and one tier
+    // check stands for all three.
+    // kAtMark: G <= 0 already at the mark; kRoot: a root on the mark's piece (pending the tier
+    // check unless one_piece); kNone: downward and G stays > 0 on the way to 0 (pending the same).
+    enum Kind { kGeneral, kAtMark, kRoot, kNone };
+    Kind kind[3];
+    F A[3], B[3], c[3], p[3];
+    const Rounding dir = downward ? kUp : kDown;  // report liquidation early, never late
+    const bool one_piece = downward ? at_mark.all_bottom : at_mark.all_top;
+    bool pending = false, any_none = false;
+    F far{};
+    for (int k = 0; k < 3; ++k) {
+      kind[k] = kGeneral;
+      if (!t[k].g_mark.positive()) {
+        out[k] = Wide(mark);
+        kind[k] = kAtMark;
+        continue;
+      }
+      Combine(at_mark, t[k], &A[k], &B[k]);
+      // c = G(mark) - (A + B x mark): the part of G that does not move with P.
+      c[k] = ar.Sub(t[k].g_mark, ar.Add(A[k], ar.Mul(B[k], mark, kDown)));
+      if (!at_mark.packed || !(downward ? B[k].positive() : B[k].negative())) continue;
+      p[k] = ar.Div(ar.Sub(F{}, ar.Add(c[k], A[k])), B[k], dir);
+      if (p[k].positive() && (downward ? p[k] <= mark : p[k] >= mark)) {
+        kind[k] = kRoot;
+        out[k] = Wide(p[k]);
+        if (one_piece) continue;
+        if (!pending || (downward ? p[k] < far : p[k] > far)) far = p[k];
+        pending = true;
+      } else if (!p[k].positive() && downward) {
+        kind[k] = kNone;
+        out[k].reset();
+        if (one_piece) continue;
+        any_none = pending = true;
+      }
+    }
+    if (pending) {
+      if (any_none) far = F{1};
+      if (TiersAt(x, far) != at_mark.tiers) {
+        // Not all on the mark's piece: check each candidate on its own, as a single solve would.
+        for (int k = 0; k < 3; ++k) {
+          if (kind[k] == kNone || (kind[k] == kRoot && (p[k] == far || TiersAt(x, p[k]) != at_mark.tiers))) {
+            kind[k] = kGeneral;
+          }
+        }
+      }
+    }
+    for (int k = 0; k < 3; ++k) {
+      if (kind[k] == kGeneral) out[k] = General(x, mark, t[k], A[k], B[k], c[k], downward);
+    }
+  }
+  // Run::SolveGeneral at 128 bits (defined below Run).
+  std::optional<Fx> General(int x, F mark, const Target& t, F a, F b, F c, bool downward);
+  // Everything after Resolve: totals, state, refusals, prices, stress; written into *v.
+  void Finish(const Inputs& in, Valuation* v);
+
+ protected:
+  const Evaluator::Prepared& Pr() const { return *cx_->pr_; }
+  Ctx* cx_;
+  std::vector<Lin> lin_at_mark_;  // per asset index; valid for the assets with a position
+};
+
+// Scratch state of one evaluation; one per thread, reused so that steady-state evaluation does
+// not allocate. Resolve and the general piece walk of the solver run at 128 bits; the rest runs
+// in `fast` (64 bits) when the account and the assets it uses fit, else in the Core<Arith> base.
+class Run : public Ctx, public Core<Arith> {
+ public:
+  Run() : Core<Arith>(this), fast(this) { wide = &ar; }
   void Reset(const Evaluator::Prepared& pr) {
     pr_ = &pr;
     ar = Arith();
+    ResetSolver();
+  }
+  void ResetSolver() {
     pieces_key_ = -1;
     last_asset_ = -1;
   }
 
-  Arith ar;
-  std::vector<RC> coll;
-  std::vector<RP> pos;
-  std::vector<AState> st;  // per asset index
-  std::vector<int> used;   // asset indices this account uses, in order of first use
+  Core<Arith64> fast;
+
+  // Copies the resolved account into `fast`; false when something does not fit 64 bits.
+  bool Narrow() {
+    if (!pr_->fits64) return false;
+    for (int i : used) {
+      if (!pr_->assets[i].fits64) return false;
+    }
+    using internal::Narrow;
+    bool ok = true;
+    fast.coll.resize(coll.size());
+    for (size_t i = 0; i < coll.size(); ++i) {
+      fast.coll[i].asset = coll[i].asset;
+      ok = Narrow(coll[i].qty, &fast.coll[i].qty) && ok;
+    }
+    fast.pos.resize(pos.size());
+    for (size_t i = 0; i < pos.size(); ++i) {
+      const RP& r = pos[i];
+      RPT<Fx64>& n = fast.pos[i];
+      n.asset = r.asset;
+      n.kind = r.kind;
+      n.is_long = r.is_long;
+      n.periods = r.periods;
+      ok = Narrow(r.qty, &n.qty) && Narrow(r.entry, &n.entry) && Narrow(r.cost, &n.cost) && Narrow(r.lev, &n.lev) &&
+           Narrow(r.qty_per_lev, &n.qty_per_lev) && Narrow(r.fees, &n.fees) && Narrow(r.opening, &n.opening) &&
+           Narrow(r.rollover, &n.rollover) && Narrow(r.funding, &n.funding) && ok;
+    }
+    fast.ar = Arith64();
+    return ok;
+  }
 
   Status Resolve(const Account& acct, int64_t now) {
     // Reset only what the previous account used: the cost stays independent of the number of
@@ -509,165 +944,6 @@ class Run {
     }
     return Status::Ok();
   }
-
-  // Totals at the given prices (per asset index). Fills the lines when `v` is non-null.
-  // With `lin_at_mark` (the pass at the marks, when prices will be solved) it also builds
-  // LinAtMark() of every asset with a position: the coefficients at the mark come from the same
-  // tiers as the totals (and the same operations as Coeffs(x, mark)).
-  Totals Compute(const std::vector<Fx>& price, Valuation* v, bool lin_at_mark = false) {
-    Totals t{};
-    if (lin_at_mark) {
-      if (lin_at_mark_.size() != pr_->assets.size()) lin_at_mark_.resize(pr_->assets.size());
-      for (int i : used) {
-        if (st[i].has_position) lin_at_mark_[i] = Lin{};
-      }
-    }
-    for (size_t i = 0; i < coll.size(); ++i) {
-      const RC& c = coll[i];
-      const PAsset& a = pr_->assets[c.asset];
-      Fx p = price[c.asset];
-      Fx gross = ar.Mul(c.qty, p, kDown);
-      Fx counted = gross;
-      if (c.qty.positive()) counted = a.zero_value ? Fx{} : CountedPositive(ar, a.counted[st[c.asset].degraded], gross);
-      t.collateral = ar.Add(t.collateral, counted);
-      if (lin_at_mark && st[c.asset].has_position) {
-        LinAddCollateral(lin_at_mark_[c.asset], a, c, st[c.asset].degraded,
-                         [&](const std::vector<FxTier>& tiers) { return TierOf(tiers, gross); });
-      }
-      if (v != nullptr) {
-        CollateralLine& l = v->collateral[i];
-        l.gross_value = FromFx(gross);
-        l.counted_value = FromFx(counted);
-        Fx h{};
-        if (gross.positive() && counted != gross) h = ar.Sub(kOne, ar.Div(counted, gross, kDown));  // equal: exactly 0
-        l.haircut = FromFx(h);
-        // Debts take no haircut: only price problems are reasons for them.
-        l.reasons = c.qty.positive() ? st[c.asset].reasons : (st[c.asset].reasons & (kReasonMarkDegraded | kReasonUnpriced));
-        for (size_t k = 0; c.qty.positive() && k < a.haircut.size() && gross > a.haircut[k].lo; ++k) {
-          if (a.haircut[k].a.positive()) l.reasons |= kReasonTier;
-        }
-      }
-    }
-    for (size_t i = 0; i < pos.size(); ++i) {
-      const RP& r = pos[i];
-      const PAsset& a = pr_->assets[r.asset];
-      Fx p = price[r.asset];
-      Fx pnl = ar.Mul(r.qty, r.is_long ? ar.Sub(p, r.entry) : ar.Sub(r.entry, p), kDown);
-      Fx notional = ar.Mul(r.qty, p, kUp);
-      Fx um{}, im{}, mm{};
-      size_t futures_tier = 0;
-      if (r.kind == PositionKind::kSpotMargin) {
-        um = ar.Div(r.is_long ? r.cost : notional, r.lev, kUp);
-      } else {
-        futures_tier = TierOf(a.futures, notional);
-        const FxTier& tier = a.futures[futures_tier];
-        im = ar.Sub(ar.Mul(notional, tier.a, kUp), tier.cum_a);
-        Fx by_lev = ar.Div(notional, r.lev, kUp);
-        if (by_lev > im) im = by_lev;
-        mm = ar.Sub(ar.Mul(notional, tier.b, kUp), tier.cum_b);
-      }
-      t.pnl = ar.Add(t.pnl, pnl);
-      t.fees = ar.Add(t.fees, r.fees);
-      t.funding = ar.Add(t.funding, r.funding);
-      t.um = ar.Add(t.um, um);
-      t.im = ar.Add(t.im, im);
-      t.mm = ar.Add(t.mm, mm);
-      if (lin_at_mark) LinAddPosition(lin_at_mark_[r.asset], a, r, [&] { return futures_tier; });
-      if (v != nullptr) {
-        PositionLine& l = v->positions[i];
-        l.cost = FromFx(r.cost);
-        l.notional = FromFx(notional);
-        l.unrealized_pnl = FromFx(pnl);
-        l.used_margin = FromFx(um);
-        l.opening_fee = FromFx(r.opening);
-        l.rollover_fees = FromFx(r.rollover);
-        l.rollover_periods = r.periods;
-        l.initial_margin = FromFx(im);
-        l.maintenance_margin = FromFx(mm);
-        l.funding_accrued = FromFx(r.funding);
-      }
-    }
-    t.equity = ar.Add(ar.Sub(ar.Add(t.collateral, t.pnl), t.fees), t.funding);
-    return t;
-  }
-
-  struct Reqs {
-    Fx nn, call, liq;
-  };
-  Reqs Requirements(const Totals& t) {
-    return {ar.Add(ar.Mul(pr_->lvl_nn, t.um, kUp), t.im), ar.Add(ar.Mul(pr_->lvl_call, t.um, kUp), ar.Mul(pr_->fut_call, t.mm, kUp)),
-            ar.Add(ar.Mul(pr_->lvl_liq, t.um, kUp), t.mm)};
-  }
-  AccountState State(const Totals& t, const Reqs& q) const {
-    if (pos.empty()) return t.equity.negative() ? AccountState::kLiquidation : AccountState::kHealthy;
-    if (t.equity <= q.liq) return AccountState::kLiquidation;
-    if (t.equity <= q.call) return AccountState::kMarginCall;
-    if (t.equity < q.nn) return AccountState::kNoNewPositions;
-    return AccountState::kHealthy;
-  }
-
-  // ---- Liquidation solver (docs/margin.md, "Liquidation and bankruptcy prices") ----
-  // G(P) = equity(P) - alpha x used_margin(P) - beta x MM(P), only asset x's price P moving.
-  // Every term is piecewise linear in P (tiers switch at fixed amounts), so G is solved exactly
-  // on each linear piece: G(P) = c + A + B x P, root P = -(c + A) / B.
-  //
-  // On one piece, split by what alpha and beta multiply:
-  //   A + B x P = (a0 + b0 x P) + alpha x (bu x P) + beta x (am + bm x P)
-  struct Lin {
-    Fx a0, b0, bu, am, bm;
-    uint64_t tiers = 0;  // tier index of every tiered line, 4 bits each: identifies the piece
-    bool packed = true;
-    // Every tiered line in its lowest (highest) tier: tiers can only fall (rise) as the price
-    // falls (rises), so the whole way down (up) from here is this one piece.
-    bool all_bottom = true, all_top = true;  // false when there are too many tiered lines to pack
-    int shift = 0;  // next free bit of `tiers`
-
-    // Notes tier k of n of the next tiered line.
-    void NoteTier(size_t k, size_t n) {
-      if (k != 0) all_bottom = false;
-      if (k + 1 != n) all_top = false;
-      if (shift >= 64 || k > 15) {
-        packed = false;
-        return;
-      }
-      tiers |= static_cast<uint64_t>(k) << shift;
-      shift += 4;
-    }
-  };
-  // Adds collateral line c (of asset pa) to l; tier_at(tiers) gives a positive balance's haircut
-  // tier on the piece.
-  template <typename TierAt>
-  void LinAddCollateral(Lin& l, const PAsset& pa, const RC& c, bool degraded, TierAt tier_at) {
-    if (!c.qty.positive()) {
-      l.b0 = ar.Add(l.b0, c.qty);
-      return;
-    }
-    if (pa.zero_value) return;
-    const std::vector<FxTier>& t = pa.counted[degraded];
-    const size_t k = tier_at(t);
-    if (t.size() > 1) l.NoteTier(k, t.size());
-    l.b0 = ar.Add(l.b0, ar.Mul(c.qty, t[k].a, kDown));
-    l.a0 = ar.Sub(l.a0, t[k].cum_a);
-  }
-  // Adds position r (of asset pa) to l; tier_at() gives a futures position's margin tier.
-  template <typename TierAt>
-  void LinAddPosition(Lin& l, const PAsset& pa, const RP& r, TierAt tier_at) {
-    if (r.is_long) {
-      l.b0 = ar.Add(l.b0, r.qty);
-      l.a0 = ar.Sub(l.a0, r.cost);
-    } else {
-      l.b0 = ar.Sub(l.b0, r.qty);
-      l.a0 = ar.Add(l.a0, r.cost);
-    }
-    if (r.kind == PositionKind::kSpotMargin) {
-      if (!r.is_long) l.bu = ar.Sub(l.bu, r.qty_per_lev);
-    } else {
-      const size_t k = tier_at();
-      if (pa.futures.size() > 1) l.NoteTier(k, pa.futures.size());
-      l.bm = ar.Sub(l.bm, ar.Mul(r.qty, pa.futures[k].b, kUp));
-      l.am = ar.Add(l.am, pa.futures[k].cum_b);
-    }
-  }
   // Coefficients of the piece holding `probe`; with `last` set, of the last piece (every tiered
   // line in its top tier: the piece extending to +infinity).
   Lin Coeffs(int x, Fx probe, bool last = false) {
@@ -682,121 +958,23 @@ class Run {
     for (const RP& r : pos) {
       if (r.asset != x) continue;
       LinAddPosition(l, pa, r, [&] {
-        return last ? pa.futures.size() - 1 : TierOf(pa.futures, ar.Mul(r.qty, probe, kUp));
+        return last ? pa.t.futures.size() - 1 : TierOf(pa.t.futures, ar.Mul(r.qty, probe, kUp));
       });
     }
     return l;
-  }
-  // Coeffs(x, mark) of an asset with a position, built by Compute at the marks.
-  const Lin& LinAtMark(int x) const { return lin_at_mark_[x]; }
-  struct Target {
-    Fx alpha, beta;
-    Fx g_mark;  // G at the mark, from the totals
-  };
-  __attribute__((always_inline)) void Combine(const Lin& l, const Target& t, Fx* A, Fx* B) {
-    *A = l.a0;
-    *B = l.b0;
-    if (!t.alpha.zero() && !l.bu.zero()) *B = ar.Add(*B, ar.Mul(t.alpha, l.bu, kDown));
-    if (!t.beta.zero()) {
-      *A = ar.Add(*A, t.beta == kOne ? l.am : ar.Mul(t.beta, l.am, kDown));
-      *B = ar.Add(*B, t.beta == kOne ? l.bm : ar.Mul(t.beta, l.bm, kDown));
-    }
-  }
-  // Only the piece identifier of Coeffs(x, probe): the tier of every tiered line.
-  uint64_t TiersAt(int x, Fx probe) {
-    uint64_t tiers = 0;
-    int shift = 0;
-    const PAsset& pa = pr_->assets[x];
-    if (pa.haircut.size() > 1 && !pa.zero_value) {
-      const std::vector<FxTier>& t = pa.counted[st[x].degraded];
-      for (const RC& c : coll) {
-        if (c.asset != x || !c.qty.positive()) continue;
-        tiers |= static_cast<uint64_t>(TierOf(t, ar.Mul(c.qty, probe, kDown))) << shift;
-        shift += 4;
-      }
-    }
-    if (pa.futures.size() > 1) {
-      for (const RP& r : pos) {
-        if (r.asset != x || r.kind == PositionKind::kSpotMargin) continue;
-        tiers |= static_cast<uint64_t>(TierOf(pa.futures, ar.Mul(r.qty, probe, kUp))) << shift;
-        shift += 4;
-      }
-    }
-    return tiers;
-  }
-
-  void Breakpoints(int x, std::vector<Fx>* out) {
+  }  void Breakpoints(int x, std::vector<Fx>* out) {
     out->clear();
     const PAsset& pa = pr_->assets[x];
     for (const RC& c : coll) {
       if (c.asset != x || !c.qty.positive()) continue;
-      for (size_t i = 1; i < pa.haircut.size(); ++i) out->push_back(ar.Div(pa.haircut[i].lo, c.qty, kDown));
+      for (size_t i = 1; i < pa.t.haircut.size(); ++i) out->push_back(ar.Div(pa.t.haircut[i].lo, c.qty, kDown));
     }
     for (const RP& r : pos) {
       if (r.asset != x || r.kind == PositionKind::kSpotMargin) continue;
-      for (size_t i = 1; i < pa.futures.size(); ++i) out->push_back(ar.Div(pa.futures[i].lo, r.qty, kDown));
+      for (size_t i = 1; i < pa.t.futures.size(); ++i) out->push_back(ar.Div(pa.t.futures[i].lo, r.qty, kDown));
     }
     std::sort(out->begin(), out->end());
   }
-
-  // For each of the three targets of one (asset, direction): the first price from `mark` in that
-  // direction where G <= 0; nullopt if none (> 0). `at_mark` are the coefficients of the piece
-  // holding the mark.
-  void Solve3(int x, Fx mark, const Lin& at_mark, const Target (&t)[3], bool downward, std::optional<Fx> (&out)[3]) {
-    // Fast path: the root lies on the mark's own piece (same tier for every line). Each line's
-    // tier is a monotone step function of P, so the piece holding the mark is an interval: when
-    // the candidate farthest from the mark is on it, so is every candidate between, and one tier
-    // check stands for all three.
-    // kAtMark: G <= 0 already at the mark; kRoot: a root on the mark's piece (pending the tier
-    // check unless one_piece); kNone: downward and G stays > 0 on the way to 0 (pending the same).
-    enum Kind { kGeneral, kAtMark, kRoot, kNone };
-    Kind kind[3];
-    Fx A[3], B[3], c[3], p[3];
-    const Rounding dir = downward ? kUp : kDown;  // report liquidation early, never late
-    const bool one_piece = downward ? at_mark.all_bottom : at_mark.all_top;
-    bool pending = false, any_none = false;
-    Fx far{};
-    for (int k = 0; k < 3; ++k) {
-      kind[k] = kGeneral;
-      if (!t[k].g_mark.positive()) {
-        out[k] = mark;
-        kind[k] = kAtMark;
-        continue;
-      }
-      Combine(at_mark, t[k], &A[k], &B[k]);
-      // c = G(mark) - (A + B x mark): the part of G that does not move with P.
-      c[k] = ar.Sub(t[k].g_mark, ar.Add(A[k], ar.Mul(B[k], mark, kDown)));
-      if (!at_mark.packed || !(downward ? B[k].positive() : B[k].negative())) continue;
-      p[k] = ar.Div(ar.Sub(Fx{}, ar.Add(c[k], A[k])), B[k], dir);
-      if (p[k].positive() && (downward ? p[k] <= mark : p[k] >= mark)) {
-        kind[k] = kRoot;
-        out[k] = p[k];
-        if (one_piece) continue;
-        if (!pending || (downward ? p[k] < far : p[k] > far)) far = p[k];
-        pending = true;
-      } else if (!p[k].positive() && downward) {
-        kind[k] = kNone;
-        out[k].reset();
-        if (one_piece) continue;
-        any_none = pending = true;
-      }
-    }
-    if (pending) {
-      if (any_none) far = Fx{1};
-      if (TiersAt(x, far) != at_mark.tiers) {
-        // Not all on the mark's piece: check each candidate on its own, as a single solve would.
-        for (int k = 0; k < 3; ++k) {
-          if (kind[k] == kNone || (kind[k] == kRoot && (p[k] == far || TiersAt(x, p[k]) != at_mark.tiers))) {
-            kind[k] = kGeneral;
-          }
-        }
-      }
-    }
-    for (int k = 0; k < 3; ++k) {
-      if (kind[k] == kGeneral) out[k] = SolveGeneral(x, mark, t[k], A[k], B[k], c[k], downward);
-    }
-  }
-
   // The general case of Solve3 for one target: A, B are the coefficients on the mark's piece, c
   // the constant part of G.
   std::optional<Fx> SolveGeneral(int x, Fx mark, const Target& t, Fx A, Fx B, Fx c, bool downward) {
@@ -887,24 +1065,142 @@ class Run {
     return true;
   }
 
-  std::vector<Fx> price, shocked;
-  struct Cached {
-    int asset;
-    bool down;
-    std::optional<Fx> call, liq, bankrupt;
-  };
-  std::vector<Cached> cache;
-
  private:
-  const Evaluator::Prepared* pr_ = nullptr;
   std::vector<Fx> bp_;
   std::vector<Piece> pieces_;
   int pieces_key_ = -1;
-  std::vector<Lin> lin_at_mark_;  // per asset index; valid for the assets with a position
   Lin last_;  // Coeffs(last_asset_, .., last=true) of this account, once computed
   int last_asset_ = -1;
 };
 
+template <class Ar>
+std::optional<Fx> Core<Ar>::General(int x, F mark, const Target& t, F a, F b, F c, bool downward) {
+  return static_cast<Run*>(cx_)->SolveGeneral(x, Wide(mark), TargetT<Fx>{Wide(t.alpha), Wide(t.beta), Wide(t.g_mark)},
+                                               Wide(a), Wide(b), Wide(c), downward);
+}
+
+template <class Ar>
+void Core<Ar>::Finish(const Inputs& in, Valuation* v) {
+  const Evaluator::Prepared& pr = Pr();
+  // Refusal texts are assigned over the previous account's strings (no allocation when they fit).
+  size_t n_refusals = 0;
+  auto refuse = [&](std::string_view text) {
+    if (n_refusals < v->refusals.size()) {
+      v->refusals[n_refusals].assign(text);
+    } else {
+      v->refusals.emplace_back(text);
+    }
+    ++n_refusals;
+  };
+  v->worst_stress_loss.reset();
+  v->survives_all_stress = true;
+  price.resize(pr.assets.size());
+  for (size_t i = 0; i < pr.assets.size(); ++i) price[i] = pr.assets[i].priced ? Tab<F>(pr.assets[i]).price : F{};
+
+  Totals t = Compute(price, v, in.solve);
+  auto q = Requirements(t);
+  AccountState state = State(t, q);
+  if (in.any_unpriced) {
+    // Unpriced assets were valued at 0. With only debts/shorts unpriced that is the best case for
+    // the account: liquidation then is certain. Otherwise the state cannot be decided.
+    state = (!in.unpriced_long && state == AccountState::kLiquidation) ? AccountState::kLiquidation
+                                                                        : AccountState::kUndetermined;
+  }
+  v->collateral_value = FromFx(t.collateral);
+  v->unrealized_pnl = FromFx(t.pnl);
+  v->fees = FromFx(t.fees);
+  v->funding = FromFx(t.funding);
+  v->equity = FromFx(t.equity);
+  v->used_margin = FromFx(t.um);
+  v->initial_margin = FromFx(t.im);
+  v->maintenance_margin = FromFx(t.mm);
+  v->margin_level = t.um.positive() ? std::optional<Decimal>(FromFx(ar.Div(t.equity, t.um, kDown))) : std::nullopt;
+  v->requirement_no_new_positions = FromFx(q.nn);
+  v->requirement_margin_call = FromFx(q.call);
+  v->requirement_liquidation = FromFx(q.liq);
+  v->state = state;
+
+  // Refusals of new risk: degraded inputs first, then the account state.
+  const int64_t snap_age = in.now - in.view.snapshot_time_unix_nanos;
+  if (snap_age > in.params.max_snapshot_age_ms * kNanosPerMs) {
+    refuse("snapshot " + std::to_string(in.view.snapshot_sequence) + " is " +
+                          std::to_string(snap_age / kNanosPerMs) + " ms old (limit " +
+                          std::to_string(in.params.max_snapshot_age_ms) + " ms)");
+  }
+  for (int i : cx_->used) {
+    const AState& s = cx_->st[i];
+    const PAsset& a = pr.assets[i];
+    if (a.cash) continue;
+    if (!a.refusal.empty()) {
+      refuse(a.refusal);
+    } else if (s.degraded) {
+      refuse(a.refusal_age);
+    }
+  }
+  if (state != AccountState::kHealthy) refuse(kStateRefusal[static_cast<int>(state)]);
+  v->refusals.resize(n_refusals);
+  v->new_risk_allowed = n_refusals == 0;
+
+  if (in.solve) {
+    // Per (asset, direction): {margin call, liquidation, bankruptcy}.
+    cache.clear();
+    const LevelsT<F>& lv = Lv<F>(pr);
+    const Target call{lv.call, lv.fut_call, ar.Sub(t.equity, q.call)};
+    const Target liq{lv.liq, F::One(), ar.Sub(t.equity, q.liq)};
+    const Target bankrupt{F{}, F{}, t.equity};
+    for (size_t i = 0; i < pos.size(); ++i) {
+      const RPT<F>& r = pos[i];
+      const bool down = r.is_long;
+      auto it = std::find_if(cache.begin(), cache.end(), [&](const Cached& c) { return c.asset == r.asset && c.down == down; });
+      if (it == cache.end()) {
+        Cached c{r.asset, down, {}, {}, {}};
+        const F mark = price[r.asset];
+        const Lin& at_mark = LinAtMark(r.asset);
+        const Target targets[3] = {call, liq, bankrupt};
+        std::optional<Fx> prices[3];
+        Solve3(r.asset, mark, at_mark, targets, down, prices);
+        c.call = prices[0];
+        c.liq = prices[1];
+        c.bankrupt = prices[2];
+        cache.push_back(c);
+        it = cache.end() - 1;
+      }
+      PositionLine& l = v->positions[i];
+      // Assigned either way: an abandoned 64-bit attempt may have written this line.
+      l.margin_call_price = it->call ? std::optional<Decimal>(FromFx(*it->call)) : std::nullopt;
+      l.liquidation_price = it->liq ? std::optional<Decimal>(FromFx(*it->liq)) : std::nullopt;
+      l.bankruptcy_price = it->bankrupt ? std::optional<Decimal>(FromFx(*it->bankrupt)) : std::nullopt;
+    }
+  }
+
+  if (!in.options.stress || in.any_unpriced) v->stress.clear();
+  if (in.options.stress && !in.any_unpriced) {
+    shocked.resize(price.size());
+    F worst{};
+    bool first = true;
+    v->stress.resize(pr.stress.size());
+    for (size_t n = 0; n < pr.stress.size(); ++n) {
+      const Evaluator::Prepared::Shock& s = pr.stress[n];
+      const std::vector<F>& factor = Factors<F>(s);
+      for (size_t i = 0; i < price.size(); ++i) {
+        shocked[i] = pr.assets[i].cash ? price[i] : ar.Mul(price[i], factor[i], kDown);
+      }
+      Totals st = Compute(shocked, nullptr);
+      auto sq = Requirements(st);
+      StressLine& line = v->stress[n];
+      line.name = s.name;
+      line.equity = FromFx(st.equity);
+      F loss = ar.Sub(t.equity, st.equity);
+      line.loss = FromFx(loss);
+      line.state = State(st, sq);
+      line.survives = line.state != AccountState::kLiquidation;
+      v->survives_all_stress = v->survives_all_stress && line.survives;
+      if (first || loss > worst) worst = loss;
+      first = false;
+    }
+    if (!first) v->worst_stress_loss = FromFx(worst);
+  }
+}
 }  // namespace
 
 Result<Valuation> Evaluator::Evaluate(const Account& account, int64_t now, const EvaluateOptions& options) const {
@@ -919,7 +1215,6 @@ Status Evaluator::EvaluateInto(const Account& account, int64_t now, const Evalua
   thread_local Run run;
   run.Reset(pr);
   PLUMBLINE_RETURN_IF_ERROR(run.Resolve(account, now));
-  Arith& ar = run.ar;
 
   v->account_id = account.id;
   v->snapshot_sequence = view_->snapshot_sequence;
@@ -927,23 +1222,8 @@ Status Evaluator::EvaluateInto(const Account& account, int64_t now, const Evalua
   v->snapshot_time_unix_nanos = view_->snapshot_time_unix_nanos;
   v->risk_digest = params_->digest;
   v->evaluated_unix_nanos = now;
-  // Refusal texts are assigned over the previous account's strings (no allocation when they fit).
-  size_t n_refusals = 0;
-  auto refuse = [&](std::string_view text) {
-    if (n_refusals < v->refusals.size()) {
-      v->refusals[n_refusals].assign(text);
-    } else {
-      v->refusals.emplace_back(text);
-    }
-    ++n_refusals;
-  };
-  v->worst_stress_loss.reset();
-  v->survives_all_stress = true;
 
-  std::vector<Fx>& price = run.price;
-  price.resize(pr.assets.size());
   bool unpriced_long = false, unpriced_short = false;
-  for (size_t i = 0; i < pr.assets.size(); ++i) price[i] = pr.assets[i].priced ? pr.assets[i].price : Fx{};
   v->collateral.resize(account.collateral.size());
   for (size_t i = 0; i < account.collateral.size(); ++i) {
     const RC& c = run.coll[i];
@@ -973,111 +1253,23 @@ Status Evaluator::EvaluateInto(const Account& account, int64_t now, const Evalua
     if (!a.priced) (r.is_long ? unpriced_long : unpriced_short) = true;
   }
 
-  const bool solve = options.liquidation_prices && !(unpriced_long || unpriced_short) && !run.pos.empty();
-  Totals t = run.Compute(price, v, solve);
-  auto q = run.Requirements(t);
-  AccountState state = run.State(t, q);
   const bool any_unpriced = unpriced_long || unpriced_short;
-  if (any_unpriced) {
-    // Unpriced assets were valued at 0. With only debts/shorts unpriced that is the best case for
-    // the account: liquidation then is certain. Otherwise the state cannot be decided.
-    state = (!unpriced_long && state == AccountState::kLiquidation) ? AccountState::kLiquidation
-                                                                     : AccountState::kUndetermined;
-  }
-  v->collateral_value = FromFx(t.collateral);
-  v->unrealized_pnl = FromFx(t.pnl);
-  v->fees = FromFx(t.fees);
-  v->funding = FromFx(t.funding);
-  v->equity = FromFx(t.equity);
-  v->used_margin = FromFx(t.um);
-  v->initial_margin = FromFx(t.im);
-  v->maintenance_margin = FromFx(t.mm);
-  v->margin_level = t.um.positive() ? std::optional<Decimal>(FromFx(ar.Div(t.equity, t.um, kDown))) : std::nullopt;
-  v->requirement_no_new_positions = FromFx(q.nn);
-  v->requirement_margin_call = FromFx(q.call);
-  v->requirement_liquidation = FromFx(q.liq);
-  v->state = state;
-
-  // Refusals of new risk: degraded inputs first, then the account state.
-  const int64_t snap_age = now - view_->snapshot_time_unix_nanos;
-  if (snap_age > params_->max_snapshot_age_ms * kNanosPerMs) {
-    refuse("snapshot " + std::to_string(view_->snapshot_sequence) + " is " +
-                          std::to_string(snap_age / kNanosPerMs) + " ms old (limit " +
-                          std::to_string(params_->max_snapshot_age_ms) + " ms)");
-  }
-  for (int i : run.used) {
-    const AState& s = run.st[i];
-    const PAsset& a = pr.assets[i];
-    if (a.cash) continue;
-    if (!a.refusal.empty()) {
-      refuse(a.refusal);
-    } else if (s.degraded) {
-      refuse(a.refusal_age);
+  const Inputs in{*params_, *view_, now, options, options.liquidation_prices && !any_unpriced && !run.pos.empty(),
+                  any_unpriced, unpriced_long};
+  // The 64-bit path when the account fits it; if a result leaves 64 bits on the way, the whole
+  // account again at 128 bits (the 128-bit arithmetic state goes back to what Resolve left).
+  bool done = false;
+  if (run.Narrow()) {
+    const Arith resolved = run.ar;
+    run.fast.Finish(in, v);
+    done = !run.fast.ar.overflow();
+    if (!done) {
+      run.ar = resolved;
+      run.ResetSolver();
     }
   }
-  if (state != AccountState::kHealthy) refuse(kStateRefusal[static_cast<int>(state)]);
-  v->refusals.resize(n_refusals);
-  v->new_risk_allowed = n_refusals == 0;
-
-  if (solve) {
-    // Per (asset, direction): {margin call, liquidation, bankruptcy}.
-    auto& cache = run.cache;
-    cache.clear();
-    const Run::Target call{pr.lvl_call, pr.fut_call, ar.Sub(t.equity, q.call)};
-    const Run::Target liq{pr.lvl_liq, kOne, ar.Sub(t.equity, q.liq)};
-    const Run::Target bankrupt{Fx{}, Fx{}, t.equity};
-    for (size_t i = 0; i < run.pos.size(); ++i) {
-      const RP& r = run.pos[i];
-      const bool down = r.is_long;
-      auto it = std::find_if(cache.begin(), cache.end(), [&](const Run::Cached& c) { return c.asset == r.asset && c.down == down; });
-      if (it == cache.end()) {
-        Run::Cached c{r.asset, down, {}, {}, {}};
-        const Fx mark = price[r.asset];
-        const Run::Lin& at_mark = run.LinAtMark(r.asset);
-        const Run::Target targets[3] = {call, liq, bankrupt};
-        std::optional<Fx> prices[3];
-        run.Solve3(r.asset, mark, at_mark, targets, down, prices);
-        c.call = prices[0];
-        c.liq = prices[1];
-        c.bankrupt = prices[2];
-        cache.push_back(c);
-        it = cache.end() - 1;
-      }
-      PositionLine& l = v->positions[i];
-      if (it->call) l.margin_call_price = FromFx(*it->call);
-      if (it->liq) l.liquidation_price = FromFx(*it->liq);
-      if (it->bankrupt) l.bankruptcy_price = FromFx(*it->bankrupt);
-    }
-  }
-
-  if (!options.stress || any_unpriced) v->stress.clear();
-  if (options.stress && !any_unpriced) {
-    std::vector<Fx>& shocked = run.shocked;
-    shocked.resize(price.size());
-    Fx worst{};
-    bool first = true;
-    v->stress.resize(pr.stress.size());
-    for (size_t n = 0; n < pr.stress.size(); ++n) {
-      const Prepared::Shock& s = pr.stress[n];
-      for (size_t i = 0; i < price.size(); ++i) {
-        shocked[i] = pr.assets[i].cash ? price[i] : ar.Mul(price[i], s.factor[i], kDown);
-      }
-      Totals st = run.Compute(shocked, nullptr);
-      auto sq = run.Requirements(st);
-      StressLine& line = v->stress[n];
-      line.name = s.name;
-      line.equity = FromFx(st.equity);
-      Fx loss = ar.Sub(t.equity, st.equity);
-      line.loss = FromFx(loss);
-      line.state = run.State(st, sq);
-      line.survives = line.state != AccountState::kLiquidation;
-      v->survives_all_stress = v->survives_all_stress && line.survives;
-      if (first || loss > worst) worst = loss;
-      first = false;
-    }
-    if (!first) v->worst_stress_loss = FromFx(worst);
-  }
-  if (ar.overflow()) return Status::OutOfRange("account amounts exceed the evaluator's range (about 10^24 USD)");
+  if (!done) run.Core<Arith>::Finish(in, v);
+  if (run.ar.overflow()) return Status::OutOfRange("account amounts exceed the evaluator's range (about 10^24 USD)");
   return Status::Ok();
 }
 
