@@ -765,11 +765,167 @@ class Core {
       }
     }
     for (int k = 0; k < 3; ++k) {
-      if (kind[k] == kGeneral) out[k] = General(x, mark, t[k], A[k], B[k], c[k], downward);
+      if (kind[k] != kGeneral) continue;
+      const std::optional<F> g = SolveGeneral(x, mark, t[k], A[k], B[k], c[k], downward);
+      out[k] = g ? std::optional<Fx>(Wide(*g)) : std::nullopt;
     }
   }
-  // Run::SolveGeneral at 128 bits (defined below Run).
-  std::optional<Fx> General(int x, F mark, const Target& t, F a, F b, F c, bool downward);
+  // Coefficients of the piece holding `probe`; with `last` set, of the last piece (every tiered
+  // line in its top tier: the piece extending to +infinity).
+  Lin Coeffs(int x, F probe, bool last = false) {
+    Lin l;
+    const PAsset& pa = Pr().assets[x];
+    for (const RCT<F>& c : coll) {
+      if (c.asset != x) continue;
+      const bool degraded = cx_->st[x].degraded;
+      LinAddCollateral(l, pa, c, degraded, [&](const std::vector<TierT<F>>& t) {
+        return last ? t.size() - 1 : TierAtProduct(t, pa.t.counted[degraded], c.qty, probe, kDown);
+      });
+    }
+    for (const RPT<F>& r : pos) {
+      if (r.asset != x) continue;
+      LinAddPosition(l, pa, r, [&] {
+        return last ? Tab<F>(pa).futures.size() - 1 : TierAtProduct(Tab<F>(pa).futures, pa.t.futures, r.qty, probe, kUp);
+      });
+    }
+    return l;
+  }
+  // The prices where a tiered line of asset x changes tier, ascending. At 64 bits each is the
+  // 128-bit quotient (tier bounds may exceed 64 bits); one beyond 64 bits is kept as kBeyond,
+  // and a walk that reaches it goes back to 128 bits (NextPiece).
+  void Breakpoints(int x, std::vector<F>* out) {
+    out->clear();
+    const PAsset& pa = Pr().assets[x];
+    auto add = [&](Fx lo, F q) {
+      if constexpr (std::is_same_v<F, Fx>) {
+        out->push_back(ar.Div(lo, q, kDown));
+      } else {
+        const Fx b = cx_->wide->Div(lo, Wide(q), kDown);
+        out->push_back(internal::FitsI64(b.raw) ? Fx64{static_cast<int64_t>(b.raw)} : kBeyond);
+      }
+    };
+    for (const RCT<F>& c : coll) {
+      if (c.asset != x || !c.qty.positive()) continue;
+      for (size_t i = 1; i < pa.t.haircut.size(); ++i) add(pa.t.haircut[i].lo, c.qty);
+    }
+    for (const RPT<F>& r : pos) {
+      if (r.asset != x || r.kind == PositionKind::kSpotMargin) continue;
+      for (size_t i = 1; i < pa.t.futures.size(); ++i) add(pa.t.futures[i].lo, r.qty);
+    }
+    std::sort(out->begin(), out->end());
+  }
+  // The general case of Solve3 for one target: A, B are the coefficients on the mark's piece, c
+  // the constant part of G.
+  std::optional<F> SolveGeneral(int x, F mark, const Target& t, F A, F B, F c, bool downward) {
+    const Rounding dir = downward ? kUp : kDown;
+    auto root = [&](F a, F b) { return ar.Div(ar.Sub(F{}, ar.Add(c, a)), b, dir); };
+    // Upward with G not falling on the mark's piece: G is concave (the risk file's haircut and
+    // margin rates never decrease from tier to tier, so the slope of G never increases with P);
+    // if even the last piece does not fall, G never comes back down to 0 above the mark.
+    if (!downward && !B.negative()) {
+      if (last_asset_ != x) {  // the same for the three targets of the asset
+        last_ = Coeffs(x, mark, /*last=*/true);
+        last_asset_ = x;
+      }
+      F Al, Bl;
+      Combine(last_, t, &Al, &Bl);
+      if (!Bl.negative()) return std::nullopt;
+    }
+    // Walk the pieces from the mark outward. The pieces (and their coefficients) are the same for
+    // the three targets of one (asset, direction), so they are built once.
+    const int key = x * 2 + (downward ? 1 : 0);
+    if (pieces_key_ != key) {
+      pieces_.clear();
+      Breakpoints(x, &bp_);
+      pieces_key_ = key;
+    }
+    auto clamp_root = [&](F a, F b, F lo, F hi) -> std::optional<F> {
+      if (b.zero()) return downward ? hi : lo;
+      F p = root(a, b);
+      if (p < lo) p = lo;
+      if (p > hi) p = hi;
+      if (!p.positive()) return std::nullopt;
+      return p;
+    };
+    for (size_t i = 0;; ++i) {
+      if (!NextPiece(x, mark, downward, i)) return std::nullopt;
+      const Piece& pc = pieces_[i];
+      Combine(pc.lin, t, &A, &B);
+      if (downward) {
+        F g_lo = ar.Add(ar.Add(c, A), ar.Mul(B, pc.lo, kDown));
+        if (!g_lo.positive()) return clamp_root(A, B, pc.lo, pc.hi);
+      } else if (pc.open_ended) {
+        if (!B.negative()) return std::nullopt;
+        return clamp_root(A, B, pc.lo, kBeyond);
+      } else {
+        F g_hi = ar.Add(ar.Add(c, A), ar.Mul(B, pc.hi, kDown));
+        if (!g_hi.positive()) return clamp_root(A, B, pc.lo, pc.hi);
+      }
+    }
+  }
+
+  // floor((lo + hi) / 2) for 0 <= lo <= hi, without forming lo + hi (it may not fit 64 bits).
+  static F Mid(F lo, F hi) { return F{lo.raw + ((hi.raw - lo.raw) >> 1)}; }
+  // Above every price: at 128 bits the range limit, at 64 bits INT64_MAX.
+  static constexpr F kBeyond = [] {
+    if constexpr (std::is_same_v<F, Fx>) {
+      return Fx{internal::kFxLimit - 1};
+    } else {
+      return Fx64{INT64_MAX};
+    }
+  }();
+
+  // One linear piece of G between two breakpoints (or 0, or open-ended above).
+  struct Piece {
+    F lo, hi;
+    bool open_ended = false;
+    Lin lin;
+  };
+  // Makes pieces_[i] exist; false when the walk has no further piece.
+  bool NextPiece(int x, F mark, bool downward, size_t i) {
+    while (pieces_.size() <= i) {
+      Piece pc;
+      if (downward) {
+        const F cur = pieces_.empty() ? mark : pieces_.back().lo;
+        if (!pieces_.empty() && cur.zero()) return false;
+        pc.hi = cur;
+        for (size_t n = bp_.size(); n > 0; --n) {
+          if (bp_[n - 1] < cur) {
+            pc.lo = bp_[n - 1];
+            break;
+          }
+        }
+        pc.lin = Coeffs(x, Mid(pc.lo, pc.hi));
+      } else {
+        if (!pieces_.empty() && pieces_.back().open_ended) return false;
+        const F cur = pieces_.empty() ? mark : pieces_.back().hi;
+        pc.lo = cur;
+        pc.open_ended = true;
+        for (const F& b : bp_) {
+          if (cur < b) {
+            pc.hi = b;
+            pc.open_ended = false;
+            break;
+          }
+        }
+        if constexpr (!std::is_same_v<F, Fx>) {
+          if (pc.hi == kBeyond) {  // a breakpoint beyond 64 bits: the account goes to 128 bits
+            ar.SetOverflow();
+            return false;
+          }
+        }
+        pc.lin = Coeffs(x, pc.open_ended ? ar.Add(cur, F::One()) : Mid(pc.lo, pc.hi));
+      }
+      pieces_.push_back(pc);
+    }
+    return true;
+  }
+
+  // Forgets the pieces of the previous account (or of an abandoned attempt).
+  void ResetSolver() {
+    pieces_key_ = -1;
+    last_asset_ = -1;
+  }
   // Everything after Resolve: totals, state, refusals, prices, stress; written into *v.
   void Finish(const Inputs& in, Valuation* v);
 
@@ -777,6 +933,11 @@ class Core {
   const Evaluator::Prepared& Pr() const { return *cx_->pr_; }
   Ctx* cx_;
   std::vector<Lin> lin_at_mark_;  // per asset index; valid for the assets with a position
+  std::vector<F> bp_;
+  std::vector<Piece> pieces_;
+  int pieces_key_ = -1;
+  Lin last_;  // Coeffs(last_asset_, .., last=true) of this account, once computed
+  int last_asset_ = -1;
 };
 
 // Scratch state of one evaluation; one per thread, reused so that steady-state evaluation does
@@ -789,10 +950,7 @@ class Run : public Ctx, public Core<Arith> {
     pr_ = &pr;
     ar = Arith();
     ResetSolver();
-  }
-  void ResetSolver() {
-    pieces_key_ = -1;
-    last_asset_ = -1;
+    fast.ResetSolver();
   }
 
   Core<Arith64> fast;
@@ -944,140 +1102,7 @@ class Run : public Ctx, public Core<Arith> {
     }
     return Status::Ok();
   }
-  // Coefficients of the piece holding `probe`; with `last` set, of the last piece (every tiered
-  // line in its top tier: the piece extending to +infinity).
-  Lin Coeffs(int x, Fx probe, bool last = false) {
-    Lin l;
-    const PAsset& pa = pr_->assets[x];
-    for (const RC& c : coll) {
-      if (c.asset != x) continue;
-      LinAddCollateral(l, pa, c, st[x].degraded, [&](const std::vector<FxTier>& t) {
-        return last ? t.size() - 1 : TierOf(t, ar.Mul(c.qty, probe, kDown));
-      });
-    }
-    for (const RP& r : pos) {
-      if (r.asset != x) continue;
-      LinAddPosition(l, pa, r, [&] {
-        return last ? pa.t.futures.size() - 1 : TierOf(pa.t.futures, ar.Mul(r.qty, probe, kUp));
-      });
-    }
-    return l;
-  }  void Breakpoints(int x, std::vector<Fx>* out) {
-    out->clear();
-    const PAsset& pa = pr_->assets[x];
-    for (const RC& c : coll) {
-      if (c.asset != x || !c.qty.positive()) continue;
-      for (size_t i = 1; i < pa.t.haircut.size(); ++i) out->push_back(ar.Div(pa.t.haircut[i].lo, c.qty, kDown));
-    }
-    for (const RP& r : pos) {
-      if (r.asset != x || r.kind == PositionKind::kSpotMargin) continue;
-      for (size_t i = 1; i < pa.t.futures.size(); ++i) out->push_back(ar.Div(pa.t.futures[i].lo, r.qty, kDown));
-    }
-    std::sort(out->begin(), out->end());
-  }
-  // The general case of Solve3 for one target: A, B are the coefficients on the mark's piece, c
-  // the constant part of G.
-  std::optional<Fx> SolveGeneral(int x, Fx mark, const Target& t, Fx A, Fx B, Fx c, bool downward) {
-    const Rounding dir = downward ? kUp : kDown;
-    auto root = [&](Fx a, Fx b) { return ar.Div(ar.Sub(Fx{}, ar.Add(c, a)), b, dir); };
-    // Upward with G not falling on the mark's piece: G is concave (the risk file's haircut and
-    // margin rates never decrease from tier to tier, so the slope of G never increases with P);
-    // if even the last piece does not fall, G never comes back down to 0 above the mark.
-    if (!downward && !B.negative()) {
-      if (last_asset_ != x) {  // the same for the three targets of the asset
-        last_ = Coeffs(x, mark, /*last=*/true);
-        last_asset_ = x;
-      }
-      Fx Al, Bl;
-      Combine(last_, t, &Al, &Bl);
-      if (!Bl.negative()) return std::nullopt;
-    }
-    // Walk the pieces from the mark outward. The pieces (and their coefficients) are the same for
-    // the three targets of one (asset, direction), so they are built once.
-    const int key = x * 2 + (downward ? 1 : 0);
-    if (pieces_key_ != key) {
-      pieces_.clear();
-      Breakpoints(x, &bp_);
-      pieces_key_ = key;
-    }
-    auto clamp_root = [&](Fx a, Fx b, Fx lo, Fx hi) -> std::optional<Fx> {
-      if (b.zero()) return downward ? hi : lo;
-      Fx p = root(a, b);
-      if (p < lo) p = lo;
-      if (p > hi) p = hi;
-      if (!p.positive()) return std::nullopt;
-      return p;
-    };
-    for (size_t i = 0;; ++i) {
-      if (!NextPiece(x, mark, downward, i)) return std::nullopt;
-      const Piece& pc = pieces_[i];
-      Combine(pc.lin, t, &A, &B);
-      if (downward) {
-        Fx g_lo = ar.Add(ar.Add(c, A), ar.Mul(B, pc.lo, kDown));
-        if (!g_lo.positive()) return clamp_root(A, B, pc.lo, pc.hi);
-      } else if (pc.open_ended) {
-        if (!B.negative()) return std::nullopt;
-        return clamp_root(A, B, pc.lo, Fx{internal::kFxLimit - 1});
-      } else {
-        Fx g_hi = ar.Add(ar.Add(c, A), ar.Mul(B, pc.hi, kDown));
-        if (!g_hi.positive()) return clamp_root(A, B, pc.lo, pc.hi);
-      }
-    }
-  }
-
-  // One linear piece of G between two breakpoints (or 0, or open-ended above).
-  struct Piece {
-    Fx lo, hi;
-    bool open_ended = false;
-    Lin lin;
-  };
-  // Makes pieces_[i] exist; false when the walk has no further piece.
-  bool NextPiece(int x, Fx mark, bool downward, size_t i) {
-    while (pieces_.size() <= i) {
-      Piece pc;
-      if (downward) {
-        const Fx cur = pieces_.empty() ? mark : pieces_.back().lo;
-        if (!pieces_.empty() && cur.zero()) return false;
-        pc.hi = cur;
-        for (size_t n = bp_.size(); n > 0; --n) {
-          if (bp_[n - 1] < cur) {
-            pc.lo = bp_[n - 1];
-            break;
-          }
-        }
-        pc.lin = Coeffs(x, Fx{internal::FloorDiv(pc.lo.raw + pc.hi.raw, 2)});
-      } else {
-        if (!pieces_.empty() && pieces_.back().open_ended) return false;
-        const Fx cur = pieces_.empty() ? mark : pieces_.back().hi;
-        pc.lo = cur;
-        pc.open_ended = true;
-        for (const Fx& b : bp_) {
-          if (cur < b) {
-            pc.hi = b;
-            pc.open_ended = false;
-            break;
-          }
-        }
-        pc.lin = Coeffs(x, pc.open_ended ? ar.Add(cur, kOne) : Fx{internal::FloorDiv(pc.lo.raw + pc.hi.raw, 2)});
-      }
-      pieces_.push_back(pc);
-    }
-    return true;
-  }
-
- private:
-  std::vector<Fx> bp_;
-  std::vector<Piece> pieces_;
-  int pieces_key_ = -1;
-  Lin last_;  // Coeffs(last_asset_, .., last=true) of this account, once computed
-  int last_asset_ = -1;
 };
-
-template <class Ar>
-std::optional<Fx> Core<Ar>::General(int x, F mark, const Target& t, F a, F b, F c, bool downward) {
-  return static_cast<Run*>(cx_)->SolveGeneral(x, Wide(mark), TargetT<Fx>{Wide(t.alpha), Wide(t.beta), Wide(t.g_mark)},
-                                               Wide(a), Wide(b), Wide(c), downward);
-}
 
 template <class Ar>
 void Core<Ar>::Finish(const Inputs& in, Valuation* v) {

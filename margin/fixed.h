@@ -289,6 +289,7 @@ class Arith64 {
  public:
   using F = Fx64;
   bool overflow() const { return overflow_; }
+  void SetOverflow() { overflow_ = true; }
   Fx64 Add(Fx64 a, Fx64 b) {
     int64_t s;
     if (__builtin_add_overflow(a.raw, b.raw, &s)) [[unlikely]] overflow_ = true;
