@@ -102,6 +102,7 @@ using FxTier = TierT<Fx>;
 template <class F>
 struct TablesT {
   F price;
+  F opening_fee;
   std::vector<TierT<F>> haircut;   // a = haircut rate
   // Per "mark degraded" (0/1): a = factor 1 - min(1, haircut + add-ons), cum_a = cumulative
   // amount, so counted = V x a_k - cum_a_k (rounded down).
@@ -313,9 +314,11 @@ Evaluator::Evaluator(std::shared_ptr<const RiskParams> params, std::shared_ptr<c
     if (cp.spot_max_leverage) a.spot_cap = Must(*cp.spot_max_leverage);
     if (cp.futures_max_leverage) a.futures_cap = Must(*cp.futures_max_leverage);
     a.opening_fee = Must(cp.opening_fee);
+    a.t.opening_fee = a.opening_fee;
     for (const RolloverTier& t : cp.rollover) a.rollover.emplace_back(t.up_to_hours / 4, Must(t.rate_per_4h));
     a.max_age_nanos = cp.max_mark_age_ms * kNanosPerMs;
-    a.fits64 = internal::Narrow(a.t.price, &a.t64.price);
+    a.fits64 = internal::Narrow(a.t.price, &a.t64.price) && internal::Narrow(a.t.opening_fee, &a.t64.opening_fee);
+    if (!a.fits64) a.t64.price = Fx64{};  // never read (accounts using the asset take 128 bits)
     a.fits64 = NarrowTiers(a.t.haircut, &a.t64.haircut) && a.fits64;
     a.fits64 = NarrowTiers(a.t.counted[0], &a.t64.counted[0]) && a.fits64;
     a.fits64 = NarrowTiers(a.t.counted[1], &a.t64.counted[1]) && a.fits64;
@@ -371,16 +374,20 @@ struct RCT {  // collateral
 };
 template <class F>
 struct RPT {  // position
+  // From the input (Run::Resolve).
   int asset;
   PositionKind kind;
   bool is_long;
-  F qty, entry, cost;
+  F qty, entry;
   F lev;        // spot: the position's leverage; futures: effective leverage cap for IM
+  int64_t periods = 0;  // spot: completed 4-hour periods
+  F rate_sum;   // spot: sum of the rollover rates of those periods
+  F funding;    // futures
+  // Derived (Core::Derive, at the width of the evaluation).
+  F cost;
   F qty_per_lev;  // spot: quantity / leverage (rounded up), the slope of a short's used margin
   F fees;       // spot: opening + rollover fees owed
   F opening, rollover;
-  int64_t periods = 0;
-  F funding;
 };
 using RC = RCT<Fx>;
 using RP = RPT<Fx>;
@@ -921,6 +928,21 @@ class Core {
     return true;
   }
 
+  // The amounts of each position that follow from its inputs alone.
+  void Derive() {
+    for (RPT<F>& r : pos) {
+      r.cost = ar.Mul(r.qty, r.entry, kUp);
+      if (r.kind == PositionKind::kSpotMargin) {
+        r.qty_per_lev = ar.Div(r.qty, r.lev, kUp);
+        // Rollover: one fee per completed 4-hour period on the borrowed amount (the cost).
+        r.opening = ar.Mul(r.cost, Tab<F>(Pr().assets[r.asset]).opening_fee, kUp);
+        r.rollover = ar.Mul(r.cost, r.rate_sum, kUp);
+        r.fees = ar.Add(r.opening, r.rollover);
+      } else {
+        r.qty_per_lev = r.fees = r.opening = r.rollover = F{};
+      }
+    }
+  }
   // Forgets the pieces of the previous account (or of an abandoned attempt).
   void ResetSolver() {
     pieces_key_ = -1;
@@ -976,9 +998,8 @@ class Run : public Ctx, public Core<Arith> {
       n.kind = r.kind;
       n.is_long = r.is_long;
       n.periods = r.periods;
-      ok = Narrow(r.qty, &n.qty) && Narrow(r.entry, &n.entry) && Narrow(r.cost, &n.cost) && Narrow(r.lev, &n.lev) &&
-           Narrow(r.qty_per_lev, &n.qty_per_lev) && Narrow(r.fees, &n.fees) && Narrow(r.opening, &n.opening) &&
-           Narrow(r.rollover, &n.rollover) && Narrow(r.funding, &n.funding) && ok;
+      ok = Narrow(r.qty, &n.qty) && Narrow(r.entry, &n.entry) && Narrow(r.lev, &n.lev) &&
+           Narrow(r.rate_sum, &n.rate_sum) && Narrow(r.funding, &n.funding) && ok;
     }
     fast.ar = Arith64();
     return ok;
@@ -993,7 +1014,7 @@ class Run : public Ctx, public Core<Arith> {
     }
     for (int i : used) st[i] = AState{};
     used.clear();
-    auto use = [&](int i) {
+    auto use = [&](int i) __attribute__((always_inline)) {
       if (!st[i].used) used.push_back(i);
       st[i].used = true;
     };
@@ -1003,18 +1024,19 @@ class Run : public Ctx, public Core<Arith> {
       if (it == pr_->region_caps.end()) return FieldError("region", "unknown region \"" + *acct.region + "\"");
       region_cap = it->second;
     }
-    coll.clear();
+    // Filled in place (no temporaries): every input member is assigned below.
+    coll.resize(acct.collateral.size());
     for (size_t i = 0; i < acct.collateral.size(); ++i) {
       const CollateralBalance& c = acct.collateral[i];
       const FieldPath f{"collateral", i};
       const int ai = pr_->index.Find(c.asset);
       if (ai < 0) [[unlikely]] return FieldError(f + ".asset", "unknown asset \"" + c.asset + "\"");
-      RC rc{ai, {}};
+      RC& rc = coll[i];
+      rc.asset = ai;
       if (!ToFxIn(c.quantity, &rc.qty)) [[unlikely]] return ToFxFieldError(c.quantity, f, ".quantity");
-      coll.push_back(rc);
       use(rc.asset);
     }
-    pos.clear();
+    pos.resize(acct.positions.size());
     for (size_t i = 0; i < acct.positions.size(); ++i) {
       const Position& p = acct.positions[i];
       const FieldPath f{"positions", i};
@@ -1022,7 +1044,7 @@ class Run : public Ctx, public Core<Arith> {
       if (ai < 0) [[unlikely]] return FieldError(f + ".asset", "unknown asset \"" + p.asset + "\"");
       const PAsset& a = pr_->assets[ai];
       if (a.cash) return FieldError(f + ".asset", "\"" + p.asset + "\" is cash and cannot be a position");
-      RP rp{};
+      RP& rp = pos[i];
       rp.asset = ai;
       rp.kind = p.kind;
       rp.is_long = p.side == Side::kLong;
@@ -1049,11 +1071,10 @@ class Run : public Ctx, public Core<Arith> {
         return FieldError(f + ".leverage", p.leverage->ToString() + " exceeds the cap of " + FromFx(cap).Normalized().ToString() +
                                                (region_binds ? " (region " + *acct.region + ")" : " for \"" + p.asset + "\""));
       }
-      rp.cost = ar.Mul(rp.qty, rp.entry, kUp);
       if (p.kind == PositionKind::kSpotMargin) {
         if (!lev) return FieldError(f + ".leverage", "missing; required for spot margin positions");
         rp.lev = *lev;
-        rp.qty_per_lev = ar.Div(rp.qty, rp.lev, kUp);
+        rp.funding = Fx{};
         if (p.opened_unix_nanos <= 0) return FieldError(f + ".opened_time", "missing; required for spot margin positions");
         if (p.opened_unix_nanos > now) return FieldError(f + ".opened_time", "is in the future");
         rp.periods = (now - p.opened_unix_nanos) / kNanosPer4h;
@@ -1072,11 +1093,11 @@ class Run : public Ctx, public Core<Arith> {
           rate_sum = ar.Add(rate_sum, Fx{rate.raw * n});
           done += n;
         }
-        rp.opening = ar.Mul(rp.cost, a.opening_fee, kUp);
-        rp.rollover = ar.Mul(rp.cost, rate_sum, kUp);
-        rp.fees = ar.Add(rp.opening, rp.rollover);
+        rp.rate_sum = rate_sum;
       } else {
         rp.lev = lev ? *lev : cap;
+        rp.periods = 0;
+        rp.rate_sum = Fx{};
         if (!ToFxIn(p.funding_accrued, &rp.funding)) [[unlikely]] return ToFxFieldError(p.funding_accrued, f, ".funding_accrued");
         if (p.kind == PositionKind::kDated) {
           if (!p.expiry_unix_nanos) return FieldError(f + ".expiry_time", "missing; required for dated futures");
@@ -1085,7 +1106,6 @@ class Run : public Ctx, public Core<Arith> {
           return FieldError(f + ".expiry_time", "perpetual futures have no expiry");
         }
       }
-      pos.push_back(rp);
       use(rp.asset);
       st[rp.asset].has_position = true;
     }
@@ -1119,6 +1139,7 @@ void Core<Ar>::Finish(const Inputs& in, Valuation* v) {
   };
   v->worst_stress_loss.reset();
   v->survives_all_stress = true;
+  Derive();
   price.resize(pr.assets.size());
   for (size_t i = 0; i < pr.assets.size(); ++i) price[i] = pr.assets[i].priced ? Tab<F>(pr.assets[i]).price : F{};
 
