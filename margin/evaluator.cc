@@ -217,6 +217,9 @@ struct Evaluator::Prepared {
   };
   std::vector<Shock> stress;
   bool fits64 = true;  // levels and stress factors fit 64 bits
+  // Per asset index: the price (0 when unpriced), at both widths.
+  std::vector<Fx> price;
+  std::vector<Fx64> price64;
 };
 
 Evaluator::Evaluator(std::shared_ptr<const RiskParams> params, std::shared_ptr<const MarketView> view)
@@ -334,6 +337,10 @@ Evaluator::Evaluator(std::shared_ptr<const RiskParams> params, std::shared_ptr<c
       }
       a.refusal_age = name + ": newest observation older than " + std::to_string(a.max_age_nanos / kNanosPerMs) + " ms";
     }
+  }
+  for (const PAsset& a : pr.assets) {
+    pr.price.push_back(a.priced ? a.t.price : Fx{});
+    pr.price64.push_back(a.priced ? a.t64.price : Fx64{});
   }
   for (const auto& [region, cap] : params_->region_max_leverage) pr.region_caps[region] = Must(cap);
   pr.lv.nn = Must(params_->levels.no_new_positions);
@@ -468,6 +475,14 @@ const std::vector<F>& Factors(const Evaluator::Prepared::Shock& s) {
     return s.factor64;
   }
 }
+template <class F>
+const std::vector<F>& Prices(const Evaluator::Prepared& p) {
+  if constexpr (std::is_same_v<F, Fx>) {
+    return p.price;
+  } else {
+    return p.price64;
+  }
+}
 inline Fx Wide(Fx v) { return v; }
 inline Fx Wide(Fx64 v) { return internal::Widen(v); }
 
@@ -510,11 +525,11 @@ class Core {
   Ar ar;
   std::vector<RCT<F>> coll;
   std::vector<RPT<F>> pos;
-  std::vector<F> price, shocked;
+  std::vector<F> shocked;
   struct Cached {
     int asset;
     bool down;
-    std::optional<Fx> call, liq, bankrupt;
+    std::optional<Fx> price[3];  // margin call, liquidation, bankruptcy
   };
   std::vector<Cached> cache;
 
@@ -1140,8 +1155,7 @@ void Core<Ar>::Finish(const Inputs& in, Valuation* v) {
   v->worst_stress_loss.reset();
   v->survives_all_stress = true;
   Derive();
-  price.resize(pr.assets.size());
-  for (size_t i = 0; i < pr.assets.size(); ++i) price[i] = pr.assets[i].priced ? Tab<F>(pr.assets[i]).price : F{};
+  const std::vector<F>& price = Prices<F>(pr);
 
   Totals t = Compute(price, v, in.solve);
   auto q = Requirements(t);
@@ -1194,28 +1208,24 @@ void Core<Ar>::Finish(const Inputs& in, Valuation* v) {
     const Target call{lv.call, lv.fut_call, ar.Sub(t.equity, q.call)};
     const Target liq{lv.liq, F::One(), ar.Sub(t.equity, q.liq)};
     const Target bankrupt{F{}, F{}, t.equity};
+    const Target targets[3] = {call, liq, bankrupt};
     for (size_t i = 0; i < pos.size(); ++i) {
       const RPT<F>& r = pos[i];
       const bool down = r.is_long;
       auto it = std::find_if(cache.begin(), cache.end(), [&](const Cached& c) { return c.asset == r.asset && c.down == down; });
       if (it == cache.end()) {
-        Cached c{r.asset, down, {}, {}, {}};
-        const F mark = price[r.asset];
-        const Lin& at_mark = LinAtMark(r.asset);
-        const Target targets[3] = {call, liq, bankrupt};
-        std::optional<Fx> prices[3];
-        Solve3(r.asset, mark, at_mark, targets, down, prices);
-        c.call = prices[0];
-        c.liq = prices[1];
-        c.bankrupt = prices[2];
-        cache.push_back(c);
+        Cached& c = cache.emplace_back();
+        c.asset = r.asset;
+        c.down = down;
+        Solve3(r.asset, price[r.asset], LinAtMark(r.asset), targets, down, c.price);  // assigns all three
         it = cache.end() - 1;
       }
       PositionLine& l = v->positions[i];
       // Assigned either way: an abandoned 64-bit attempt may have written this line.
-      l.margin_call_price = it->call ? std::optional<Decimal>(FromFx(*it->call)) : std::nullopt;
-      l.liquidation_price = it->liq ? std::optional<Decimal>(FromFx(*it->liq)) : std::nullopt;
-      l.bankruptcy_price = it->bankrupt ? std::optional<Decimal>(FromFx(*it->bankrupt)) : std::nullopt;
+      const std::optional<Fx>(&pc)[3] = it->price;
+      l.margin_call_price = pc[0] ? std::optional<Decimal>(FromFx(*pc[0])) : std::nullopt;
+      l.liquidation_price = pc[1] ? std::optional<Decimal>(FromFx(*pc[1])) : std::nullopt;
+      l.bankruptcy_price = pc[2] ? std::optional<Decimal>(FromFx(*pc[2])) : std::nullopt;
     }
   }
 
