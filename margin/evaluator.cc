@@ -116,6 +116,7 @@ struct PAsset {
   const AssetQuote* quote = nullptr;  // null: no quote in the snapshot
   bool cash = false;
   bool priced = false;       // a usable price > 0 (cash: always, at 1)
+  std::optional<Decimal> mark;  // the price as the lines show it (absent when unpriced)
   bool status_degraded = false;  // status other than ok / market_closed
   bool check_age = true;
   bool zero_value = false;   // tokenized stock under_backed: counts zero
@@ -338,7 +339,8 @@ Evaluator::Evaluator(std::shared_ptr<const RiskParams> params, std::shared_ptr<c
       a.refusal_age = name + ": newest observation older than " + std::to_string(a.max_age_nanos / kNanosPerMs) + " ms";
     }
   }
-  for (const PAsset& a : pr.assets) {
+  for (PAsset& a : pr.assets) {
+    if (a.priced) a.mark = a.cash ? Decimal::FromInt(1) : *a.quote->price;
     pr.price.push_back(a.priced ? a.t.price : Fx{});
     pr.price64.push_back(a.priced ? a.t64.price : Fx64{});
   }
@@ -1287,7 +1289,7 @@ Status Evaluator::EvaluateInto(const Account& account, int64_t now, const Evalua
     l.asset = account.collateral[i].asset;
     l.quantity = account.collateral[i].quantity;
     const PAsset& a = pr.assets[c.asset];
-    l.mark = a.priced ? std::optional<Decimal>(a.cash ? Decimal::FromInt(1) : *a.quote->price) : std::nullopt;
+    l.mark = a.mark;
     if (!a.priced) (c.qty.positive() ? unpriced_long : unpriced_short) = true;
   }
   v->positions.resize(account.positions.size());
@@ -1302,7 +1304,7 @@ Status Evaluator::EvaluateInto(const Account& account, int64_t now, const Evalua
     l.quantity = p.quantity;
     l.entry_price = p.entry_price;
     const PAsset& a = pr.assets[r.asset];
-    l.mark = a.priced ? std::optional<Decimal>(*a.quote->price) : std::nullopt;
+    l.mark = a.mark;  // never cash (Resolve)
     l.margin_call_price.reset();
     l.liquidation_price.reset();
     l.bankruptcy_price.reset();
