@@ -5,9 +5,18 @@
 #include <type_traits>
 #include <unordered_map>
 
+#include "margin/evaluator_testing.h"
 #include "margin/fixed.h"
 
 namespace plumbline::margin {
+namespace internal {
+namespace {
+thread_local bool wide_only = false;
+thread_local PathCounts path_counts;
+}  // namespace
+void SetWideOnlyForTesting(bool on) { wide_only = on; }
+PathCounts& PathCountsForTesting() { return path_counts; }
+}  // namespace internal
 
 using internal::Arith;
 using internal::Arith64;
@@ -1317,14 +1326,19 @@ Status Evaluator::EvaluateInto(const Account& account, int64_t now, const Evalua
   // The 64-bit path when the account fits it; if a result leaves 64 bits on the way, the whole
   // account again at 128 bits (the 128-bit arithmetic state goes back to what Resolve left).
   bool done = false;
-  if (run.Narrow()) {
+  if (!internal::wide_only && run.Narrow()) {
     const Arith resolved = run.ar;
     run.fast.Finish(in, v);
     done = !run.fast.ar.overflow();
     if (!done) {
       run.ar = resolved;
       run.ResetSolver();
+      ++internal::path_counts.fallback;
+    } else {
+      ++internal::path_counts.narrow;
     }
+  } else {
+    ++internal::path_counts.wide;
   }
   if (!done) run.Core<Arith>::Finish(in, v);
   if (run.ar.overflow()) return Status::OutOfRange("account amounts exceed the evaluator's range (about 10^24 USD)");

@@ -271,8 +271,8 @@ class Arith {
 //
 // Fx64 holds the same 10^-12 units as Fx in a signed 64-bit integer (about ±9.2e6 in value).
 // Arith64 computes exactly what Arith computes, with the same rounding, as long as every result
-// fits: a result that would not (a product beyond 2^102, a quotient beyond INT64_MAX, a sum that
-// wraps 64 bits) sets the sticky flag instead, and the caller then evaluates the whole account
+// fits: a result that would not (a product outside [-2^102, 2^102), a quotient outside
+// (INT64_MIN, INT64_MAX], a sum that wraps 64 bits) sets the sticky flag instead, and the caller then evaluates the whole account
 // again with Fx / Arith. Mul results stay below 2^102 / 10^12 + 1 < 2^63 - 1 in magnitude, so
 // they never reach INT64_MAX (tier bounds beyond 64 bits are stored as INT64_MAX and compare
 // above every product).
@@ -310,7 +310,7 @@ class Arith64 {
   __attribute__((always_inline)) static bool TryMul(Fx64 a, Fx64 b, Rounding r, Fx64* out) {
     const i128 p = static_cast<i128>(a.raw) * b.raw;
     const int64_t hi = static_cast<int64_t>(p >> 64);
-    // |p| < 2^102: the quotient is below 2^102 / 10^12 < 5.1 x 10^18 < 2^63 (idiv cannot fault).
+    // -2^102 <= p < 2^102: |quotient| <= 2^102 / 10^12 < 5.1 x 10^18 < 2^63 (idiv cannot fault).
     if (static_cast<uint64_t>(hi) + (uint64_t{1} << 38) >= (uint64_t{1} << 39)) [[unlikely]] {
       *out = Fx64{};
       return false;
