@@ -670,7 +670,8 @@ class Core {
   };
   // Adds collateral line c (of asset pa) to l; tier_at(tiers) gives a positive balance's haircut
   // tier on the piece.
-  template <typename TierAt>
+  // With kNote, also notes the tiers (the piece identifier, for the mark's piece only).
+  template <bool kNote = true, typename TierAt>
   void LinAddCollateral(Lin& l, const PAsset& pa, const RCT<F>& c, bool degraded, TierAt tier_at) {
     if (!c.qty.positive()) {
       l.b0 = ar.Add(l.b0, c.qty);
@@ -679,12 +680,12 @@ class Core {
     if (pa.zero_value) return;
     const std::vector<TierT<F>>& t = Tab<F>(pa).counted[degraded];
     const size_t k = tier_at(t);
-    if (t.size() > 1) l.NoteTier(k, t.size());
+    if (kNote && t.size() > 1) l.NoteTier(k, t.size());
     l.b0 = ar.Add(l.b0, ar.Mul(c.qty, t[k].a, kDown));
     l.a0 = ar.Sub(l.a0, t[k].cum_a);
   }
   // Adds position r (of asset pa) to l; tier_at() gives a futures position's margin tier.
-  template <typename TierAt>
+  template <bool kNote = true, typename TierAt>
   void LinAddPosition(Lin& l, const PAsset& pa, const RPT<F>& r, TierAt tier_at) {
     if (r.is_long) {
       l.b0 = ar.Add(l.b0, r.qty);
@@ -697,7 +698,7 @@ class Core {
       if (!r.is_long) l.bu = ar.Sub(l.bu, r.qty_per_lev);
     } else {
       const size_t k = tier_at();
-      if (Tab<F>(pa).futures.size() > 1) l.NoteTier(k, Tab<F>(pa).futures.size());
+      if (kNote && Tab<F>(pa).futures.size() > 1) l.NoteTier(k, Tab<F>(pa).futures.size());
       l.bm = ar.Sub(l.bm, ar.Mul(r.qty, Tab<F>(pa).futures[k].b, kUp));
       l.am = ar.Add(l.am, Tab<F>(pa).futures[k].cum_b);
     }
@@ -804,20 +805,21 @@ class Core {
     }
   }
   // Coefficients of the piece holding `probe`; with `last` set, of the last piece (every tiered
-  // line in its top tier: the piece extending to +infinity).
+  // line in its top tier: the piece extending to +infinity). Only the coefficients: the piece
+  // identifier (Lin::tiers) is kept for the mark's piece alone.
   Lin Coeffs(int x, F probe, bool last = false) {
     Lin l;
     const PAsset& pa = Pr().assets[x];
     for (const RCT<F>& c : coll) {
       if (c.asset != x) continue;
       const bool degraded = cx_->st[x].degraded;
-      LinAddCollateral(l, pa, c, degraded, [&](const std::vector<TierT<F>>& t) {
+      LinAddCollateral<false>(l, pa, c, degraded, [&](const std::vector<TierT<F>>& t) {
         return last ? t.size() - 1 : TierAtProduct(t, pa.t.counted[degraded], c.qty, probe, kDown);
       });
     }
     for (const RPT<F>& r : pos) {
       if (r.asset != x) continue;
-      LinAddPosition(l, pa, r, [&] {
+      LinAddPosition<false>(l, pa, r, [&] {
         return last ? Tab<F>(pa).futures.size() - 1 : TierAtProduct(Tab<F>(pa).futures, pa.t.futures, r.qty, probe, kUp);
       });
     }
