@@ -166,7 +166,7 @@ class AssetIndex {
     for (size_t h = Hash(id);; h = (h + 1) & mask_) {
       const Slot& s = slots_[h];
       if (s.index < 0) return -1;
-      if (s.id == id) return s.index;
+      if (Same(s.id, id)) return s.index;
     }
   }
 
@@ -175,6 +175,14 @@ class AssetIndex {
     std::string_view id;  // points into the RiskParams the evaluator keeps alive
     int index = -1;
   };
+  // a == b; asset ids are short, so a byte loop beats a call to memcmp.
+  static bool Same(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i) {
+      if (a[i] != b[i]) return false;
+    }
+    return true;
+  }
   size_t Hash(std::string_view id) const {
     if (id.empty()) return 0;
     const size_t h = id.size() * 0x9E3779B1u + static_cast<unsigned char>(id[0]) * 0x85EBCA77u +
