@@ -456,8 +456,11 @@ inline bool ToFxIn(const Decimal& d, Fx* out) { return d.scale() <= internal::kF
 // Tier index of amount v in a schedule (tiers sorted by lower bound).
 template <class F>
 inline size_t TierOf(const std::vector<TierT<F>>& tiers, F v) {
+  // Sizes are read once: the element size is not a power of two, so size() costs a multiply.
+  const size_t last = tiers.size() - 1;
+  const TierT<F>* t = tiers.data();
   size_t k = 0;
-  while (k + 1 < tiers.size() && v >= tiers[k + 1].lo) ++k;
+  while (k < last && v >= t[k + 1].lo) ++k;
   return k;
 }
 
@@ -564,7 +567,7 @@ class Core {
         if (cx_->st[i].has_position) lin_at_mark_[i] = Lin{};
       }
     }
-    for (size_t i = 0; i < coll.size(); ++i) {
+    for (size_t i = 0, n = coll.size(); i < n; ++i) {
       const RCT<F>& c = coll[i];
       const PAsset& a = Pr().assets[c.asset];
       F p = price[c.asset];
@@ -585,12 +588,13 @@ class Core {
         l.haircut = FromFx(h);
         // Debts take no haircut: only price problems are reasons for them.
         l.reasons = c.qty.positive() ? cx_->st[c.asset].reasons : (cx_->st[c.asset].reasons & (kReasonMarkDegraded | kReasonUnpriced));
-        for (size_t k = 0; c.qty.positive() && k < Tab<F>(a).haircut.size() && gross > Tab<F>(a).haircut[k].lo; ++k) {
-          if (Tab<F>(a).haircut[k].a.positive()) l.reasons |= kReasonTier;
+        const std::vector<TierT<F>>& hc = Tab<F>(a).haircut;
+        for (size_t k = 0, nh = hc.size(); c.qty.positive() && k < nh && gross > hc[k].lo; ++k) {
+          if (hc[k].a.positive()) l.reasons |= kReasonTier;
         }
       }
     }
-    for (size_t i = 0; i < pos.size(); ++i) {
+    for (size_t i = 0, n = pos.size(); i < n; ++i) {
       const RPT<F>& r = pos[i];
       const PAsset& a = Pr().assets[r.asset];
       F p = price[r.asset];
@@ -1021,13 +1025,14 @@ class Run : public Ctx, public Core<Arith> {
     }
     using internal::Narrow;
     bool ok = true;
-    fast.coll.resize(coll.size());
-    for (size_t i = 0; i < coll.size(); ++i) {
+    const size_t nc = coll.size(), np = pos.size();
+    fast.coll.resize(nc);
+    for (size_t i = 0; i < nc; ++i) {
       fast.coll[i].asset = coll[i].asset;
       ok = Narrow(coll[i].qty, &fast.coll[i].qty) && ok;
     }
-    fast.pos.resize(pos.size());
-    for (size_t i = 0; i < pos.size(); ++i) {
+    fast.pos.resize(np);
+    for (size_t i = 0; i < np; ++i) {
       const RP& r = pos[i];
       RPT<Fx64>& n = fast.pos[i];
       n.asset = r.asset;
@@ -1061,8 +1066,9 @@ class Run : public Ctx, public Core<Arith> {
       region_cap = it->second;
     }
     // Filled in place (no temporaries): every input member is assigned below.
-    coll.resize(acct.collateral.size());
-    for (size_t i = 0; i < acct.collateral.size(); ++i) {
+    const size_t nc = acct.collateral.size(), np = acct.positions.size();
+    coll.resize(nc);
+    for (size_t i = 0; i < nc; ++i) {
       const CollateralBalance& c = acct.collateral[i];
       const FieldPath f{"collateral", i};
       const int ai = pr_->index.Find(c.asset);
@@ -1072,8 +1078,8 @@ class Run : public Ctx, public Core<Arith> {
       if (!ToFxIn(c.quantity, &rc.qty)) [[unlikely]] return ToFxFieldError(c.quantity, f, ".quantity");
       use(rc.asset);
     }
-    pos.resize(acct.positions.size());
-    for (size_t i = 0; i < acct.positions.size(); ++i) {
+    pos.resize(np);
+    for (size_t i = 0; i < np; ++i) {
       const Position& p = acct.positions[i];
       const FieldPath f{"positions", i};
       const int ai = pr_->index.Find(p.asset);
@@ -1230,7 +1236,7 @@ void Core<Ar>::Finish(const Inputs& in, Valuation* v) {
     const Target liq{lv.liq, F::One(), ar.Sub(t.equity, q.liq)};
     const Target bankrupt{F{}, F{}, t.equity};
     const Target targets[3] = {call, liq, bankrupt};
-    for (size_t i = 0; i < pos.size(); ++i) {
+    for (size_t i = 0, n = pos.size(); i < n; ++i) {
       const RPT<F>& r = pos[i];
       const bool down = r.is_long;
       auto it = std::find_if(cache.begin(), cache.end(), [&](const Cached& c) { return c.asset == r.asset && c.down == down; });
@@ -1301,8 +1307,9 @@ Status Evaluator::EvaluateInto(const Account& account, int64_t now, const Evalua
   v->evaluated_unix_nanos = now;
 
   bool unpriced_long = false, unpriced_short = false;
-  v->collateral.resize(account.collateral.size());
-  for (size_t i = 0; i < account.collateral.size(); ++i) {
+  const size_t nc = account.collateral.size(), np = account.positions.size();
+  v->collateral.resize(nc);
+  for (size_t i = 0; i < nc; ++i) {
     const RC& c = run.coll[i];
     CollateralLine& l = v->collateral[i];
     l.asset = account.collateral[i].asset;
@@ -1311,8 +1318,8 @@ Status Evaluator::EvaluateInto(const Account& account, int64_t now, const Evalua
     l.mark = a.mark;
     if (!a.priced) (c.qty.positive() ? unpriced_long : unpriced_short) = true;
   }
-  v->positions.resize(account.positions.size());
-  for (size_t i = 0; i < account.positions.size(); ++i) {
+  v->positions.resize(np);
+  for (size_t i = 0; i < np; ++i) {
     const Position& p = account.positions[i];
     const RP& r = run.pos[i];
     PositionLine& l = v->positions[i];
