@@ -321,18 +321,16 @@ class Arith64 {
 #else
     int64_t q = static_cast<int64_t>(p / kFxOne), rem = static_cast<int64_t>(p % kFxOne);
 #endif
-    // q truncates toward zero; rem has the sign of p.
-    if (rem != 0) {
-      switch (r) {
-        case Rounding::kFloor: q -= rem < 0; break;
-        case Rounding::kCeiling: q += rem > 0; break;
-        case Rounding::kHalfEven: {
-          const uint64_t twice = 2 * static_cast<uint64_t>(rem < 0 ? -rem : rem);
-          if (twice > static_cast<uint64_t>(kFxOne) || (twice == static_cast<uint64_t>(kFxOne) && (q & 1))) {
-            q += rem < 0 ? -1 : 1;
-          }
-          break;
+    // q truncates toward zero; rem has the sign of p (branch-free for floor and ceiling).
+    switch (r) {
+      case Rounding::kFloor: q -= rem < 0; break;
+      case Rounding::kCeiling: q += rem > 0; break;
+      case Rounding::kHalfEven: {
+        const uint64_t twice = 2 * static_cast<uint64_t>(rem < 0 ? -rem : rem);
+        if (twice > static_cast<uint64_t>(kFxOne) || (twice == static_cast<uint64_t>(kFxOne) && (q & 1))) {
+          q += rem < 0 ? -1 : 1;
         }
+        break;
       }
     }
     *out = Fx64{q};
