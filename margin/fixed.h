@@ -311,7 +311,7 @@ class Arith64 {
     const i128 p = static_cast<i128>(a.raw) * b.raw;
     const int64_t hi = static_cast<int64_t>(p >> 64);
     // -2^102 <= p < 2^102: |quotient| <= 2^102 / 10^12 < 5.1 x 10^18 < 2^63 (idiv cannot fault).
-    if (static_cast<uint64_t>(hi) + (uint64_t{1} << 38) >= (uint64_t{1} << 39)) [[unlikely]] {
+    if (hi != (static_cast<int64_t>(static_cast<uint64_t>(hi) << 25) >> 25)) [[unlikely]] {  // hi outside [-2^38, 2^38)
       *out = Fx64{};
       return false;
     }
