@@ -431,6 +431,18 @@ struct AState {
   uint32_t reasons = 0;
 };
 
+// dst = src for short strings (asset ids, position ids) of a reused Valuation: a batch repeats
+// them from account to account, and comparing a few bytes inline is cheaper than assigning.
+inline void SetShort(std::string& dst, const std::string& src) {
+  const size_t n = src.size();
+  if (dst.size() == n && n <= 16) {
+    size_t i = 0;
+    while (i < n && dst[i] == src[i]) ++i;
+    if (i == n) return;
+  }
+  dst = src;
+}
+
 Status FieldError(const std::string& field, const std::string& what) {
   return Status::InvalidArgument(field + ": " + what);
 }
@@ -1312,7 +1324,7 @@ Status Evaluator::EvaluateInto(const Account& account, int64_t now, const Evalua
   for (size_t i = 0; i < nc; ++i) {
     const RC& c = run.coll[i];
     CollateralLine& l = v->collateral[i];
-    l.asset = account.collateral[i].asset;
+    SetShort(l.asset, account.collateral[i].asset);
     l.quantity = account.collateral[i].quantity;
     const PAsset& a = pr.assets[c.asset];
     l.mark = a.mark;
@@ -1323,8 +1335,8 @@ Status Evaluator::EvaluateInto(const Account& account, int64_t now, const Evalua
     const Position& p = account.positions[i];
     const RP& r = run.pos[i];
     PositionLine& l = v->positions[i];
-    l.id = p.id;
-    l.asset = p.asset;
+    SetShort(l.id, p.id);
+    SetShort(l.asset, p.asset);
     l.kind = p.kind;
     l.side = p.side;
     l.quantity = p.quantity;
