@@ -1313,9 +1313,9 @@ Status Evaluator::EvaluateInto(const Account& account, int64_t now, const Evalua
 
   v->account_id = account.id;
   v->snapshot_sequence = view_->snapshot_sequence;
-  v->snapshot_hash = view_->snapshot_hash;
+  if (v->snapshot_hash != view_->snapshot_hash) v->snapshot_hash = view_->snapshot_hash;  // same for a whole batch
   v->snapshot_time_unix_nanos = view_->snapshot_time_unix_nanos;
-  v->risk_digest = params_->digest;
+  if (v->risk_digest != params_->digest) v->risk_digest = params_->digest;
   v->evaluated_unix_nanos = now;
 
   bool unpriced_long = false, unpriced_short = false;
