@@ -543,9 +543,7 @@ struct Inputs {
   bool solve, any_unpriced, unpriced_long;
 };
 
-class Run;
-
-// The account arithmetic after Resolve, at one width: A is Arith (Fx, 128 bits, the reference)
+// The account arithmetic after Resolve, at one width: Ar is Arith (Fx, 128 bits, the reference)
 // or Arith64 (Fx64). Both compute the same values with the same roundings; Arith64 flags any
 // result beyond 64 bits, and the caller then runs the account again with Arith.
 template <class Ar>
@@ -693,8 +691,8 @@ class Core {
     }
   };
   // Adds collateral line c (of asset pa) to l; tier_at(tiers) gives a positive balance's haircut
-  // tier on the piece.
-  // With kNote, also notes the tiers (the piece identifier, for the mark's piece only).
+  // tier on the piece. With kNote, also notes the tiers (the piece identifier, for the mark's
+  // piece only).
   template <bool kNote = true, typename TierAt>
   void LinAddCollateral(Lin& l, const PAsset& pa, const RCT<F>& c, bool degraded, TierAt tier_at) {
     if (!c.qty.positive()) {
@@ -726,7 +724,8 @@ class Core {
       l.bm = ar.Sub(l.bm, ar.Mul(r.qty, Tab<F>(pa).futures[k].b, kUp));
       l.am = ar.Add(l.am, Tab<F>(pa).futures[k].cum_b);
     }
-  }  // Coeffs(x, mark) of an asset with a position, built by Compute at the marks.
+  }
+  // Coeffs(x, mark) of an asset with a position, built by Compute at the marks.
   const Lin& LinAtMark(int x) const { return lin_at_mark_[x]; }
   __attribute__((always_inline)) void Combine(const Lin& l, const Target& t, F* A, F* B) {
     *A = l.a0;
@@ -736,7 +735,8 @@ class Core {
       *A = ar.Add(*A, t.beta == F::One() ? l.am : ar.Mul(t.beta, l.am, kDown));
       *B = ar.Add(*B, t.beta == F::One() ? l.bm : ar.Mul(t.beta, l.bm, kDown));
     }
-  }  // TierOf(tiers, q x probe). At 64 bits a product beyond 64 bits (a probe far from the mark) is
+  }
+  // TierOf(tiers, q x probe). At 64 bits a product beyond 64 bits (a probe far from the mark) is
   // taken at 128 bits, with the 128-bit arithmetic's range check, as Arith would.
   size_t TierAtProduct(const std::vector<TierT<F>>& tiers, const std::vector<FxTier>& wide, F q, F probe, Rounding r) {
     if constexpr (std::is_same_v<F, Fx>) {
