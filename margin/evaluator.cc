@@ -563,7 +563,8 @@ class Core {
     bool down;
     std::optional<Fx> price[3];  // margin call, liquidation, bankruptcy
   };
-  std::vector<Cached> cache;
+  std::vector<Cached> cache;  // entries [0, n_cached) are this account's (storage reused)
+  size_t n_cached = 0;
 
   // Totals at the given prices (per asset index). Fills the lines when `v` is non-null.
   // With `lin_at_mark` (the pass at the marks, when prices will be solved) it also builds
@@ -1242,7 +1243,7 @@ void Core<Ar>::Finish(const Inputs& in, Valuation* v) {
 
   if (in.solve) {
     // Per (asset, direction): {margin call, liquidation, bankruptcy}.
-    cache.clear();
+    n_cached = 0;
     const LevelsT<F>& lv = Lv<F>(pr);
     const Target call{lv.call, lv.fut_call, ar.Sub(t.equity, q.call)};
     const Target liq{lv.liq, F::One(), ar.Sub(t.equity, q.liq)};
@@ -1251,13 +1252,16 @@ void Core<Ar>::Finish(const Inputs& in, Valuation* v) {
     for (size_t i = 0, n = pos.size(); i < n; ++i) {
       const RPT<F>& r = pos[i];
       const bool down = r.is_long;
-      auto it = std::find_if(cache.begin(), cache.end(), [&](const Cached& c) { return c.asset == r.asset && c.down == down; });
-      if (it == cache.end()) {
-        Cached& c = cache.emplace_back();
+      const Cached* it = cache.data();
+      const Cached* const end = it + n_cached;
+      while (it != end && !(it->asset == r.asset && it->down == down)) ++it;
+      if (it == end) {
+        if (n_cached == cache.size()) cache.emplace_back();
+        Cached& c = cache[n_cached++];
         c.asset = r.asset;
         c.down = down;
         Solve3(r.asset, price[r.asset], LinAtMark(r.asset), targets, down, c.price);  // assigns all three
-        it = cache.end() - 1;
+        it = &c;
       }
       PositionLine& l = v->positions[i];
       // Assigned either way: an abandoned 64-bit attempt may have written this line.
