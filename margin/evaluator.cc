@@ -476,10 +476,10 @@ inline size_t TierOf(const std::vector<TierT<F>>& tiers, F v) {
   return k;
 }
 
-// Counted value of a positive balance worth `gross`: Σ portion_i x factor_i = V x f_k - cum_k.
+// Counted value of a positive balance worth `gross` in tier k (TierOf(gross)):
+// Σ portion_i x factor_i = V x f_k - cum_k.
 template <class A, class F>
-inline F CountedPositive(A& ar, const std::vector<TierT<F>>& t, F gross) {
-  const TierT<F>& k = t[TierOf(t, gross)];
+inline F CountedPositive(A& ar, const TierT<F>& k, F gross) {
   F v = ar.Sub(ar.Mul(gross, k.a, kDown), k.cum_a);
   return v.negative() ? F{} : v;
 }
@@ -584,11 +584,20 @@ class Core {
       F p = price[c.asset];
       F gross = ar.Mul(c.qty, p, kDown);
       F counted = gross;
-      if (c.qty.positive()) counted = a.zero_value ? F{} : CountedPositive(ar, Tab<F>(a).counted[cx_->st[c.asset].degraded], gross);
+      size_t tier = 0;  // haircut tier of a positive balance (used by the coefficients too)
+      if (c.qty.positive()) {
+        if (a.zero_value) {
+          counted = F{};
+        } else {
+          const std::vector<TierT<F>>& ct = Tab<F>(a).counted[cx_->st[c.asset].degraded];
+          tier = TierOf(ct, gross);
+          counted = CountedPositive(ar, ct[tier], gross);
+        }
+      }
       t.collateral = ar.Add(t.collateral, counted);
       if (lin_at_mark && cx_->st[c.asset].has_position) {
         LinAddCollateral(lin_at_mark_[c.asset], a, c, cx_->st[c.asset].degraded,
-                         [&](const std::vector<TierT<F>>& tiers) { return TierOf(tiers, gross); });
+                         [&](const std::vector<TierT<F>>&) { return tier; });
       }
       if (v != nullptr) {
         CollateralLine& l = v->collateral[i];
