@@ -137,7 +137,6 @@ struct PAsset {
   TablesT<Fx64> t64;
   bool fits64 = false;
   std::optional<Fx> spot_cap, futures_cap;
-  Fx opening_fee;
   std::vector<std::pair<int64_t, Fx>> rollover;  // (last 4h period covered, rate per period)
   int64_t max_age_nanos = 0;
   // Refusal texts (built once): for a missing, unusable or degraded quote (empty when the quote
@@ -203,7 +202,7 @@ struct LevelsT {
 };
 
 // 64-bit copies of the prepared amounts: a tier bound beyond 64 bits becomes INT64_MAX (it only
-// takes part in comparisons with products, which the 64-bit path keeps below 2^62); any other
+// takes part in comparisons with products, which Arith64 keeps below INT64_MAX); any other
 // amount must fit exactly.
 bool NarrowTiers(const std::vector<FxTier>& in, std::vector<TierT<Fx64>>* out) {
   bool ok = true;
@@ -334,8 +333,7 @@ Evaluator::Evaluator(std::shared_ptr<const RiskParams> params, std::shared_ptr<c
     }
     if (cp.spot_max_leverage) a.spot_cap = Must(*cp.spot_max_leverage);
     if (cp.futures_max_leverage) a.futures_cap = Must(*cp.futures_max_leverage);
-    a.opening_fee = Must(cp.opening_fee);
-    a.t.opening_fee = a.opening_fee;
+    a.t.opening_fee = Must(cp.opening_fee);
     for (const RolloverTier& t : cp.rollover) a.rollover.emplace_back(t.up_to_hours / 4, Must(t.rate_per_4h));
     a.max_age_nanos = cp.max_mark_age_ms * kNanosPerMs;
     a.fits64 = internal::Narrow(a.t.price, &a.t64.price) && internal::Narrow(a.t.opening_fee, &a.t64.opening_fee);
