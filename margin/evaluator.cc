@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 #include <type_traits>
 #include <unordered_map>
 
@@ -80,6 +81,23 @@ std::vector<std::string> ReasonNames(uint32_t reasons) {
 }
 
 namespace {
+
+// a[0, n) == b[0, n) with a few fixed-size loads (asset and position ids are short): two
+// overlapping words cover every byte of 4..16-byte strings, three bytes those of 1..3.
+inline bool SameBytes(const char* a, const char* b, size_t n) {
+  auto same = [&](size_t at, auto word) {
+    decltype(word) x, y;
+    std::memcpy(&x, a + at, sizeof x);
+    std::memcpy(&y, b + at, sizeof y);
+    return x == y;
+  };
+  if (n >= 8) {
+    if (n > 16) return std::memcmp(a, b, n) == 0;
+    return same(0, uint64_t{}) && same(n - 8, uint64_t{});
+  }
+  if (n >= 4) return same(0, uint32_t{}) && same(n - 4, uint32_t{});
+  return n == 0 || (a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1]);
+}
 
 constexpr int64_t kNanosPerMs = 1'000'000;
 // "account state is " + AccountStateName(state), by AccountState.
@@ -174,13 +192,8 @@ class AssetIndex {
     std::string_view id;  // points into the RiskParams the evaluator keeps alive
     int index = -1;
   };
-  // a == b; asset ids are short, so a byte loop beats a call to memcmp.
   static bool Same(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (size_t i = 0; i < a.size(); ++i) {
-      if (a[i] != b[i]) return false;
-    }
-    return true;
+    return a.size() == b.size() && SameBytes(a.data(), b.data(), a.size());
   }
   size_t Hash(std::string_view id) const {
     if (id.empty()) return 0;
@@ -432,12 +445,7 @@ struct AState {
 // dst = src for short strings (asset ids, position ids) of a reused Valuation: a batch repeats
 // them from account to account, and comparing a few bytes inline is cheaper than assigning.
 inline void SetShort(std::string& dst, const std::string& src) {
-  const size_t n = src.size();
-  if (dst.size() == n && n <= 16) {
-    size_t i = 0;
-    while (i < n && dst[i] == src[i]) ++i;
-    if (i == n) return;
-  }
+  if (dst.size() == src.size() && SameBytes(dst.data(), src.data(), src.size())) return;
   dst = src;
 }
 
