@@ -83,7 +83,7 @@ std::vector<std::string> ReasonNames(uint32_t reasons) {
 namespace {
 
 // a[0, n) == b[0, n) with a few fixed-size loads (asset and position ids are short): two
-// overlapping words cover every byte of 4..16-byte strings, three bytes those of 1..3.
+// overlapping words cover every byte of a 2..16-byte string.
 inline bool SameBytes(const char* a, const char* b, size_t n) {
   auto same = [&](size_t at, auto word) {
     decltype(word) x, y;
@@ -96,7 +96,8 @@ inline bool SameBytes(const char* a, const char* b, size_t n) {
     return same(0, uint64_t{}) && same(n - 8, uint64_t{});
   }
   if (n >= 4) return same(0, uint32_t{}) && same(n - 4, uint32_t{});
-  return n == 0 || (a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1]);
+  if (n >= 2) return same(0, uint16_t{}) && same(n - 2, uint16_t{});
+  return n == 0 || a[0] == b[0];
 }
 
 constexpr int64_t kNanosPerMs = 1'000'000;
@@ -115,8 +116,10 @@ Fx Must(const Decimal& d) {
   return f;
 }
 
+// Padded to a power of two (8 amounts): the hot loops take tier counts from vector sizes, and
+// a size is then a shift instead of a multiplication.
 template <class F>
-struct TierT {
+struct alignas(8 * sizeof(F)) TierT {
   F lo;  // lower bound of the tier (0 for the first)
   F a;   // haircut, or IM rate
   F b;   // MM rate (futures tiers)
