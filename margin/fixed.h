@@ -273,9 +273,9 @@ class Arith {
 // Arith64 computes exactly what Arith computes, with the same rounding, as long as every result
 // fits: a result that would not (a product outside [-2^102, 2^102), a quotient outside
 // (INT64_MIN, INT64_MAX], a sum that wraps 64 bits) sets the sticky flag instead, and the caller
-// then evaluates the whole account again with Fx / Arith. Mul results stay below 2^102 / 10^12 + 1 < 2^63 - 1 in magnitude, so
-// they never reach INT64_MAX (tier bounds beyond 64 bits are stored as INT64_MAX and compare
-// above every product).
+// then evaluates the whole account again with Fx / Arith. Mul results stay below
+// 2^102 / 10^12 + 1 < 2^63 - 1 in magnitude, so they never reach INT64_MAX (tier bounds beyond
+// 64 bits are stored as INT64_MAX and compare above every product).
 struct Fx64 {
   int64_t raw = 0;
   static constexpr Fx64 One() { return Fx64{kFxOne}; }
