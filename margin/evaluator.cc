@@ -1300,6 +1300,15 @@ void Core<Ar>::Finish(const Inputs& in, Valuation* v) {
       const Evaluator::Prepared::Shock& s = pr.stress[n];
       const std::vector<F>& factor = Factors<F>(s);
       for (size_t i = 0; i < price.size(); ++i) {
+        if constexpr (!std::is_same_v<F, Fx>) {
+          if (!pr.assets[i].fits64) {
+            // Not used by this account (it would be at 128 bits): only the range check of its
+            // shocked price, which the 128-bit path makes for every asset.
+            if (!pr.assets[i].cash) cx_->wide->Mul(pr.price[i], s.factor[i], kDown);
+            shocked[i] = F{};
+            continue;
+          }
+        }
         shocked[i] = pr.assets[i].cash ? price[i] : ar.Mul(price[i], factor[i], kDown);
       }
       Totals st = Compute(shocked, nullptr);

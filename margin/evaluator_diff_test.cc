@@ -346,5 +346,44 @@ TEST(MarginDiff, The64BitPathMatchesThe128BitPath) {
   EXPECT_GT(counts.wide - before.wide, n);  // the forced runs, plus accounts that never fit
 }
 
+// An asset the account does not use still takes part in the stress pass (its shocked price is
+// computed, with its range check): the 64-bit path must keep that check for an asset whose price
+// does not fit 64 bits, so that both paths refuse the same evaluations.
+TEST(MarginDiff, The64BitPathKeepsTheRangeChecksOfUnusedAssets) {
+  auto multi = ParseRiskParams(kMultiTier, "multi.toml");
+  ASSERT_TRUE(multi.ok()) << multi.status().ToString();
+  const auto params = std::make_shared<const RiskParams>(std::move(multi).value());
+  Account a;
+  a.id = "small";
+  a.collateral = {{"USD", Dec("10000")}, {"BTC", Dec("0.5")}};
+  Position p;
+  p.id = "p0";
+  p.asset = "BTC";
+  p.kind = PositionKind::kSpotMargin;
+  p.side = Side::kLong;
+  p.quantity = Dec("0.1");
+  p.entry_price = Dec("60000");
+  p.leverage = Dec("3");
+  p.opened_unix_nanos = kNow - kHour;
+  a.positions = {p};
+  // ETH at 9 x 10^23 USD: in range, but the "up" scenario (+25 %) takes it beyond (about 10^24).
+  for (const char* eth : {"900000000000000000000000", "5000000"}) {
+    auto view = testing::View({testing::Quote("BTC", "67000"), testing::Quote("ETH", eth)});
+    Evaluator ev(params, view);
+    std::string out[2];
+    for (int wide_only = 0; wide_only < 2; ++wide_only) {
+      internal::SetWideOnlyForTesting(wide_only == 1);
+      Result<Valuation> v = ev.Evaluate(a, kNow);
+      internal::SetWideOnlyForTesting(false);
+      out[wide_only] = v.ok() ? "ok" : v.status().ToString();
+      if (v.ok()) AppendValuationJson(*v, &out[wide_only]);
+    }
+    EXPECT_EQ(out[0], out[1]) << "ETH at " << eth;
+    if (std::string(eth).size() > 10) {
+      EXPECT_NE(out[1].find("exceed the evaluator's range"), std::string::npos) << out[1];
+    }
+  }
+}
+
 }  // namespace
 }  // namespace plumbline::margin
