@@ -12,6 +12,7 @@
 #include <random>
 #include <string>
 
+#include "margin/evaluator_testing.h"
 #include "margin/test_support.h"
 #include "plumbline/margin/json.h"
 
@@ -299,6 +300,89 @@ TEST(MarginDiff, RandomEvaluationsMatchTheReferenceDigest) {
   std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(digest));
   EXPECT_EQ(digest, kExpectedDigest) << "digest " << hex << " over " << n << " evaluations (" << errors
                                      << " errors, " << with_prices << " liquidation prices)";
+}
+
+// The 64-bit account path against the 128-bit one, evaluation by evaluation: the generator's
+// magnitudes straddle the 64-bit bound (about 9.2 x 10^6 USD in 10^-12 units), so accounts take
+// all three routes — finished at 64 bits, abandoned mid-way for 128 bits, 128 bits from the start —
+// and each must print exactly what the 128-bit path alone prints.
+TEST(MarginDiff, The64BitPathMatchesThe128BitPath) {
+  auto multi = ParseRiskParams(kMultiTier, "multi.toml");
+  ASSERT_TRUE(multi.ok()) << multi.status().ToString();
+  const std::shared_ptr<const RiskParams> params[2] = {testing::TestParams(),
+                                                        std::make_shared<const RiskParams>(std::move(multi).value())};
+  Gen g(6464);
+  internal::PathCounts& counts = internal::PathCountsForTesting();
+  const internal::PathCounts before = counts;
+  size_t n = 0;
+  std::string fast, wide;
+  for (int world = 0; world < 60; ++world) {
+    const Offer offer{world % 2 ? 7 : 4, world % 2 == 1};
+    Evaluator ev(params[world % 2], RandomView(g));
+    for (int k = 0; k < 400; ++k, ++n) {
+      const Account a = RandomAccount(g, n, offer);
+      EvaluateOptions opts;
+      opts.liquidation_prices = !g.OneIn(10);
+      opts.stress = !g.OneIn(10);
+      auto print = [&](bool wide_only, std::string* out) {
+        internal::SetWideOnlyForTesting(wide_only);
+        Result<Valuation> v = ev.Evaluate(a, kNow, opts);
+        internal::SetWideOnlyForTesting(false);
+        out->clear();
+        if (v.ok()) {
+          AppendValuationJson(*v, out);
+        } else {
+          *out = "error " + v.status().ToString();
+        }
+      };
+      print(false, &fast);
+      print(true, &wide);
+      ASSERT_EQ(fast, wide) << "evaluation " << n;
+    }
+  }
+  const uint64_t narrow = counts.narrow - before.narrow, fallback = counts.fallback - before.fallback;
+  EXPECT_GT(narrow, n / 4);     // most realistic accounts finish at 64 bits
+  EXPECT_GT(fallback, n / 200);  // some leave 64 bits mid-way
+  EXPECT_GT(counts.wide - before.wide, n);  // the forced runs, plus accounts that never fit
+}
+
+// An asset the account does not use still takes part in the stress pass (its shocked price is
+// computed, with its range check): the 64-bit path must keep that check for an asset whose price
+// does not fit 64 bits, so that both paths refuse the same evaluations.
+TEST(MarginDiff, The64BitPathKeepsTheRangeChecksOfUnusedAssets) {
+  auto multi = ParseRiskParams(kMultiTier, "multi.toml");
+  ASSERT_TRUE(multi.ok()) << multi.status().ToString();
+  const auto params = std::make_shared<const RiskParams>(std::move(multi).value());
+  Account a;
+  a.id = "small";
+  a.collateral = {{"USD", Dec("10000")}, {"BTC", Dec("0.5")}};
+  Position p;
+  p.id = "p0";
+  p.asset = "BTC";
+  p.kind = PositionKind::kSpotMargin;
+  p.side = Side::kLong;
+  p.quantity = Dec("0.1");
+  p.entry_price = Dec("60000");
+  p.leverage = Dec("3");
+  p.opened_unix_nanos = kNow - kHour;
+  a.positions = {p};
+  // ETH at 9 x 10^23 USD: in range, but the "up" scenario (+25 %) takes it beyond (about 10^24).
+  for (const char* eth : {"900000000000000000000000", "5000000"}) {
+    auto view = testing::View({testing::Quote("BTC", "67000"), testing::Quote("ETH", eth)});
+    Evaluator ev(params, view);
+    std::string out[2];
+    for (int wide_only = 0; wide_only < 2; ++wide_only) {
+      internal::SetWideOnlyForTesting(wide_only == 1);
+      Result<Valuation> v = ev.Evaluate(a, kNow);
+      internal::SetWideOnlyForTesting(false);
+      out[wide_only] = v.ok() ? "ok" : v.status().ToString();
+      if (v.ok()) AppendValuationJson(*v, &out[wide_only]);
+    }
+    EXPECT_EQ(out[0], out[1]) << "ETH at " << eth;
+    if (std::string(eth).size() > 10) {
+      EXPECT_NE(out[1].find("exceed the evaluator's range"), std::string::npos) << out[1];
+    }
+  }
 }
 
 }  // namespace

@@ -29,6 +29,7 @@ inline constexpr int64_t kFxOne = 1'000'000'000'000;  // 10^12
 struct Fx {
   i128 raw = 0;
   static constexpr Fx Int(int64_t v) { return Fx{static_cast<i128>(v) * kFxOne}; }
+  static constexpr Fx One() { return Fx{kFxOne}; }
   bool positive() const { return raw > 0; }
   bool negative() const { return raw < 0; }
   bool zero() const { return raw == 0; }
@@ -138,6 +139,7 @@ inline u128 DivE12Small(u128 n, uint64_t* rem) {
 
 class Arith {
  public:
+  using F = Fx;
   bool overflow() const { return overflow_; }
   Fx Checked(i128 v) {
     // Common case first: -2^119 <= v < 2^119 (2^119 < kFxLimit) from the high word alone.
@@ -265,6 +267,126 @@ class Arith {
   bool overflow_ = false;
 };
 
+// ---- The 64-bit account path ----
+//
+// Fx64 holds the same 10^-12 units as Fx in a signed 64-bit integer (about ±9.2e6 in value).
+// Arith64 computes exactly what Arith computes, with the same rounding, as long as every result
+// fits: a result that would not (a product outside [-2^102, 2^102), a quotient outside
+// (INT64_MIN, INT64_MAX], a sum that wraps 64 bits) sets the sticky flag instead, and the caller
+// then evaluates the whole account again with Fx / Arith. Mul results stay below
+// 2^102 / 10^12 + 1 < 2^63 - 1 in magnitude, so they never reach INT64_MAX (tier bounds beyond
+// 64 bits are stored as INT64_MAX and compare above every product).
+struct Fx64 {
+  int64_t raw = 0;
+  static constexpr Fx64 One() { return Fx64{kFxOne}; }
+  bool positive() const { return raw > 0; }
+  bool negative() const { return raw < 0; }
+  bool zero() const { return raw == 0; }
+  friend constexpr auto operator<=>(Fx64 a, Fx64 b) = default;
+};
+
+class Arith64 {
+ public:
+  using F = Fx64;
+  bool overflow() const { return overflow_; }
+  void SetOverflow() { overflow_ = true; }
+  Fx64 Add(Fx64 a, Fx64 b) {
+    int64_t s;
+    if (__builtin_add_overflow(a.raw, b.raw, &s)) [[unlikely]] overflow_ = true;
+    return Fx64{s};
+  }
+  Fx64 Sub(Fx64 a, Fx64 b) {
+    int64_t s;
+    if (__builtin_sub_overflow(a.raw, b.raw, &s)) [[unlikely]] overflow_ = true;
+    return Fx64{s};
+  }
+  // a * b rounded to 10^-12, as Arith::Mul.
+  __attribute__((always_inline)) Fx64 Mul(Fx64 a, Fx64 b, Rounding r) {
+    Fx64 out;
+    if (!TryMul(a, b, r, &out)) [[unlikely]] overflow_ = true;
+    return out;
+  }
+  // The same without touching the flag: false (and *out zero) when the result would not fit.
+  __attribute__((always_inline)) static bool TryMul(Fx64 a, Fx64 b, Rounding r, Fx64* out) {
+    const i128 p = static_cast<i128>(a.raw) * b.raw;
+    const int64_t hi = static_cast<int64_t>(p >> 64);
+    // -2^102 <= p < 2^102: |quotient| <= 2^102 / 10^12 < 5.1 x 10^18 < 2^63 (idiv cannot fault).
+    if (hi != (static_cast<int64_t>(static_cast<uint64_t>(hi) << 25) >> 25)) [[unlikely]] {  // hi outside [-2^38, 2^38)
+      *out = Fx64{};
+      return false;
+    }
+#if defined(__x86_64__)
+    int64_t q, rem;
+    __asm__("idivq %4" : "=a"(q), "=d"(rem) : "a"(static_cast<int64_t>(p)), "d"(hi), "rm"(kFxOne));
+#else
+    int64_t q = static_cast<int64_t>(p / kFxOne), rem = static_cast<int64_t>(p % kFxOne);
+#endif
+    // q truncates toward zero; rem has the sign of p (branch-free for floor and ceiling).
+    switch (r) {
+      case Rounding::kFloor: q -= rem < 0; break;
+      case Rounding::kCeiling: q += rem > 0; break;
+      case Rounding::kHalfEven: {
+        const uint64_t twice = 2 * static_cast<uint64_t>(rem < 0 ? -rem : rem);
+        if (twice > static_cast<uint64_t>(kFxOne) || (twice == static_cast<uint64_t>(kFxOne) && (q & 1))) {
+          q += rem < 0 ? -1 : 1;
+        }
+        break;
+      }
+    }
+    *out = Fx64{q};
+    return true;
+  }
+  // a / b rounded to 10^-12, as Arith::Div; b == 0 sets the flag (Arith then reports it too).
+  __attribute__((always_inline)) Fx64 Div(Fx64 a, Fx64 b, Rounding r) {
+    const bool neg = (a.raw < 0) != (b.raw < 0);
+    const uint64_t ux = a.raw < 0 ? 0 - static_cast<uint64_t>(a.raw) : static_cast<uint64_t>(a.raw);
+    const uint64_t dd = b.raw < 0 ? 0 - static_cast<uint64_t>(b.raw) : static_cast<uint64_t>(b.raw);
+    const u128 mag = static_cast<u128>(ux) * static_cast<uint64_t>(kFxOne);
+    const uint64_t hi = static_cast<uint64_t>(mag >> 64), lo = static_cast<uint64_t>(mag);
+    if (hi >= dd) [[unlikely]] {  // b == 0, or a quotient of 2^64 or more
+      overflow_ = true;
+      return Fx64{};
+    }
+    uint64_t q, rem;
+#if defined(__x86_64__)
+    __asm__("divq %4" : "=a"(q), "=d"(rem) : "a"(lo), "d"(hi), "rm"(dd));
+#else
+    q = static_cast<uint64_t>(mag / dd);
+    rem = static_cast<uint64_t>(mag % dd);
+#endif
+    if (rem != 0) {
+      bool away = false;
+      switch (r) {
+        case Rounding::kFloor: away = neg; break;
+        case Rounding::kCeiling: away = !neg; break;
+        case Rounding::kHalfEven: {
+          const u128 twice = static_cast<u128>(rem) * 2;
+          away = twice > dd || (twice == dd && (q & 1));
+          break;
+        }
+      }
+      q += away;
+    }
+    if (q >> 63) [[unlikely]] {
+      overflow_ = true;
+      return Fx64{};
+    }
+    return Fx64{neg ? -static_cast<int64_t>(q) : static_cast<int64_t>(q)};
+  }
+  Fx64 Min(Fx64 a, Fx64 b) { return a < b ? a : b; }
+  Fx64 Max(Fx64 a, Fx64 b) { return a < b ? b : a; }
+
+ private:
+  bool overflow_ = false;
+};
+
+// Fx -> Fx64; false when it does not fit.
+inline bool Narrow(Fx v, Fx64* out) {
+  out->raw = static_cast<int64_t>(v.raw);
+  return FitsI64(v.raw);
+}
+inline Fx Widen(Fx64 v) { return Fx{v.raw}; }
+
 // Decimal -> Fx. Exact when the decimal has at most 12 fractional digits; otherwise rounds in the
 // given direction. False if the value is out of Fx range.
 inline bool ToFx(const Decimal& d, Rounding r, Fx* out) {
@@ -294,5 +416,6 @@ inline Decimal FromFx(Fx v) {
   // |raw| < kFxLimit = 10^36 (every Fx comes from Arith or ToFx): always a valid Decimal.
   return Decimal::FromUnitsInRange(v.raw, kFxScale);
 }
+inline Decimal FromFx(Fx64 v) { return Decimal::FromUnitsInRange(v.raw, kFxScale); }
 
 }  // namespace plumbline::margin::internal

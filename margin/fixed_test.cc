@@ -128,5 +128,81 @@ TEST(FixedPoint, ToFxFastPathBoundary) {
   EXPECT_EQ(FromFx(Fx{-(kFxLimit - 1)}), *Decimal::FromUnits(-(kFxLimit - 1), 12));
 }
 
+// Arith64 computes what Arith computes whenever it does not flag, and flags exactly where its
+// documented bounds end: a product outside [-2^102, 2^102), a quotient beyond int64, a sum that
+// wraps.
+// Operands are drawn around those boundaries (and the int64 extremes), in every rounding.
+TEST(FixedPoint, Arith64MatchesArithUpToItsBounds) {
+  std::mt19937_64 rng(64);
+  const i128 p102 = static_cast<i128>(1) << 102;
+  std::vector<int64_t> edge = {0, 1, -1, 3, -3, kFxOne, -kFxOne, INT64_MAX, INT64_MIN, INT64_MAX - 1, INT64_MIN + 1,
+                               999'999'999'999, 1'000'000'000'001, int64_t{1} << 62, -(int64_t{1} << 62),
+                               // sqrt(2^102) = 2^51 and neighbours: products straddle the Mul bound
+                               int64_t{1} << 51, (int64_t{1} << 51) - 1, (int64_t{1} << 51) + 1, -(int64_t{1} << 51)};
+  auto draw = [&] {
+    const uint64_t k = rng() % 4;
+    if (k == 0) return edge[rng() % edge.size()];
+    const int64_t v = static_cast<int64_t>(rng() >> (rng() % 63));
+    return k == 1 ? -v : v;
+  };
+  size_t mul_flagged = 0, div_flagged = 0, add_flagged = 0;
+  for (int i = 0; i < 300000; ++i) {
+    const Fx64 a{draw()}, b{draw()};
+    for (Rounding r : {Rounding::kFloor, Rounding::kCeiling, Rounding::kHalfEven}) {
+      Arith wide;
+      Arith64 ar;
+      const Fx64 m = ar.Mul(a, b, r);
+      const Fx mw = wide.Mul(Widen(a), Widen(b), r);
+      const i128 p = static_cast<i128>(a.raw) * b.raw;
+      ASSERT_EQ(ar.overflow(), p >= p102 || p < -p102) << a.raw << " x " << b.raw;  // [-2^102, 2^102)
+      Fx64 tried;
+      ASSERT_EQ(Arith64::TryMul(a, b, r, &tried), !ar.overflow());
+      if (!ar.overflow()) {
+        ASSERT_TRUE(Widen(m) == mw) << a.raw << " x " << b.raw;
+        ASSERT_TRUE(tried == m);
+        ASSERT_LT(m.raw, INT64_MAX);  // never reaches the stand-in for tier bounds beyond 64 bits
+      }
+      mul_flagged += ar.overflow();
+
+      Arith64 ad;
+      const Fx64 q = ad.Div(a, b, r);
+      if (b.raw == 0) {
+        ASSERT_TRUE(ad.overflow());
+      } else {
+        const Fx qw = wide.Div(Widen(a), Widen(b), r);
+        ASSERT_EQ(ad.overflow(), !FitsI64(qw.raw) || qw.raw == INT64_MIN) << a.raw << " / " << b.raw;
+        if (!ad.overflow()) {
+          ASSERT_TRUE(Widen(q) == qw) << a.raw << " / " << b.raw;
+        }
+      }
+      div_flagged += ad.overflow();
+    }
+    Arith64 s;
+    const Fx64 sum = s.Add(a, b);
+    ASSERT_EQ(s.overflow(), !FitsI64(static_cast<i128>(a.raw) + b.raw));
+    if (!s.overflow()) {
+      ASSERT_EQ(sum.raw, a.raw + b.raw);
+    }
+    Arith64 d;
+    const Fx64 diff = d.Sub(a, b);
+    ASSERT_EQ(d.overflow(), !FitsI64(static_cast<i128>(a.raw) - b.raw));
+    if (!d.overflow()) {
+      ASSERT_EQ(diff.raw, a.raw - b.raw);
+    }
+    add_flagged += s.overflow() + d.overflow();
+  }
+  // Both sides of every bound were exercised.
+  EXPECT_GT(mul_flagged, 1000u);
+  EXPECT_GT(div_flagged, 1000u);
+  EXPECT_GT(add_flagged, 1000u);
+  // The exact Mul boundary: 2^102 - 1 fits, 2^102 does not.
+  Arith64 ar;
+  EXPECT_EQ(ar.Mul(Fx64{int64_t{1} << 51}, Fx64{(int64_t{1} << 51) - 1}, Rounding::kFloor).raw,
+            static_cast<int64_t>(((static_cast<i128>(1) << 102) - (static_cast<i128>(1) << 51)) / kFxOne));
+  EXPECT_FALSE(ar.overflow());
+  ar.Mul(Fx64{int64_t{1} << 51}, Fx64{int64_t{1} << 51}, Rounding::kFloor);
+  EXPECT_TRUE(ar.overflow());
+}
+
 }  // namespace
 }  // namespace plumbline::margin::internal
