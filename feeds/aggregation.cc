@@ -1,7 +1,10 @@
 #include "plumbline/feeds/aggregation.h"
 
 #include <algorithm>
+#include <array>
+#include <climits>
 #include <cstdint>
+#include <utility>
 
 namespace plumbline::feeds {
 namespace {
@@ -211,6 +214,7 @@ Status Aggregate(std::span<const Quote> quotes, const OutlierRule& rule, int sca
   } else {
     for (size_t i = 0; i < n; ++i) out->kept.push_back(i);
   }
+  if (out->kept.empty()) return Status::FailedPrecondition("aggregation: every quote is an outlier");
 
   // ---- Pyth votes over the kept quotes ----
   Multiset<T> votes{b.work};
@@ -229,93 +233,236 @@ Status Aggregate(std::span<const Quote> quotes, const OutlierRule& rule, int sca
   return Finish(quotes, price, scale, p2, c2, out);
 }
 
-void SortInts(int64_t* a, size_t n) {
-  for (size_t i = 1; i < n; ++i) {
-    const int64_t x = a[i];
-    size_t j = i;
-    for (; j > 0 && x < a[j - 1]; --j) a[j] = a[j - 1];
-    a[j] = x;
+// ---- the unit-weight fast path ----
+//
+// The round's usual symbol: 1..kSmall quotes, every weight 1, every value below 2^59 units at the
+// common scale (kFastLimit) and the rule's factors below 2^63. It computes what Aggregate<int64_t>
+// computes with no data-dependent branches in the statistics (venues' order changes from symbol to
+// symbol and round to round, so branches on values would be mispredicted):
+//   - the prices are sorted by a sorting network, padded with sentinels to its width W (4, 8, 16);
+//   - the deviations |2p - m2| of the sorted prices form two sorted runs leaving the median on
+//     either side: one merge network sorts them, and the MAD is read off the middle;
+//   - the outlier tests compare 64 x 64 -> 128-bit products against two bounds computed once;
+//   - the votes p - c and p + c are sorted by two networks, then merged with each other and with
+//     the sorted prices by Batcher's merge networks, keeping only the comparators that reach the
+//     3W real wires; the price and the confidence are read at their positions.
+// Anything outside that case (including the one error the core itself can raise: halving an odd
+// value at the largest scale, and every quote being an outlier) returns false and the caller
+// runs the general path, which reports errors.
+
+constexpr int64_t kSentinel = INT64_MAX;  // above every value here (all below 2^62)
+
+// 10^d for d < 20; 0 beyond, where only a zero value passes the limit check below.
+constexpr std::array<uint64_t, Decimal::kMaxScale + 1> kPow10U64 = [] {
+  std::array<uint64_t, Decimal::kMaxScale + 1> t{};
+  uint64_t p = 1;
+  for (int d = 0; d < 20; ++d, p *= 10) t[d] = p;
+  return t;
+}();
+
+// kScaleLimit[d]: the largest u with u * 10^d < kFastLimit (0 once 10^d alone exceeds it).
+constexpr std::array<uint64_t, Decimal::kMaxScale + 1> kScaleLimit = [] {
+  std::array<uint64_t, Decimal::kMaxScale + 1> t{};
+  for (int d = 0; d < 20; ++d) t[d] = (kFastLimit - 1) / kPow10U64[d];
+  return t;
+}();
+
+// Comparators of Batcher's odd-even merge sort on `width` wires (a power of two), from the phase
+// merging sorted runs of `run` wires on (run = 1: a full sort; run = width / 2: one merge of two
+// sorted halves), without those touching a wire at or above `limit` (wires holding the sentinel:
+// a comparator puts the larger value on its higher wire, so the sentinel never moves and those
+// comparators do nothing).
+struct Network {
+  std::array<std::array<uint8_t, 2>, 512> pairs{};
+  size_t size = 0;
+};
+
+constexpr Network Batcher(size_t width, size_t run, size_t limit) {
+  Network net;
+  for (size_t p = run; p < width; p <<= 1) {
+    for (size_t k = p; k >= 1; k >>= 1) {
+      for (size_t j = k % p; j + k < width; j += 2 * k) {
+        for (size_t i = 0; i < k && i + j + k < width; ++i) {
+          if ((i + j) / (2 * p) == (i + j + k) / (2 * p) && i + j + k < limit) {
+            net.pairs[net.size++] = {static_cast<uint8_t>(i + j), static_cast<uint8_t>(i + j + k)};
+          }
+        }
+      }
+    }
   }
+  return net;
 }
 
-// Aggregate<int64_t> when every weight is 1 and n <= kSmall (the round's usual case), with the
-// same results and fewer moves: one sort of the prices; the votes come as three lists in price
-// order (p - c and p + c are then nearly sorted), each sorted and then merged.
-Status AggregateUnitWeights(std::span<const Quote> quotes, const OutlierRule& rule, int scale,
-                            const Buffers<int64_t>& b, Aggregated* out) {
-  const int64_t* price = b.price;
-  const int64_t* conf = b.conf;
-  const size_t n = quotes.size();
-  out->kept.clear();
-  out->outliers.clear();
-  struct ByPrice {
-    int64_t value;
-    size_t index;
-  };
-  ByPrice sorted[kSmall];
-  for (size_t i = 0; i < n; ++i) {
-    ByPrice x{price[i], i};
-    size_t j = i;
-    for (; j > 0 && x.value < sorted[j - 1].value; --j) sorted[j] = sorted[j - 1];
-    sorted[j] = x;
+template <size_t Width, size_t Run, size_t Limit>
+constexpr auto kBatcher = [] {
+  constexpr Network net = Batcher(Width, Run, Limit);
+  std::array<std::array<uint8_t, 2>, net.size> pairs{};
+  for (size_t i = 0; i < net.size; ++i) pairs[i] = net.pairs[i];
+  return pairs;
+}();
+
+[[gnu::always_inline]] inline void CompareExchange(int64_t& a, int64_t& b) {
+  const int64_t x = a, y = b;
+  a = y < x ? y : x;
+  b = y < x ? x : y;
+}
+
+// Applies a network to v[Offset, ...), fully unrolled.
+template <const auto& Pairs, size_t Offset, size_t... I>
+[[gnu::always_inline]] inline void ApplyNetwork(int64_t* v, std::index_sequence<I...>) {
+  (CompareExchange(v[Offset + Pairs[I][0]], v[Offset + Pairs[I][1]]), ...);
+}
+template <const auto& Pairs, size_t Offset = 0>
+[[gnu::always_inline]] inline void Apply(int64_t* v) {
+  ApplyNetwork<Pairs, Offset>(v, std::make_index_sequence<Pairs.size()>{});
+}
+
+// floor(a * b / f), capped at 2^62, for f >= 1.
+uint64_t Threshold(uint64_t a, uint64_t b, uint64_t f) {
+  const u128 product = static_cast<u128>(a) * b;
+  const u128 q = (product >> 64) == 0 ? static_cast<u128>(static_cast<uint64_t>(product) / f) : product / f;
+  return q > (u128{1} << 62) ? uint64_t{1} << 62 : static_cast<uint64_t>(q);
+}
+
+// Decimal of v / 10^scale with trailing zeros dropped down to min_scale, as Normalized() above.
+Decimal NormalizedUnits(int64_t v, int scale, int min_scale) {
+  while (scale > min_scale && v % 10 == 0) {
+    v /= 10;
+    --scale;
   }
-  auto twice_median = [n](auto at) { return n % 2 == 1 ? 2 * at((n - 1) / 2) : at(n / 2 - 1) + at(n / 2); };
-  bool keep[kSmall];
-  std::fill(keep, keep + n, true);
+  return Decimal::FromUnitsInRange(v, scale);
+}
+
+// twice / 2 at `scale`, normalized as Finish does; false when that needs a scale beyond the
+// largest (the general path then reports it).
+bool HalveNormalized(int64_t twice, int scale, int min_scale, Decimal* out) {
+  if (twice % 2 == 0) {
+    *out = NormalizedUnits(twice / 2, scale, min_scale);
+    return true;
+  }
+  if (scale + 1 > Decimal::kMaxScale) return false;
+  *out = Decimal::FromUnitsInRange(i128{twice} * 5, scale + 1);  // ends in 5: already normal
+  return true;
+}
+
+// The fast path for 1 <= n <= W quotes.
+template <size_t W>
+bool AggregateUnitFast(std::span<const Quote> quotes, const OutlierRule& rule, Aggregated* out) {
+  const size_t n = quotes.size();
+  int scale = 0;
+  for (const Quote& q : quotes) scale = std::max({scale, q.price.scale(), q.confidence.scale()});
+  // ---- the values at one scale; anything unusual goes to the general path ----
+  // votes[0, W): p - c;  votes[W, 2W): p + c;  votes[2W, 3W): p, sorted first for the median.
+  int64_t votes[3 * W];
+  int64_t* sorted = votes + 2 * W;
+  int64_t price[W], conf[W];
+  uint64_t bad = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const Quote& q = quotes[i];
+    const i128 pu = q.price.units(), cu = q.confidence.units();
+    const uint64_t p = static_cast<uint64_t>(pu), c = static_cast<uint64_t>(cu);
+    const int dp = scale - q.price.scale(), dc = scale - q.confidence.scale();
+    // High words zero: no negative and no wide value; then 0 < p and both below the limit.
+    bad |= static_cast<uint64_t>(pu >> 64) | static_cast<uint64_t>(cu >> 64) | (q.weight ^ 1u);
+    bad |= (p == 0) | (p > kScaleLimit[dp]) | (c > kScaleLimit[dc]);
+    price[i] = sorted[i] = static_cast<int64_t>(p * kPow10U64[dp]);
+    conf[i] = static_cast<int64_t>(c * kPow10U64[dc]);
+  }
+  if (bad != 0) return false;
+  for (size_t i = n; i < W; ++i) sorted[i] = kSentinel;
+  Apply<kBatcher<W, 1, W>, 2 * W>(votes);
+  bool keep[W];
+  size_t k = n;
   if (rule.mad_k.is_positive() && n >= 3) {
-    const int64_t m2 = twice_median([&](size_t i) { return sorted[i].value; });
-    int64_t dev[kSmall];
-    for (size_t i = 0; i < n; ++i) {
-      const int64_t d = 2 * price[i] - m2;
-      b.d2[i] = dev[i] = d < 0 ? -d : d;
-    }
-    SortInts(dev, n);
-    const int64_t mad4 = twice_median([&](size_t i) { return dev[i]; });  // 4 x MAD
-    const i128 k_units = rule.mad_k.units(), k_pow = Pow10(rule.mad_k.scale());
+    const i128 k_units = rule.mad_k.units();
     const i128 b_units = rule.min_band.is_negative() ? 0 : rule.min_band.units();
-    const i128 b_pow = Pow10(rule.min_band.scale());
-    // Every value here is below 2^62, so with factors below 2^62 the products fit 128 bits.
-    const i128 f = i128{1} << 62;
-    const bool direct = k_units < f && k_pow < f && b_units < f && b_pow < f;
+    const int k_scale = rule.mad_k.scale(), b_scale = rule.min_band.scale();
+    if (k_units > INT64_MAX || b_units > INT64_MAX || k_scale >= 20 || b_scale >= 20) return false;
+    const int64_t m2 = n % 2 == 1 ? 2 * sorted[n / 2] : sorted[n / 2 - 1] + sorted[n / 2];
+    // Deviations left of the median, nearest first, in dev[0, W/2); right of it in dev[W/2, W).
+    const size_t left = (n + 1) / 2, right = n / 2;
+    int64_t dev[W];
+    for (size_t j = 0; j < W / 2; ++j) {
+      dev[j] = j < left ? m2 - 2 * sorted[left - 1 - j] : kSentinel;
+      dev[W / 2 + j] = j < right ? 2 * sorted[left + j] - m2 : kSentinel;
+    }
+    Apply<kBatcher<W, W / 2, W>>(dev);
+    const int64_t mad4 = n % 2 == 1 ? 2 * dev[n / 2] : dev[n / 2 - 1] + dev[n / 2];  // 4 x MAD
+    // |p-m| > k*MAD  <=>  2*d2*10^ks > ku*mad4;   |p-m| > b*m  <=>  d2*10^bs > bu*m2
+    // For integers x*f > B <=> x > floor(B/f): two divisions per symbol, then each quote is two
+    // 64-bit comparisons (every 2*d2 is below 2^62, so bounds are capped there).
+    const uint64_t mad_over = Threshold(static_cast<uint64_t>(k_units), static_cast<uint64_t>(mad4), kPow10U64[k_scale]);
+    const uint64_t band_over = Threshold(static_cast<uint64_t>(b_units), static_cast<uint64_t>(m2), kPow10U64[b_scale]);
+    auto outlier = [&](int64_t p) {
+      const int64_t d = 2 * p - m2;
+      const uint64_t d2 = static_cast<uint64_t>(d < 0 ? -d : d);
+      return (2 * d2 > mad_over) & (d2 > band_over);
+    };
     for (size_t i = 0; i < n; ++i) {
-      const i128 d2 = b.d2[i];
-      const bool beyond_mad = direct ? 2 * d2 * k_pow > k_units * mad4 : ProductGreater(2 * d2, k_pow, k_units, mad4);
-      const bool beyond_band = direct ? d2 * b_pow > b_units * m2 : ProductGreater(d2, b_pow, b_units, m2);
-      keep[i] = !(beyond_mad && beyond_band);
-      (keep[i] ? out->kept : out->outliers).push_back(i);
+      keep[i] = !outlier(price[i]);
+      k -= !keep[i];
+    }
+    if (k == 0) return false;  // every quote an outlier (mad_k < 1): the general path says so
+    if (k < n) {  // drop them from the sorted prices too (the test reads the value only)
+      size_t w = 0;
+      for (size_t j = 0; j < n; ++j) {
+        sorted[w] = sorted[j];
+        w += !outlier(sorted[j]);
+      }
+      for (size_t j = k; j < n; ++j) sorted[j] = kSentinel;
     }
   } else {
-    for (size_t i = 0; i < n; ++i) out->kept.push_back(i);
+    std::fill(keep, keep + n, true);
   }
-  int64_t lo[kSmall], mid[kSmall], hi[kSmall];
-  size_t k = 0;
-  for (size_t j = 0; j < n; ++j) {
-    const size_t i = sorted[j].index;
-    if (!keep[i]) continue;
-    lo[k] = price[i] - conf[i];
-    mid[k] = price[i];
-    hi[k] = price[i] + conf[i];
-    ++k;
+
+  // ---- Pyth votes over the kept quotes ----
+  size_t w = 0;
+  for (size_t i = 0; i < n; ++i) {
+    votes[w] = price[i] - conf[i];
+    votes[W + w] = price[i] + conf[i];
+    w += keep[i];
   }
-  SortInts(lo, k);
-  SortInts(hi, k);
-  int64_t votes[3 * kSmall];
-  size_t a = 0, m = 0, h = 0;
-  for (size_t t = 0; t < 3 * k; ++t) {
-    if (a < k && (m == k || lo[a] <= mid[m]) && (h == k || lo[a] <= hi[h])) {
-      votes[t] = lo[a++];
-    } else if (m < k && (h == k || mid[m] <= hi[h])) {
-      votes[t] = mid[m++];
-    } else {
-      votes[t] = hi[h++];
-    }
-  }
+  for (size_t j = k; j < W; ++j) votes[j] = votes[W + j] = kSentinel;
+  Apply<kBatcher<W, 1, W>>(votes);
+  Apply<kBatcher<W, 1, W>, W>(votes);
+  Apply<kBatcher<2 * W, W, 2 * W>>(votes);      // p - c and p + c, merged
+  Apply<kBatcher<4 * W, 2 * W, 3 * W>>(votes);  // and p (the 4th quarter: sentinels)
   const size_t v = 3 * k;
   const int64_t p2 = v % 2 == 1 ? 2 * votes[(v - 1) / 2] : votes[v / 2 - 1] + votes[v / 2];
-  const int64_t p25 = votes[v / 4];
-  const int64_t p75 = votes[v - 1 - v / 4];
-  const int64_t c2 = std::max<int64_t>(p2 - 2 * p25, 2 * p75 - p2);
-  return Finish(quotes, price, scale, p2, c2, out);
+  const int64_t c2 = std::max<int64_t>({p2 - 2 * votes[v / 4], 2 * votes[v - 1 - v / 4] - p2, 0});
+
+  // ---- print (as Finish) ----
+  size_t kept_index[W], outlier_index[W];
+  size_t nk = 0, no = 0;
+  int min_scale = Decimal::kMaxScale;
+  const Quote* quoted = nullptr;
+  for (size_t i = 0; i < n; ++i) {
+    if (keep[i]) {
+      kept_index[nk++] = i;
+      min_scale = std::min(min_scale, quotes[i].price.scale());
+      if (quoted == nullptr && 2 * price[i] == p2) quoted = &quotes[i];
+    } else {
+      outlier_index[no++] = i;
+    }
+  }
+  if (quoted != nullptr) {
+    out->price = quoted->price;
+  } else if (!HalveNormalized(p2, scale, min_scale, &out->price)) {
+    return false;
+  }
+  if (!HalveNormalized(c2, scale, min_scale, &out->confidence)) return false;
+  out->kept.assign(kept_index, kept_index + nk);
+  out->outliers.assign(outlier_index, outlier_index + no);
+  return true;
+}
+
+bool AggregateUnitFast(std::span<const Quote> quotes, const OutlierRule& rule, Aggregated* out) {
+  const size_t n = quotes.size();
+  if (n == 0) return false;
+  if (n <= 4) return AggregateUnitFast<4>(quotes, rule, out);
+  if (n <= 8) return AggregateUnitFast<8>(quotes, rule, out);
+  if (n <= 16) return AggregateUnitFast<16>(quotes, rule, out);
+  return false;
 }
 
 }  // namespace
@@ -353,7 +500,10 @@ bool RelativeMoveExceeds(const Decimal& a, const Decimal& b, const Decimal& frac
 
 namespace {
 
-Status AggregateWith(std::span<const Quote> quotes, const OutlierRule& rule, bool allow_fast, Aggregated* out) {
+enum class Path { kAny, kGeneral, kWide };
+
+Status AggregateWith(std::span<const Quote> quotes, const OutlierRule& rule, Path path, Aggregated* out) {
+  if (path == Path::kAny && AggregateUnitFast(quotes, rule, out)) return Status::Ok();
   if (quotes.empty()) return Status::InvalidArgument("aggregation: no quotes");
   int scale = 0;
   for (const Quote& q : quotes) {
@@ -370,9 +520,7 @@ Status AggregateWith(std::span<const Quote> quotes, const OutlierRule& rule, boo
   Storage<i128> wide_storage;
   const Buffers<i128> wide = wide_storage.For(n);
   bool fits = true;
-  bool unit_weights = n <= kSmall;
   for (size_t i = 0; i < n; ++i) {
-    unit_weights = unit_weights && quotes[i].weight == 1;
     i128& p = wide.price[i];
     i128& c = wide.conf[i];
     if (!ScaleUp(quotes[i].price.units(), scale - quotes[i].price.scale(), &p) ||
@@ -383,26 +531,28 @@ Status AggregateWith(std::span<const Quote> quotes, const OutlierRule& rule, boo
     }
     fits = fits && p < kFastLimit && c < kFastLimit;
   }
-  if (!fits || !allow_fast) return Aggregate<i128>(quotes, rule, scale, wide, out);
+  if (!fits || path == Path::kWide) return Aggregate<i128>(quotes, rule, scale, wide, out);
   Storage<int64_t> fast_storage;
   const Buffers<int64_t> fast = fast_storage.For(n);
   for (size_t i = 0; i < n; ++i) {
     fast.price[i] = static_cast<int64_t>(wide.price[i]);
     fast.conf[i] = static_cast<int64_t>(wide.conf[i]);
   }
-  if (unit_weights) return AggregateUnitWeights(quotes, rule, scale, fast, out);
   return Aggregate<int64_t>(quotes, rule, scale, fast, out);
 }
 
 }  // namespace
 
 Status AggregateQuotesInto(std::span<const Quote> quotes, const OutlierRule& rule, Aggregated* out) {
-  return AggregateWith(quotes, rule, /*allow_fast=*/true, out);
+  return AggregateWith(quotes, rule, Path::kAny, out);
 }
 
 namespace detail {
 Status AggregateQuotesWide(std::span<const Quote> quotes, const OutlierRule& rule, Aggregated* out) {
-  return AggregateWith(quotes, rule, /*allow_fast=*/false, out);
+  return AggregateWith(quotes, rule, Path::kWide, out);
+}
+Status AggregateQuotesGeneral(std::span<const Quote> quotes, const OutlierRule& rule, Aggregated* out) {
+  return AggregateWith(quotes, rule, Path::kGeneral, out);
 }
 }  // namespace detail
 

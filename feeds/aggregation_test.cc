@@ -138,6 +138,86 @@ TEST(Aggregation, FastPathMatchesWidePath) {
   }
 }
 
+// The unit-weight fast path (up to 16 quotes of weight 1: sorting and merge networks) against the
+// general 64-bit path and the 128-bit path: same status, same text, same kept and outliers, over
+// random symbols of 1..17 quotes with ties, mixed scales, every outlier rule, and the boundaries
+// where the fast path must hand over: values at and beyond 2^59 units at the common scale, scales
+// up to 30 (a zero confidence there still fits), a weight of 2, rule factors beyond 2^63 or
+// scale 20, every quote an outlier (mad_k < 1), and an odd midpoint at scale 30 (an error).
+TEST(Aggregation, UnitWeightFastPathMatchesGeneralPaths) {
+  std::mt19937_64 rng(20261123);
+  auto pick = [&](uint64_t lo, uint64_t hi) { return lo + rng() % (hi - lo + 1); };
+  const OutlierRule rules[] = {OutlierRule{},
+                               {Decimal::FromInt(0), D("0.001")},
+                               {D("2.5"), D("0")},
+                               {D("0.5"), D("0")},
+                               {D("3"), D("-1")},
+                               {D("1.00000000000000000001"), D("0.001")},
+                               {D("20000000000000000000"), D("0.001")},
+                               {D("5"), D("0.0000000000000000000001")}};
+  const int64_t limit = int64_t{1} << 59;
+  std::deque<std::string> names;
+  size_t fast_cases = 0;
+  for (int round = 0; round < 60000; ++round) {
+    std::vector<Quote> quotes(pick(1, 17));
+    const int kind = static_cast<int>(pick(0, 9));
+    const int64_t base = kind == 0 ? limit - static_cast<int64_t>(pick(0, 3))  // at the limit
+                         : kind == 1 ? static_cast<int64_t>(pick(1, 40))       // tiny: ties and zero MAD
+                                     : static_cast<int64_t>(pick(1, 1'000'000'000'000));
+    const int common = kind == 2 ? 30 : static_cast<int>(pick(0, 8));
+    for (Quote& q : quotes) {
+      names.push_back("s" + std::to_string(names.size() % 64));
+      q.source = names.back();
+      if (kind == 0) {
+        q.price = Decimal::FromUnits(base - static_cast<int64_t>(pick(0, 5)) + 2, 0).value();
+      } else if (kind == 2) {  // scale 30: prices of a few units, confidence zero at scale 0
+        q.price = Decimal::FromUnits(static_cast<int64_t>(pick(1, 9)), 30).value();
+        q.confidence = Decimal();
+      } else {
+        const int scale = static_cast<int>(pick(0, static_cast<uint64_t>(common)));
+        const int64_t jitter = static_cast<int64_t>(pick(0, 2000)) - 1000;
+        const int64_t units = std::max<int64_t>(1, base + (kind == 1 ? jitter % 3 : jitter) +
+                                                       (pick(0, 9) == 0 ? base / 2 : 0));
+        q.price = Decimal::FromUnits(units, scale).value();
+      }
+      if (kind != 2) {
+        q.confidence = pick(0, 3) == 0 ? Decimal()
+                                       : Decimal::FromUnits(pick(0, 5000), static_cast<int>(pick(0, 9))).value();
+      }
+      q.weight = pick(0, 40) == 0 ? 2 : 1;
+    }
+    const OutlierRule& rule = rules[pick(0, 7)];
+    Aggregated fast, general, wide;
+    const Status sf = AggregateQuotesInto(quotes, rule, &fast);
+    const Status sg = detail::AggregateQuotesGeneral(quotes, rule, &general);
+    const Status sw = detail::AggregateQuotesWide(quotes, rule, &wide);
+    ASSERT_EQ(sf.code(), sg.code()) << "round " << round << ": " << sf.ToString() << " vs " << sg.ToString();
+    ASSERT_EQ(sf.code(), sw.code()) << "round " << round;
+    if (!sf.ok()) continue;
+    ASSERT_EQ(fast.price.ToString(), general.price.ToString()) << "round " << round;
+    ASSERT_EQ(fast.confidence.ToString(), general.confidence.ToString()) << "round " << round;
+    ASSERT_EQ(fast.kept, general.kept) << "round " << round;
+    ASSERT_EQ(fast.outliers, general.outliers) << "round " << round;
+    ASSERT_EQ(fast.price.ToString(), wide.price.ToString()) << "round " << round;
+    ASSERT_EQ(fast.confidence.ToString(), wide.confidence.ToString()) << "round " << round;
+    ASSERT_EQ(fast.kept, wide.kept) << "round " << round;
+    ++fast_cases;
+  }
+  EXPECT_GT(fast_cases, 40000u);
+}
+
+// With mad_k below 1 every quote can be an outlier: a clear error, never a price from nothing.
+TEST(Aggregation, EveryQuoteAnOutlierIsAnError) {
+  const OutlierRule rule{D("0.4"), D("0")};
+  std::vector<Quote> quotes = {{"a", D("1"), D("0"), 1}, {"b", D("3"), D("0"), 1},
+                               {"c", D("5"), D("0"), 1}, {"d", D("7"), D("0"), 1}};
+  Result<Aggregated> a = AggregateQuotes(quotes, rule);
+  ASSERT_FALSE(a.ok());
+  EXPECT_EQ(a.status().code(), Code::kFailedPrecondition);
+  for (Quote& q : quotes) q.weight = 2;  // the general (weighted) path says the same
+  EXPECT_EQ(AggregateQuotes(quotes, rule).status().code(), Code::kFailedPrecondition);
+}
+
 // Values beyond the 64-bit path (2^59 units at the common scale) take the 128-bit path, exactly.
 TEST(Aggregation, ValuesBeyondSixtyFourBitsStayExact) {
   Result<Aggregated> big = AggregateQuotes({{"a", D("1000000000000000001"), D("0"), 1},

@@ -70,7 +70,8 @@ Result<Decimal> SpreadConfidence(const Observation& observation);
 
 // Aggregates `quotes` (at least one). InvalidArgument on a non-positive price, negative
 // confidence, zero weight or an empty input; OutOfRange if the values cannot be brought to one
-// scale within 36 digits.
+// scale within 36 digits; FailedPrecondition when every quote is an outlier (possible only with
+// mad_k below 1).
 Result<Aggregated> AggregateQuotes(const std::vector<Quote>& quotes, const OutlierRule& rule);
 
 // The same, into `out` (its vectors are cleared and reused, so a caller aggregating many symbols
@@ -82,6 +83,9 @@ Status AggregateQuotesInto(std::span<const Quote> quotes, const OutlierRule& rul
 namespace detail {
 // AggregateQuotesInto on the 128-bit path whatever the values' size (tests check both agree).
 Status AggregateQuotesWide(std::span<const Quote> quotes, const OutlierRule& rule, Aggregated* out);
+// AggregateQuotesInto without its unit-weight fast path (up to 16 quotes of weight 1: a sorting
+// network and merges instead of weighted multisets); tests check the two agree.
+Status AggregateQuotesGeneral(std::span<const Quote> quotes, const OutlierRule& rule, Aggregated* out);
 }  // namespace detail
 
 // |a - b| > fraction x b (or >= when `inclusive`), exactly, for b > 0 and fraction >= 0. Integer
