@@ -267,39 +267,86 @@ constexpr std::array<uint64_t, Decimal::kMaxScale + 1> kScaleLimit = [] {
   return t;
 }();
 
-// Comparators of Batcher's odd-even merge sort on `width` wires (a power of two), from the phase
-// merging sorted runs of `run` wires on (run = 1: a full sort; run = width / 2: one merge of two
-// sorted halves), without those touching a wire at or above `limit` (wires holding the sentinel:
-// a comparator puts the larger value on its higher wire, so the sentinel never moves and those
-// comparators do nothing).
+// A comparator network: pairs (i, j), i < j, each putting the smaller value on wire i.
 struct Network {
   std::array<std::array<uint8_t, 2>, 512> pairs{};
   size_t size = 0;
 };
 
-constexpr Network Batcher(size_t width, size_t run, size_t limit) {
-  Network net;
+// Appends the comparators of Batcher's odd-even merge sort on `width` wires (a power of two) from
+// the phase merging sorted runs of `run` wires on (run = 1: a full sort; run = width / 2: one
+// merge of two sorted halves), shifted by `offset`, without those touching a wire at or above
+// `limit` (wires holding the sentinel: a comparator puts the larger value on its higher wire, so
+// the sentinel never moves and those comparators do nothing).
+constexpr void AppendBatcher(Network& net, size_t width, size_t run, size_t limit, size_t offset) {
   for (size_t p = run; p < width; p <<= 1) {
     for (size_t k = p; k >= 1; k >>= 1) {
       for (size_t j = k % p; j + k < width; j += 2 * k) {
         for (size_t i = 0; i < k && i + j + k < width; ++i) {
           if ((i + j) / (2 * p) == (i + j + k) / (2 * p) && i + j + k < limit) {
-            net.pairs[net.size++] = {static_cast<uint8_t>(i + j), static_cast<uint8_t>(i + j + k)};
+            net.pairs[net.size++] = {static_cast<uint8_t>(offset + i + j), static_cast<uint8_t>(offset + i + j + k)};
           }
         }
       }
     }
   }
-  return net;
 }
 
-template <size_t Width, size_t Run, size_t Limit>
-constexpr auto kBatcher = [] {
-  constexpr Network net = Batcher(Width, Run, Limit);
+// Only the comparators some wire of `outputs` (a bit mask) depends on.
+constexpr Network Pruned(const Network& net, uint64_t outputs) {
+  Network kept;
+  bool used[512] = {};
+  for (size_t c = net.size; c-- > 0;) {
+    const auto [i, j] = net.pairs[c];
+    if ((outputs >> i & 1) == 0 && (outputs >> j & 1) == 0) continue;
+    used[c] = true;
+    outputs |= uint64_t{1} << i | uint64_t{1} << j;
+  }
+  for (size_t c = 0; c < net.size; ++c) {
+    if (used[c]) kept.pairs[kept.size++] = net.pairs[c];
+  }
+  return kept;
+}
+
+// A network as an array of exactly its size (for the unrolled Apply below).
+template <const Network& net>
+constexpr auto Trimmed() {
   std::array<std::array<uint8_t, 2>, net.size> pairs{};
   for (size_t i = 0; i < net.size; ++i) pairs[i] = net.pairs[i];
   return pairs;
-}();
+}
+
+template <size_t Width, size_t Run, size_t Limit>
+struct BatcherNetwork {
+  static constexpr Network kNet = [] {
+    Network net;
+    AppendBatcher(net, Width, Run, Limit, 0);
+    return net;
+  }();
+  static constexpr auto kPairs = Trimmed<kNet>();
+};
+template <size_t Width, size_t Run, size_t Limit>
+constexpr const auto& kBatcher = BatcherNetwork<Width, Run, Limit>::kPairs;
+
+// The votes of W quotes at most: p - c on wires [0, W) and p + c on [W, 2W), each sorted, then
+// merged, then merged with the sorted prices on [2W, 3W). With `all_kept` (exactly W votes of
+// each kind) only what the price and confidence positions depend on.
+template <size_t W, bool AllKept>
+struct VoteNetwork {
+  static constexpr Network kNet = [] {
+    Network net;
+    AppendBatcher(net, W, 1, W, 0);
+    AppendBatcher(net, W, 1, W, W);
+    AppendBatcher(net, 2 * W, W, 2 * W, 0);
+    AppendBatcher(net, 4 * W, 2 * W, 3 * W, 0);
+    constexpr size_t v = 3 * W;
+    const uint64_t outputs = AllKept ? (uint64_t{1} << v / 4 | uint64_t{1} << (v - 1 - v / 4) |
+                                        uint64_t{1} << (v - 1) / 2 | uint64_t{1} << v / 2)
+                                     : (uint64_t{1} << v) - 1;
+    return Pruned(net, outputs);
+  }();
+  static constexpr auto kPairs = Trimmed<kNet>();
+};
 
 [[gnu::always_inline]] inline void CompareExchange(int64_t& a, int64_t& b) {
   const int64_t x = a, y = b;
@@ -345,32 +392,56 @@ bool HalveNormalized(int64_t twice, int scale, int min_scale, Decimal* out) {
   return true;
 }
 
+// 0, 1, 2, ...: the kept indices when no quote is an outlier.
+constexpr std::array<size_t, kSmall> kIota = [] {
+  std::array<size_t, kSmall> t{};
+  for (size_t i = 0; i < kSmall; ++i) t[i] = i;
+  return t;
+}();
+
 // The fast path for 1 <= n <= W quotes.
 template <size_t W>
 bool AggregateUnitFast(std::span<const Quote> quotes, const OutlierRule& rule, Aggregated* out) {
   const size_t n = quotes.size();
-  int scale = 0;
-  for (const Quote& q : quotes) scale = std::max({scale, q.price.scale(), q.confidence.scale()});
-  // ---- the values at one scale; anything unusual goes to the general path ----
   // votes[0, W): p - c;  votes[W, 2W): p + c;  votes[2W, 3W): p, sorted first for the median.
   int64_t votes[3 * W];
   int64_t* sorted = votes + 2 * W;
   int64_t price[W], conf[W];
-  uint64_t bad = 0;
+  // ---- the values at one scale; anything unusual goes to the general path ----
+  // High words zero: no negative and no wide value; then 0 < p, and both below kFastLimit once
+  // at the common scale.
+  uint64_t bad = 0, any = 0;
+  int max_scale = 0, min_scale = Decimal::kMaxScale, min_price_scale = Decimal::kMaxScale;
   for (size_t i = 0; i < n; ++i) {
     const Quote& q = quotes[i];
     const i128 pu = q.price.units(), cu = q.confidence.units();
     const uint64_t p = static_cast<uint64_t>(pu), c = static_cast<uint64_t>(cu);
-    const int dp = scale - q.price.scale(), dc = scale - q.confidence.scale();
-    // High words zero: no negative and no wide value; then 0 < p and both below the limit.
-    bad |= static_cast<uint64_t>(pu >> 64) | static_cast<uint64_t>(cu >> 64) | (q.weight ^ 1u);
-    bad |= (p == 0) | (p > kScaleLimit[dp]) | (c > kScaleLimit[dc]);
-    price[i] = sorted[i] = static_cast<int64_t>(p * kPow10U64[dp]);
-    conf[i] = static_cast<int64_t>(c * kPow10U64[dc]);
+    bad |= static_cast<uint64_t>(pu >> 64) | static_cast<uint64_t>(cu >> 64) | (q.weight ^ 1u) | (p == 0);
+    any |= p | c;
+    price[i] = sorted[i] = static_cast<int64_t>(p);
+    conf[i] = static_cast<int64_t>(c);
+    const int ps = q.price.scale(), cs = q.confidence.scale();
+    max_scale = std::max(max_scale, std::max(ps, cs));
+    min_scale = std::min(min_scale, std::min(ps, cs));
+    min_price_scale = std::min(min_price_scale, ps);
+  }
+  const int scale = max_scale;
+  if (min_scale == max_scale) {  // one scale (a venue set printing alike): nothing to multiply
+    bad |= any >> 59;            // kFastLimit = 2^59
+  } else {
+    for (size_t i = 0; i < n; ++i) {
+      const int dp = scale - quotes[i].price.scale(), dc = scale - quotes[i].confidence.scale();
+      const uint64_t p = static_cast<uint64_t>(price[i]), c = static_cast<uint64_t>(conf[i]);
+      bad |= (p > kScaleLimit[dp]) | (c > kScaleLimit[dc]);
+      price[i] = sorted[i] = static_cast<int64_t>(p * kPow10U64[dp]);  // wraps only for a rejected value
+      conf[i] = static_cast<int64_t>(c * kPow10U64[dc]);
+    }
   }
   if (bad != 0) return false;
   for (size_t i = n; i < W; ++i) sorted[i] = kSentinel;
   Apply<kBatcher<W, 1, W>, 2 * W>(votes);
+
+  // ---- outliers around the median ----
   bool keep[W];
   size_t k = n;
   if (rule.mad_k.is_positive() && n >= 3) {
@@ -382,15 +453,14 @@ bool AggregateUnitFast(std::span<const Quote> quotes, const OutlierRule& rule, A
     // Deviations left of the median, nearest first, in dev[0, W/2); right of it in dev[W/2, W).
     const size_t left = (n + 1) / 2, right = n / 2;
     int64_t dev[W];
-    for (size_t j = 0; j < W / 2; ++j) {
-      dev[j] = j < left ? m2 - 2 * sorted[left - 1 - j] : kSentinel;
-      dev[W / 2 + j] = j < right ? 2 * sorted[left + j] - m2 : kSentinel;
-    }
+    for (size_t j = 0; j < W; ++j) dev[j] = kSentinel;
+    for (size_t j = 0; j < left; ++j) dev[j] = m2 - 2 * sorted[left - 1 - j];
+    for (size_t j = 0; j < right; ++j) dev[W / 2 + j] = 2 * sorted[left + j] - m2;
     Apply<kBatcher<W, W / 2, W>>(dev);
     const int64_t mad4 = n % 2 == 1 ? 2 * dev[n / 2] : dev[n / 2 - 1] + dev[n / 2];  // 4 x MAD
-    // |p-m| > k*MAD  <=>  2*d2*10^ks > ku*mad4;   |p-m| > b*m  <=>  d2*10^bs > bu*m2
-    // For integers x*f > B <=> x > floor(B/f): two divisions per symbol, then each quote is two
-    // 64-bit comparisons (every 2*d2 is below 2^62, so bounds are capped there).
+    // |p-m| > k*MAD  <=>  2*d2*10^ks > ku*mad4;   |p-m| > b*m  <=>  d2*10^bs > bu*m2; and for
+    // integers x*f > B <=> x > floor(B/f): two divisions per symbol, then two 64-bit comparisons
+    // per quote (every 2*d2 is below 2^62, where the bounds are capped).
     const uint64_t mad_over = Threshold(static_cast<uint64_t>(k_units), static_cast<uint64_t>(mad4), kPow10U64[k_scale]);
     const uint64_t band_over = Threshold(static_cast<uint64_t>(b_units), static_cast<uint64_t>(m2), kPow10U64[b_scale]);
     auto outlier = [&](int64_t p) {
@@ -402,57 +472,65 @@ bool AggregateUnitFast(std::span<const Quote> quotes, const OutlierRule& rule, A
       keep[i] = !outlier(price[i]);
       k -= !keep[i];
     }
-    if (k == 0) return false;  // every quote an outlier (mad_k < 1): the general path says so
-    if (k < n) {  // drop them from the sorted prices too (the test reads the value only)
-      size_t w = 0;
+    if (k < n) {  // the outliers leave the sorted prices too (the test reads the value only)
+      size_t m = 0;
       for (size_t j = 0; j < n; ++j) {
-        sorted[w] = sorted[j];
-        w += !outlier(sorted[j]);
+        sorted[m] = sorted[j];
+        m += !outlier(sorted[j]);
       }
       for (size_t j = k; j < n; ++j) sorted[j] = kSentinel;
     }
-  } else {
-    std::fill(keep, keep + n, true);
   }
 
   // ---- Pyth votes over the kept quotes ----
-  size_t w = 0;
-  for (size_t i = 0; i < n; ++i) {
-    votes[w] = price[i] - conf[i];
-    votes[W + w] = price[i] + conf[i];
-    w += keep[i];
+  if (k == n) {
+    for (size_t i = 0; i < n; ++i) {
+      votes[i] = price[i] - conf[i];
+      votes[W + i] = price[i] + conf[i];
+    }
+  } else {
+    if (k == 0) return false;  // every quote an outlier (mad_k < 1): the general path says so
+    size_t w = 0;
+    min_price_scale = Decimal::kMaxScale;
+    for (size_t i = 0; i < n; ++i) {
+      votes[w] = price[i] - conf[i];
+      votes[W + w] = price[i] + conf[i];
+      w += keep[i];
+      if (keep[i]) min_price_scale = std::min(min_price_scale, quotes[i].price.scale());
+    }
   }
   for (size_t j = k; j < W; ++j) votes[j] = votes[W + j] = kSentinel;
-  Apply<kBatcher<W, 1, W>>(votes);
-  Apply<kBatcher<W, 1, W>, W>(votes);
-  Apply<kBatcher<2 * W, W, 2 * W>>(votes);      // p - c and p + c, merged
-  Apply<kBatcher<4 * W, 2 * W, 3 * W>>(votes);  // and p (the 4th quarter: sentinels)
+  if (k == W) {
+    Apply<VoteNetwork<W, true>::kPairs>(votes);
+  } else {
+    Apply<VoteNetwork<W, false>::kPairs>(votes);
+  }
   const size_t v = 3 * k;
   const int64_t p2 = v % 2 == 1 ? 2 * votes[(v - 1) / 2] : votes[v / 2 - 1] + votes[v / 2];
   const int64_t c2 = std::max<int64_t>({p2 - 2 * votes[v / 4], 2 * votes[v - 1 - v / 4] - p2, 0});
 
   // ---- print (as Finish) ----
-  size_t kept_index[W], outlier_index[W];
-  size_t nk = 0, no = 0;
-  int min_scale = Decimal::kMaxScale;
   const Quote* quoted = nullptr;
   for (size_t i = 0; i < n; ++i) {
-    if (keep[i]) {
-      kept_index[nk++] = i;
-      min_scale = std::min(min_scale, quotes[i].price.scale());
-      if (quoted == nullptr && 2 * price[i] == p2) quoted = &quotes[i];
-    } else {
-      outlier_index[no++] = i;
+    if (2 * price[i] == p2 && (k == n || keep[i])) {
+      quoted = &quotes[i];
+      break;
     }
   }
   if (quoted != nullptr) {
     out->price = quoted->price;
-  } else if (!HalveNormalized(p2, scale, min_scale, &out->price)) {
+  } else if (!HalveNormalized(p2, scale, min_price_scale, &out->price)) {
     return false;
   }
-  if (!HalveNormalized(c2, scale, min_scale, &out->confidence)) return false;
-  out->kept.assign(kept_index, kept_index + nk);
-  out->outliers.assign(outlier_index, outlier_index + no);
+  if (!HalveNormalized(c2, scale, min_price_scale, &out->confidence)) return false;
+  if (k == n) {
+    out->kept.assign(kIota.begin(), kIota.begin() + n);
+    out->outliers.clear();
+  } else {
+    out->kept.clear();
+    out->outliers.clear();
+    for (size_t i = 0; i < n; ++i) (keep[i] ? out->kept : out->outliers).push_back(i);
+  }
   return true;
 }
 
