@@ -57,7 +57,7 @@ bool ProductGreater(i128 a, i128 b, i128 c, i128 d) {
   return h1 != h2 ? h1 > h2 : l1 > l2;
 }
 
-i128 Pow10(int n) {
+constexpr i128 Pow10(int n) {
   i128 r = 1;
   for (int i = 0; i < n; ++i) r *= 10;
   return r;
@@ -551,7 +551,17 @@ Result<Decimal> SpreadConfidence(const Observation& o) {
     return Status::InvalidArgument("bid and ask must be positive");
   }
   if (o.bid->scale() == o.ask->scale()) {  // the usual case: one venue prints both at one scale
-    if (o.bid->units() <= o.ask->units()) return Halve(o.ask->units() - o.bid->units(), o.ask->scale());
+    const i128 bid = o.bid->units(), ask = o.ask->units();
+    if (bid <= ask) {
+      // Halve without its checks where they cannot fail: the spread is below the ask (36 digits),
+      // and an odd one times 5 stays within 36 digits below 2 x 10^35.
+      const i128 spread = ask - bid;
+      const int scale = o.ask->scale();
+      if (spread % 2 == 0) return Decimal::FromUnitsInRange(spread / 2, scale);
+      constexpr i128 kOddLimit = 2 * Pow10(Decimal::kMaxDigits - 1);
+      if (scale < Decimal::kMaxScale && spread < kOddLimit) return Decimal::FromUnitsInRange(spread * 5, scale + 1);
+      return Halve(spread, scale);
+    }
   }
   if (*o.bid > *o.ask) {
     return Status::InvalidArgument("crossed quote: bid " + o.bid->ToString() + " > ask " + o.ask->ToString());

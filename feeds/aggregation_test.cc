@@ -80,6 +80,37 @@ TEST(Aggregation, SpreadConfidenceIsHalfTheSpreadExactly) {
   EXPECT_TRUE(SpreadConfidence(o).value().is_zero());
 }
 
+// Half the spread, exactly, at the quote's scale or one digit more; refused (never rounded) when
+// that digit does not exist (scale 30) or the value would pass 36 digits.
+TEST(Aggregation, SpreadConfidenceIsExactAtItsBoundaries) {
+  std::mt19937_64 rng(7);
+  const __int128 e35 = Decimal::Parse("100000000000000000000000000000000000").value().units();  // 10^35
+  const __int128 bases[] = {1, 99, 123456789, e35 / 7, 2 * e35 - 3, 9 * e35};
+  for (int i = 0; i < 20000; ++i) {
+    const int scale = static_cast<int>(rng() % 31);
+    const __int128 base = bases[rng() % 6];
+    __int128 bid = base, ask = base + static_cast<__int128>(rng() % 1000) + (i % 5 == 0 ? e35 / 3 : 0);
+    if (i % 7 == 0) {  // a spread around 2 x 10^35, where an odd one times 5 reaches 37 digits
+      bid = 1 + static_cast<__int128>(rng() % 4);
+      ask = 2 * e35 + static_cast<__int128>(rng() % 5) - 2;
+    }
+    if (ask >= 10 * e35) continue;
+    Observation o;
+    o.bid = Decimal::FromUnits(bid, scale).value();
+    o.ask = Decimal::FromUnits(ask, scale).value();
+    Result<Decimal> c = SpreadConfidence(o);
+    const __int128 spread = ask - bid;
+    if (spread % 2 != 0 && (scale == 30 || spread * 5 >= 10 * e35)) {
+      ASSERT_FALSE(c.ok()) << i;
+      EXPECT_EQ(c.status().code(), Code::kOutOfRange);
+      continue;
+    }
+    ASSERT_TRUE(c.ok()) << i << ": " << c.status().ToString();
+    EXPECT_EQ(c->scale(), spread % 2 == 0 ? scale : scale + 1);
+    EXPECT_TRUE(c->units() * 2 == (spread % 2 == 0 ? spread : spread * 10)) << i;  // exactly half
+  }
+}
+
 TEST(Aggregation, BidAboveAskIsRefused) {
   Observation o;
   o.price = D("100");
