@@ -277,10 +277,14 @@ struct Network {
 // the phase merging sorted runs of `run` wires on (run = 1: a full sort; run = width / 2: one
 // merge of two sorted halves), shifted by `offset`, without those touching a wire at or above
 // `limit` (wires holding the sentinel: a comparator puts the larger value on its higher wire, so
-// the sentinel never moves and those comparators do nothing).
-constexpr void AppendBatcher(Network& net, size_t width, size_t run, size_t limit, size_t offset) {
+// the sentinel never moves and those comparators do nothing). With `dominated`, the first merge
+// layer (wire i of the lower run against wire i of the upper, i < run) is left out: the caller
+// knows the lower run is elementwise at most the upper, so those comparators never swap.
+constexpr void AppendBatcher(Network& net, size_t width, size_t run, size_t limit, size_t offset,
+                             bool dominated = false) {
   for (size_t p = run; p < width; p <<= 1) {
     for (size_t k = p; k >= 1; k >>= 1) {
+      if (dominated && p == run && k == p) continue;
       for (size_t j = k % p; j + k < width; j += 2 * k) {
         for (size_t i = 0; i < k && i + j + k < width; ++i) {
           if ((i + j) / (2 * p) == (i + j + k) / (2 * p) && i + j + k < limit) {
@@ -316,6 +320,18 @@ constexpr auto Trimmed() {
   return pairs;
 }
 
+// The deviations of W prices at most: two sorted runs on [0, W/2) and [W/2, W), merged, for the
+// positions the MAD reads: n/2 and the one below (n >= W - 1: W/2 - 1 and W/2 only).
+template <size_t W, bool Full>
+struct DeviationNetwork {
+  static constexpr Network kNet = [] {
+    Network net;
+    AppendBatcher(net, W, W / 2, W, 0);
+    return Pruned(net, Full ? (uint64_t{3} << (W / 2 - 1)) : (uint64_t{2} << W / 2) - 1);
+  }();
+  static constexpr auto kPairs = Trimmed<kNet>();
+};
+
 template <size_t Width, size_t Run, size_t Limit>
 struct BatcherNetwork {
   static constexpr Network kNet = [] {
@@ -331,14 +347,19 @@ constexpr const auto& kBatcher = BatcherNetwork<Width, Run, Limit>::kPairs;
 // The votes of W quotes at most: p - c on wires [0, W) and p + c on [W, 2W), each sorted, then
 // merged, then merged with the sorted prices on [2W, 3W). With `all_kept` (exactly W votes of
 // each kind) only what the price and confidence positions depend on.
+//
+// Dominance (c >= 0): the i-th smallest p - c <= the i-th smallest p <= the i-th smallest p + c
+// (the lists are elementwise ordered before sorting, so sorted too). So the first layer of the
+// first merge (the i-th p - c against the i-th p + c) never swaps, nor that of the second (the
+// i-th of the merged pair, at most the i-th p - c, against the i-th p): both are left out.
 template <size_t W, bool AllKept>
 struct VoteNetwork {
   static constexpr Network kNet = [] {
     Network net;
     AppendBatcher(net, W, 1, W, 0);
     AppendBatcher(net, W, 1, W, W);
-    AppendBatcher(net, 2 * W, W, 2 * W, 0);
-    AppendBatcher(net, 4 * W, 2 * W, 3 * W, 0);
+    AppendBatcher(net, 2 * W, W, 2 * W, 0, /*dominated=*/true);
+    AppendBatcher(net, 4 * W, 2 * W, 3 * W, 0, /*dominated=*/true);
     constexpr size_t v = 3 * W;
     const uint64_t outputs = AllKept ? (uint64_t{1} << v / 4 | uint64_t{1} << (v - 1 - v / 4) |
                                         uint64_t{1} << (v - 1) / 2 | uint64_t{1} << v / 2)
@@ -456,7 +477,11 @@ bool AggregateUnitFast(std::span<const Quote> quotes, const OutlierRule& rule, A
     for (size_t j = 0; j < W; ++j) dev[j] = kSentinel;
     for (size_t j = 0; j < left; ++j) dev[j] = m2 - 2 * sorted[left - 1 - j];
     for (size_t j = 0; j < right; ++j) dev[W / 2 + j] = 2 * sorted[left + j] - m2;
-    Apply<kBatcher<W, W / 2, W>>(dev);
+    if (n + 1 >= W) {
+      Apply<DeviationNetwork<W, true>::kPairs>(dev);
+    } else {
+      Apply<DeviationNetwork<W, false>::kPairs>(dev);
+    }
     const int64_t mad4 = n % 2 == 1 ? 2 * dev[n / 2] : dev[n / 2 - 1] + dev[n / 2];  // 4 x MAD
     // |p-m| > k*MAD  <=>  2*d2*10^ks > ku*mad4;   |p-m| > b*m  <=>  d2*10^bs > bu*m2; and for
     // integers x*f > B <=> x > floor(B/f): two divisions per symbol, then two 64-bit comparisons
