@@ -432,7 +432,8 @@ bool AggregateUnitFast(std::span<const Quote> quotes, const OutlierRule& rule, A
   // High words zero: no negative and no wide value; then 0 < p, and both below kFastLimit once
   // at the common scale.
   uint64_t bad = 0, any = 0;
-  int max_scale = 0, min_scale = Decimal::kMaxScale, min_price_scale = Decimal::kMaxScale;
+  const int first_scale = quotes[0].price.scale();
+  int other_scale = 0;  // nonzero when some scale differs from the first
   for (size_t i = 0; i < n; ++i) {
     const Quote& q = quotes[i];
     const i128 pu = q.price.units(), cu = q.confidence.units();
@@ -441,15 +442,16 @@ bool AggregateUnitFast(std::span<const Quote> quotes, const OutlierRule& rule, A
     any |= p | c;
     price[i] = sorted[i] = static_cast<int64_t>(p);
     conf[i] = static_cast<int64_t>(c);
-    const int ps = q.price.scale(), cs = q.confidence.scale();
-    max_scale = std::max(max_scale, std::max(ps, cs));
-    min_scale = std::min(min_scale, std::min(ps, cs));
-    min_price_scale = std::min(min_price_scale, ps);
+    other_scale |= (q.price.scale() ^ first_scale) | (q.confidence.scale() ^ first_scale);
   }
-  const int scale = max_scale;
-  if (min_scale == max_scale) {  // one scale (a venue set printing alike): nothing to multiply
-    bad |= any >> 59;            // kFastLimit = 2^59
+  int scale = first_scale, min_price_scale = first_scale;
+  if (other_scale == 0) {  // one scale (a venue set printing alike): nothing to multiply
+    bad |= any >> 59;      // kFastLimit = 2^59
   } else {
+    for (const Quote& q : quotes) {
+      scale = std::max({scale, q.price.scale(), q.confidence.scale()});
+      min_price_scale = std::min(min_price_scale, q.price.scale());
+    }
     for (size_t i = 0; i < n; ++i) {
       const int dp = scale - quotes[i].price.scale(), dc = scale - quotes[i].confidence.scale();
       const uint64_t p = static_cast<uint64_t>(price[i]), c = static_cast<uint64_t>(conf[i]);
@@ -613,10 +615,9 @@ bool RelativeMoveExceeds(const Decimal& a, const Decimal& b, const Decimal& frac
 
 namespace {
 
-enum class Path { kAny, kGeneral, kWide };
-
-Status AggregateWith(std::span<const Quote> quotes, const OutlierRule& rule, Path path, Aggregated* out) {
-  if (path == Path::kAny && AggregateUnitFast(quotes, rule, out)) return Status::Ok();
+// The general path: any weights and sizes; values on 64-bit integers when they fit (unless
+// `wide_only`), else on 128-bit.
+Status AggregateWith(std::span<const Quote> quotes, const OutlierRule& rule, bool wide_only, Aggregated* out) {
   if (quotes.empty()) return Status::InvalidArgument("aggregation: no quotes");
   int scale = 0;
   for (const Quote& q : quotes) {
@@ -644,7 +645,7 @@ Status AggregateWith(std::span<const Quote> quotes, const OutlierRule& rule, Pat
     }
     fits = fits && p < kFastLimit && c < kFastLimit;
   }
-  if (!fits || path == Path::kWide) return Aggregate<i128>(quotes, rule, scale, wide, out);
+  if (!fits || wide_only) return Aggregate<i128>(quotes, rule, scale, wide, out);
   Storage<int64_t> fast_storage;
   const Buffers<int64_t> fast = fast_storage.For(n);
   for (size_t i = 0; i < n; ++i) {
@@ -657,15 +658,16 @@ Status AggregateWith(std::span<const Quote> quotes, const OutlierRule& rule, Pat
 }  // namespace
 
 Status AggregateQuotesInto(std::span<const Quote> quotes, const OutlierRule& rule, Aggregated* out) {
-  return AggregateWith(quotes, rule, Path::kAny, out);
+  if (AggregateUnitFast(quotes, rule, out)) return Status::Ok();
+  return AggregateWith(quotes, rule, /*wide_only=*/false, out);
 }
 
 namespace detail {
 Status AggregateQuotesWide(std::span<const Quote> quotes, const OutlierRule& rule, Aggregated* out) {
-  return AggregateWith(quotes, rule, Path::kWide, out);
+  return AggregateWith(quotes, rule, /*wide_only=*/true, out);
 }
 Status AggregateQuotesGeneral(std::span<const Quote> quotes, const OutlierRule& rule, Aggregated* out) {
-  return AggregateWith(quotes, rule, Path::kGeneral, out);
+  return AggregateWith(quotes, rule, /*wide_only=*/false, out);
 }
 }  // namespace detail
 
