@@ -600,6 +600,16 @@ Result<Decimal> SpreadConfidence(const Observation& o) {
 }
 
 bool RelativeMoveExceeds(const Decimal& a, const Decimal& b, const Decimal& fraction, bool inclusive) {
+  // The usual case (a round's consecutive marks at one scale, values and fraction within 64 bits):
+  // two 64 x 64 -> 128-bit products.
+  const i128 ua64 = a.units(), ub64 = b.units(), fu64 = fraction.units();
+  if (a.scale() == b.scale() && fraction.scale() < 20 && static_cast<u128>(ua64) <= INT64_MAX &&
+      static_cast<u128>(ub64) <= INT64_MAX && static_cast<u128>(fu64) <= INT64_MAX) {
+    const uint64_t x = static_cast<uint64_t>(ua64), y = static_cast<uint64_t>(ub64);
+    const u128 lhs = static_cast<u128>(x > y ? x - y : y - x) * kPow10U64[fraction.scale()];
+    const u128 rhs = static_cast<u128>(static_cast<uint64_t>(fu64)) * y;
+    return inclusive ? lhs >= rhs : lhs > rhs;
+  }
   const int scale = std::max(a.scale(), b.scale());
   i128 ua, ub;
   if (!ScaleUp(a.units(), scale - a.scale(), &ua) || !ScaleUp(b.units(), scale - b.scale(), &ub)) return true;

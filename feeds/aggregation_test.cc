@@ -237,6 +237,39 @@ TEST(Aggregation, UnitWeightFastPathMatchesGeneralPaths) {
   EXPECT_GT(fast_cases, 40000u);
 }
 
+// |a - b| > f x b (or >=), against Decimal arithmetic, on both sides of the 64-bit fast case:
+// equal and mixed scales, values at 2^63, exact equality (where only `inclusive` holds).
+TEST(Aggregation, RelativeMoveExceedsMatchesDecimalArithmetic) {
+  std::mt19937_64 rng(99);
+  const int64_t tops[] = {1000, 1'000'000'000, INT64_MAX / 3, INT64_MAX};
+  int equal_cases = 0;
+  for (int i = 0; i < 20000; ++i) {
+    const int64_t top = tops[rng() % 4];
+    const int scale = static_cast<int>(rng() % 9);
+    const Decimal b = Decimal::FromUnits(1 + static_cast<int64_t>(rng() % static_cast<uint64_t>(top)), scale).value();
+    const Decimal f = Decimal::FromUnits(static_cast<int64_t>(rng() % 2000), static_cast<int>(rng() % 5)).value();
+    Decimal a;
+    if (i % 3 == 0) {  // exactly b x (1 + f) when representable: the boundary itself
+      Result<Decimal> move = Decimal::Mul(b, f, b.scale() + f.scale(), Rounding::kFloor);
+      if (!move.ok()) continue;
+      Result<Decimal> sum = Decimal::Add(b, *move);
+      if (!sum.ok()) continue;
+      a = *sum;
+    } else {
+      const int a_scale = i % 2 == 0 ? scale : static_cast<int>(rng() % 9);
+      a = Decimal::FromUnits(1 + static_cast<int64_t>(rng() % static_cast<uint64_t>(top)), a_scale).value();
+    }
+    const Decimal diff = Decimal::Sub(a, b).value().Abs();
+    Result<Decimal> bound = Decimal::Mul(f, b, f.scale() + b.scale(), Rounding::kFloor);  // exact
+    if (!bound.ok()) continue;
+    const auto order = diff <=> *bound;
+    equal_cases += order == std::strong_ordering::equal;
+    EXPECT_EQ(RelativeMoveExceeds(a, b, f, false), order == std::strong_ordering::greater) << i;
+    EXPECT_EQ(RelativeMoveExceeds(a, b, f, true), order != std::strong_ordering::less) << i;
+  }
+  EXPECT_GT(equal_cases, 1000);
+}
+
 // With mad_k below 1 every quote can be an outlier: a clear error, never a price from nothing.
 TEST(Aggregation, EveryQuoteAnOutlierIsAnError) {
   const OutlierRule rule{D("0.4"), D("0")};
