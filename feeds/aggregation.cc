@@ -570,25 +570,10 @@ bool AggregateUnitFast(std::span<const Quote> quotes, const OutlierRule& rule, A
   return false;
 }
 
-}  // namespace
-
-Result<Decimal> SpreadConfidence(const Observation& o) {
-  if (!o.bid || !o.ask) return Decimal();
+// SpreadConfidence beyond its usual case: the checks and their errors, mixed scales.
+[[gnu::noinline]] Result<Decimal> SpreadConfidenceGeneral(const Observation& o) {
   if (!o.bid->is_positive() || !o.ask->is_positive()) {
     return Status::InvalidArgument("bid and ask must be positive");
-  }
-  if (o.bid->scale() == o.ask->scale()) {  // the usual case: one venue prints both at one scale
-    const i128 bid = o.bid->units(), ask = o.ask->units();
-    if (bid <= ask) {
-      // Halve without its checks where they cannot fail: the spread is below the ask (36 digits),
-      // and an odd one times 5 stays within 36 digits below 2 x 10^35.
-      const i128 spread = ask - bid;
-      const int scale = o.ask->scale();
-      if (spread % 2 == 0) return Decimal::FromUnitsInRange(spread / 2, scale);
-      constexpr i128 kOddLimit = 2 * Pow10(Decimal::kMaxDigits - 1);
-      if (scale < Decimal::kMaxScale && spread < kOddLimit) return Decimal::FromUnitsInRange(spread * 5, scale + 1);
-      return Halve(spread, scale);
-    }
   }
   if (*o.bid > *o.ask) {
     return Status::InvalidArgument("crossed quote: bid " + o.bid->ToString() + " > ask " + o.ask->ToString());
@@ -597,6 +582,39 @@ Result<Decimal> SpreadConfidence(const Observation& o) {
   if (!spread.ok()) return spread.status();
   const int s = spread->scale();
   return Halve(spread->units(), s);
+}
+
+// RelativeMoveExceeds beyond its 64-bit case.
+[[gnu::noinline]] bool RelativeMoveExceedsGeneral(const Decimal& a, const Decimal& b, const Decimal& fraction,
+                                                  bool inclusive) {
+  const int scale = std::max(a.scale(), b.scale());
+  i128 ua, ub;
+  if (!ScaleUp(a.units(), scale - a.scale(), &ua) || !ScaleUp(b.units(), scale - b.scale(), &ub)) return true;
+  i128 diff = ua - ub;
+  if (diff < 0) diff = -diff;
+  // diff / 10^s > (fu / 10^fs) * (ub / 10^s)  <=>  diff * 10^fs > fu * ub
+  const i128 lhs_factor = Pow10(fraction.scale());
+  const bool greater = ProductGreater(diff, lhs_factor, fraction.units(), ub);
+  if (greater) return true;
+  if (!inclusive) return false;
+  return !ProductGreater(fraction.units(), ub, diff, lhs_factor);  // equal
+}
+
+}  // namespace
+
+Result<Decimal> SpreadConfidence(const Observation& o) {
+  if (!o.bid || !o.ask) return Decimal();
+  const i128 bid = o.bid->units(), ask = o.ask->units();
+  if (o.bid->scale() == o.ask->scale() && bid > 0 && bid <= ask) {  // one venue prints both alike
+    // Halve without its checks where they cannot fail: the spread is below the ask (36 digits),
+    // and an odd one times 5 stays within 36 digits below 2 x 10^35.
+    const i128 spread = ask - bid;
+    const int scale = o.ask->scale();
+    if (spread % 2 == 0) return Decimal::FromUnitsInRange(spread / 2, scale);
+    constexpr i128 kOddLimit = 2 * Pow10(Decimal::kMaxDigits - 1);
+    if (scale < Decimal::kMaxScale && spread < kOddLimit) return Decimal::FromUnitsInRange(spread * 5, scale + 1);
+  }
+  return SpreadConfidenceGeneral(o);
 }
 
 bool RelativeMoveExceeds(const Decimal& a, const Decimal& b, const Decimal& fraction, bool inclusive) {
@@ -610,17 +628,7 @@ bool RelativeMoveExceeds(const Decimal& a, const Decimal& b, const Decimal& frac
     const u128 rhs = static_cast<u128>(static_cast<uint64_t>(fu64)) * y;
     return inclusive ? lhs >= rhs : lhs > rhs;
   }
-  const int scale = std::max(a.scale(), b.scale());
-  i128 ua, ub;
-  if (!ScaleUp(a.units(), scale - a.scale(), &ua) || !ScaleUp(b.units(), scale - b.scale(), &ub)) return true;
-  i128 diff = ua - ub;
-  if (diff < 0) diff = -diff;
-  // diff / 10^s > (fu / 10^fs) * (ub / 10^s)  <=>  diff * 10^fs > fu * ub
-  const i128 lhs_factor = Pow10(fraction.scale());
-  const bool greater = ProductGreater(diff, lhs_factor, fraction.units(), ub);
-  if (greater) return true;
-  if (!inclusive) return false;
-  return !ProductGreater(fraction.units(), ub, diff, lhs_factor);  // equal
+  return RelativeMoveExceedsGeneral(a, b, fraction, inclusive);
 }
 
 namespace {
