@@ -320,39 +320,55 @@ constexpr auto Trimmed() {
   return pairs;
 }
 
-// The deviations of W prices at most: two sorted runs on [0, W/2) and [W/2, W), merged, for the
-// positions the MAD reads: n/2 and the one below (n >= W - 1: W/2 - 1 and W/2 only).
-template <size_t W, bool Full>
+// Only the comparators that can move a value, when just the wires of `real` (a bit mask) hold
+// values and the others the sentinel: where a sentinel sits is known at compile time (it is
+// above every value), so a comparator whose upper wire holds it does nothing and is left out.
+constexpr Network WithoutSentinels(const Network& net, uint64_t real) {
+  Network kept;
+  for (size_t c = 0; c < net.size; ++c) {
+    const auto [i, j] = net.pairs[c];
+    if ((real >> j & 1) == 0) continue;
+    kept.pairs[kept.size++] = net.pairs[c];
+    if ((real >> i & 1) == 0) real ^= uint64_t{1} << i | uint64_t{1} << j;  // always swaps
+  }
+  return kept;
+}
+
+constexpr uint64_t Wires(size_t from, size_t count) { return ((uint64_t{1} << count) - 1) << from; }
+
+// The sort of n <= W prices on [0, W).
+template <size_t W, size_t N>
+struct PriceNetwork {
+  static constexpr Network kNet = [] {
+    Network net;
+    AppendBatcher(net, W, 1, W, 0);
+    return WithoutSentinels(net, Wires(0, N));
+  }();
+  static constexpr auto kPairs = Trimmed<kNet>();
+};
+
+// The deviations of n <= W prices: two sorted runs on [0, W/2) (ceil(n/2) values) and [W/2, W)
+// (floor(n/2)), merged, for the positions the MAD reads (n/2, and n/2 - 1 when n is even).
+template <size_t W, size_t N>
 struct DeviationNetwork {
   static constexpr Network kNet = [] {
     Network net;
     AppendBatcher(net, W, W / 2, W, 0);
-    return Pruned(net, Full ? (uint64_t{3} << (W / 2 - 1)) : (uint64_t{2} << W / 2) - 1);
+    const uint64_t outputs = N < 2 ? 1 : (uint64_t{1} << N / 2 | uint64_t{1} << (N - 1) / 2);
+    return Pruned(WithoutSentinels(net, Wires(0, (N + 1) / 2) | Wires(W / 2, N / 2)), outputs);
   }();
   static constexpr auto kPairs = Trimmed<kNet>();
 };
 
-template <size_t Width, size_t Run, size_t Limit>
-struct BatcherNetwork {
-  static constexpr Network kNet = [] {
-    Network net;
-    AppendBatcher(net, Width, Run, Limit, 0);
-    return net;
-  }();
-  static constexpr auto kPairs = Trimmed<kNet>();
-};
-template <size_t Width, size_t Run, size_t Limit>
-constexpr const auto& kBatcher = BatcherNetwork<Width, Run, Limit>::kPairs;
-
-// The votes of W quotes at most: p - c on wires [0, W) and p + c on [W, 2W), each sorted, then
-// merged, then merged with the sorted prices on [2W, 3W). With `all_kept` (exactly W votes of
-// each kind) only what the price and confidence positions depend on.
+// The votes of k <= W quotes: p - c on wires [0, W) and p + c on [W, 2W), each sorted, then
+// merged, then merged with the k sorted prices on [2W, 3W); only what the positions the price
+// and the confidence read (of v = 3k) depend on.
 //
 // Dominance (c >= 0): the i-th smallest p - c <= the i-th smallest p <= the i-th smallest p + c
 // (the lists are elementwise ordered before sorting, so sorted too). So the first layer of the
 // first merge (the i-th p - c against the i-th p + c) never swaps, nor that of the second (the
 // i-th of the merged pair, at most the i-th p - c, against the i-th p): both are left out.
-template <size_t W, bool AllKept>
+template <size_t W, size_t K>
 struct VoteNetwork {
   static constexpr Network kNet = [] {
     Network net;
@@ -360,11 +376,11 @@ struct VoteNetwork {
     AppendBatcher(net, W, 1, W, W);
     AppendBatcher(net, 2 * W, W, 2 * W, 0, /*dominated=*/true);
     AppendBatcher(net, 4 * W, 2 * W, 3 * W, 0, /*dominated=*/true);
-    constexpr size_t v = 3 * W;
-    const uint64_t outputs = AllKept ? (uint64_t{1} << v / 4 | uint64_t{1} << (v - 1 - v / 4) |
-                                        uint64_t{1} << (v - 1) / 2 | uint64_t{1} << v / 2)
-                                     : (uint64_t{1} << v) - 1;
-    return Pruned(net, outputs);
+    constexpr size_t v = 3 * K;
+    const uint64_t outputs = K == 0 ? 0
+                                    : (uint64_t{1} << v / 4 | uint64_t{1} << (v - 1 - v / 4) |
+                                       uint64_t{1} << (v - 1) / 2 | uint64_t{1} << v / 2);
+    return Pruned(WithoutSentinels(net, Wires(0, K) | Wires(W, K) | Wires(2 * W, K)), outputs);
   }();
   static constexpr auto kPairs = Trimmed<kNet>();
 };
@@ -377,7 +393,7 @@ struct VoteNetwork {
 
 // Applies a network to v[Offset, ...), fully unrolled.
 template <const auto& Pairs, size_t Offset, size_t... I>
-[[gnu::always_inline]] inline void ApplyNetwork(int64_t* v, std::index_sequence<I...>) {
+[[gnu::always_inline]] inline void ApplyNetwork([[maybe_unused]] int64_t* v, std::index_sequence<I...>) {
   (CompareExchange(v[Offset + Pairs[I][0]], v[Offset + Pairs[I][1]]), ...);
 }
 template <const auto& Pairs, size_t Offset = 0>
@@ -391,6 +407,19 @@ uint64_t Threshold(uint64_t a, uint64_t b, uint64_t f) {
   const u128 q = (product >> 64) == 0 ? static_cast<u128>(static_cast<uint64_t>(product) / f) : product / f;
   return q > (u128{1} << 62) ? uint64_t{1} << 62 : static_cast<uint64_t>(q);
 }
+
+// One function per count, chosen through a table (the counts are known only at run time).
+using NetworkFn = void (*)(int64_t*);
+template <typename Net>
+void ApplyFn(int64_t* v) {
+  Apply<Net::kPairs>(v);
+}
+template <template <size_t, size_t> class Net, size_t W, size_t... N>
+constexpr std::array<NetworkFn, W + 1> Table(std::index_sequence<N...>) {
+  return {&ApplyFn<Net<W, N>>...};
+}
+template <template <size_t, size_t> class Net, size_t W>
+constexpr std::array<NetworkFn, W + 1> kTable = Table<Net, W>(std::make_index_sequence<W + 1>{});
 
 // Decimal of v / 10^scale with trailing zeros dropped down to min_scale, as Normalized() above.
 Decimal NormalizedUnits(int64_t v, int scale, int min_scale) {
@@ -462,7 +491,7 @@ bool AggregateUnitFast(std::span<const Quote> quotes, const OutlierRule& rule, A
   }
   if (bad != 0) return false;
   for (size_t i = n; i < W; ++i) sorted[i] = kSentinel;
-  Apply<kBatcher<W, 1, W>, 2 * W>(votes);
+  kTable<PriceNetwork, W>[n](sorted);
 
   // ---- outliers around the median ----
   bool keep[W];
@@ -479,11 +508,7 @@ bool AggregateUnitFast(std::span<const Quote> quotes, const OutlierRule& rule, A
     for (size_t j = 0; j < W; ++j) dev[j] = kSentinel;
     for (size_t j = 0; j < left; ++j) dev[j] = m2 - 2 * sorted[left - 1 - j];
     for (size_t j = 0; j < right; ++j) dev[W / 2 + j] = 2 * sorted[left + j] - m2;
-    if (n + 1 >= W) {
-      Apply<DeviationNetwork<W, true>::kPairs>(dev);
-    } else {
-      Apply<DeviationNetwork<W, false>::kPairs>(dev);
-    }
+    kTable<DeviationNetwork, W>[n](dev);
     const int64_t mad4 = n % 2 == 1 ? 2 * dev[n / 2] : dev[n / 2 - 1] + dev[n / 2];  // 4 x MAD
     // |p-m| > k*MAD  <=>  2*d2*10^ks > ku*mad4;   |p-m| > b*m  <=>  d2*10^bs > bu*m2; and for
     // integers x*f > B <=> x > floor(B/f): two divisions per symbol, then two 64-bit comparisons
@@ -527,11 +552,7 @@ bool AggregateUnitFast(std::span<const Quote> quotes, const OutlierRule& rule, A
     }
   }
   for (size_t j = k; j < W; ++j) votes[j] = votes[W + j] = kSentinel;
-  if (k == W) {
-    Apply<VoteNetwork<W, true>::kPairs>(votes);
-  } else {
-    Apply<VoteNetwork<W, false>::kPairs>(votes);
-  }
+  kTable<VoteNetwork, W>[k](votes);
   const size_t v = 3 * k;
   const int64_t p2 = v % 2 == 1 ? 2 * votes[(v - 1) / 2] : votes[v / 2 - 1] + votes[v / 2];
   const int64_t c2 = std::max<int64_t>({p2 - 2 * votes[v / 4], 2 * votes[v - 1 - v / 4] - p2, 0});
