@@ -236,19 +236,21 @@ Status Aggregate(std::span<const Quote> quotes, const OutlierRule& rule, int sca
 // ---- the unit-weight fast path ----
 //
 // The round's usual symbol: 1..kSmall quotes, every weight 1, every value below 2^59 units at the
-// common scale (kFastLimit) and the rule's factors below 2^63. It computes what Aggregate<int64_t>
-// computes with no data-dependent branches in the statistics (venues' order changes from symbol to
-// symbol and round to round, so branches on values would be mispredicted):
-//   - the prices are sorted by a sorting network, padded with sentinels to its width W (4, 8, 16);
+// common scale (kFastLimit) and the rule's factors within 64 bits. It computes what
+// Aggregate<int64_t> computes with no data-dependent branches in the statistics (the venues'
+// order changes from symbol to symbol and round to round, so branches on values mispredict):
+//   - the prices are sorted by a comparator network (Batcher's, on W = 4, 8 or 16 wires with
+//     sentinels above the n prices; the comparators a sentinel settles are left out at compile
+//     time, so there is one network per count, chosen through a table);
 //   - the deviations |2p - m2| of the sorted prices form two sorted runs leaving the median on
 //     either side: one merge network sorts them, and the MAD is read off the middle;
-//   - the outlier tests compare 64 x 64 -> 128-bit products against two bounds computed once;
-//   - the votes p - c and p + c are sorted by two networks, then merged with each other and with
-//     the sorted prices by Batcher's merge networks, keeping only the comparators that reach the
-//     3W real wires; the price and the confidence are read at their positions.
-// Anything outside that case (including the one error the core itself can raise: halving an odd
-// value at the largest scale, and every quote being an outlier) returns false and the caller
-// runs the general path, which reports errors.
+//   - the outlier tests are two 64-bit comparisons per quote against bounds divided out once;
+//   - the votes p - c and p + c are sorted by two networks and merged with each other and with
+//     the sorted prices by merge networks, keeping only the comparators the positions read
+//     depend on (and leaving out those dominance settles: see VoteNetwork).
+// Anything outside that case (including the errors the core itself raises: halving an odd value
+// at the largest scale, every quote an outlier) returns false and the caller runs the general
+// path, which reports errors. aggregation_test.cc checks the two paths agree.
 
 constexpr int64_t kSentinel = INT64_MAX;  // above every value here (all below 2^62)
 

@@ -76,8 +76,9 @@ Result<Aggregated> AggregateQuotes(const std::vector<Quote>& quotes, const Outli
 
 // The same, into `out` (its vectors are cleared and reused, so a caller aggregating many symbols
 // allocates nothing per symbol). On error `out` is unspecified. Values that fit 2^59 units at the
-// common scale (every realistic price) run on 64-bit integers, larger ones on 128-bit: the same
-// rules and results either way (aggregation_test.cc checks the two against each other).
+// common scale (every realistic price) run on 64-bit integers, larger ones on 128-bit; up to 16
+// quotes of weight 1 (the round's usual symbol) take a branch-free path of comparator networks.
+// The same rules and results on every path (aggregation_test.cc checks them against each other).
 Status AggregateQuotesInto(std::span<const Quote> quotes, const OutlierRule& rule, Aggregated* out);
 
 namespace detail {
