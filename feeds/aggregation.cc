@@ -593,20 +593,6 @@ bool AggregateUnitFast(std::span<const Quote> quotes, const OutlierRule& rule, A
   return false;
 }
 
-// SpreadConfidence beyond its usual case: the checks and their errors, mixed scales.
-[[gnu::noinline]] Result<Decimal> SpreadConfidenceGeneral(const Observation& o) {
-  if (!o.bid->is_positive() || !o.ask->is_positive()) {
-    return Status::InvalidArgument("bid and ask must be positive");
-  }
-  if (*o.bid > *o.ask) {
-    return Status::InvalidArgument("crossed quote: bid " + o.bid->ToString() + " > ask " + o.ask->ToString());
-  }
-  Result<Decimal> spread = Decimal::Sub(*o.ask, *o.bid);
-  if (!spread.ok()) return spread.status();
-  const int s = spread->scale();
-  return Halve(spread->units(), s);
-}
-
 // RelativeMoveExceeds beyond its 64-bit case.
 [[gnu::noinline]] bool RelativeMoveExceedsGeneral(const Decimal& a, const Decimal& b, const Decimal& fraction,
                                                   bool inclusive) {
@@ -625,20 +611,20 @@ bool AggregateUnitFast(std::span<const Quote> quotes, const OutlierRule& rule, A
 
 }  // namespace
 
-Result<Decimal> SpreadConfidence(const Observation& o) {
-  if (!o.bid || !o.ask) return Decimal();
-  const i128 bid = o.bid->units(), ask = o.ask->units();
-  if (o.bid->scale() == o.ask->scale() && bid > 0 && bid <= ask) {  // one venue prints both alike
-    // Halve without its checks where they cannot fail: the spread is below the ask (36 digits),
-    // and an odd one times 5 stays within 36 digits below 2 x 10^35.
-    const i128 spread = ask - bid;
-    const int scale = o.ask->scale();
-    if (spread % 2 == 0) return Decimal::FromUnitsInRange(spread / 2, scale);
-    constexpr i128 kOddLimit = 2 * Pow10(Decimal::kMaxDigits - 1);
-    if (scale < Decimal::kMaxScale && spread < kOddLimit) return Decimal::FromUnitsInRange(spread * 5, scale + 1);
+namespace detail {
+Result<Decimal> SpreadConfidenceGeneral(const Observation& o) {
+  if (!o.bid->is_positive() || !o.ask->is_positive()) {
+    return Status::InvalidArgument("bid and ask must be positive");
   }
-  return SpreadConfidenceGeneral(o);
+  if (*o.bid > *o.ask) {
+    return Status::InvalidArgument("crossed quote: bid " + o.bid->ToString() + " > ask " + o.ask->ToString());
+  }
+  Result<Decimal> spread = Decimal::Sub(*o.ask, *o.bid);
+  if (!spread.ok()) return spread.status();
+  const int s = spread->scale();
+  return Halve(spread->units(), s);
 }
+}  // namespace detail
 
 bool RelativeMoveExceeds(const Decimal& a, const Decimal& b, const Decimal& fraction, bool inclusive) {
   // The usual case (a round's consecutive marks at one scale, values and fraction within 64 bits):

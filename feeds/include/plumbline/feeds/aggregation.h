@@ -64,9 +64,29 @@ struct Aggregated {
   std::vector<size_t> outliers;   // indices into the input, ascending
 };
 
+namespace detail {
+// SpreadConfidence beyond its inline usual case (checks, errors, mixed scales).
+Result<Decimal> SpreadConfidenceGeneral(const Observation& observation);
+}  // namespace detail
+
 // The confidence a quote carries: half its bid/ask spread when it has both (exact: at most one
-// digit more than the inputs), else 0. InvalidArgument when bid > ask or either is not positive.
-Result<Decimal> SpreadConfidence(const Observation& observation);
+// digit more than the inputs), else 0. InvalidArgument when bid > ask or either is not positive;
+// OutOfRange when half the spread needs a 31st decimal or a 37th digit. Inline for its usual
+// case (a round asks it of every observation): both at one scale, 0 < bid <= ask.
+inline Result<Decimal> SpreadConfidence(const Observation& observation) {
+  if (!observation.bid || !observation.ask) return Decimal();
+  const Decimal& bid = *observation.bid;
+  const Decimal& ask = *observation.ask;
+  if (bid.scale() == ask.scale() && bid.is_positive() && bid.units() <= ask.units()) {
+    const __int128 spread = ask.units() - bid.units();  // below the ask: within 36 digits
+    const __int128 odd_limit = static_cast<__int128>(200'000'000'000'000'000) * 1'000'000'000'000'000'000;  // 2e35
+    if (spread % 2 == 0) return Decimal::FromUnitsInRange(spread / 2, ask.scale());
+    if (ask.scale() < Decimal::kMaxScale && spread < odd_limit) {
+      return Decimal::FromUnitsInRange(spread * 5, ask.scale() + 1);  // 5 x spread: within 36 digits
+    }
+  }
+  return detail::SpreadConfidenceGeneral(observation);
+}
 
 // Aggregates `quotes` (at least one). InvalidArgument on a non-positive price, negative
 // confidence, zero weight or an empty input; OutOfRange if the values cannot be brought to one
