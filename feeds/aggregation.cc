@@ -338,13 +338,18 @@ constexpr Network WithoutSentinels(const Network& net, uint64_t real) {
 
 constexpr uint64_t Wires(size_t from, size_t count) { return ((uint64_t{1} << count) - 1) << from; }
 
+// A count for the networks below meaning "any": no comparator is left out for the sentinels, one
+// network serves every count (for W = 16, where a network per count would cost ~50 KB of code
+// for a rare case).
+constexpr size_t kAnyCount = SIZE_MAX;
+
 // The sort of n <= W prices on [0, W).
 template <size_t W, size_t N>
 struct PriceNetwork {
   static constexpr Network kNet = [] {
     Network net;
     AppendBatcher(net, W, 1, W, 0);
-    return WithoutSentinels(net, Wires(0, N));
+    return WithoutSentinels(net, Wires(0, N == kAnyCount ? W : N));
   }();
   static constexpr auto kPairs = Trimmed<kNet>();
 };
@@ -356,8 +361,12 @@ struct DeviationNetwork {
   static constexpr Network kNet = [] {
     Network net;
     AppendBatcher(net, W, W / 2, W, 0);
-    const uint64_t outputs = N < 2 ? 1 : (uint64_t{1} << N / 2 | uint64_t{1} << (N - 1) / 2);
-    return Pruned(WithoutSentinels(net, Wires(0, (N + 1) / 2) | Wires(W / 2, N / 2)), outputs);
+    if constexpr (N == kAnyCount) {
+      return Pruned(net, Wires(0, W / 2 + 1));
+    } else {
+      const uint64_t outputs = N < 2 ? 1 : (uint64_t{1} << N / 2 | uint64_t{1} << (N - 1) / 2);
+      return Pruned(WithoutSentinels(net, Wires(0, (N + 1) / 2) | Wires(W / 2, N / 2)), outputs);
+    }
   }();
   static constexpr auto kPairs = Trimmed<kNet>();
 };
@@ -378,11 +387,15 @@ struct VoteNetwork {
     AppendBatcher(net, W, 1, W, W);
     AppendBatcher(net, 2 * W, W, 2 * W, 0, /*dominated=*/true);
     AppendBatcher(net, 4 * W, 2 * W, 3 * W, 0, /*dominated=*/true);
-    constexpr size_t v = 3 * K;
-    const uint64_t outputs = K == 0 ? 0
-                                    : (uint64_t{1} << v / 4 | uint64_t{1} << (v - 1 - v / 4) |
-                                       uint64_t{1} << (v - 1) / 2 | uint64_t{1} << v / 2);
-    return Pruned(WithoutSentinels(net, Wires(0, K) | Wires(W, K) | Wires(2 * W, K)), outputs);
+    if constexpr (K == kAnyCount) {
+      return Pruned(net, Wires(0, 3 * W));
+    } else {
+      constexpr size_t v = 3 * K;
+      const uint64_t outputs = K == 0 ? 0
+                                      : (uint64_t{1} << v / 4 | uint64_t{1} << (v - 1 - v / 4) |
+                                         uint64_t{1} << (v - 1) / 2 | uint64_t{1} << v / 2);
+      return Pruned(WithoutSentinels(net, Wires(0, K) | Wires(W, K) | Wires(2 * W, K)), outputs);
+    }
   }();
   static constexpr auto kPairs = Trimmed<kNet>();
 };
@@ -422,6 +435,14 @@ constexpr std::array<NetworkFn, W + 1> Table(std::index_sequence<N...>) {
 }
 template <template <size_t, size_t> class Net, size_t W>
 constexpr std::array<NetworkFn, W + 1> kTable = Table<Net, W>(std::make_index_sequence<W + 1>{});
+template <template <size_t, size_t> class Net, size_t W>
+NetworkFn NetworkFor(size_t count) {
+  if constexpr (W > 8) {
+    return &ApplyFn<Net<W, kAnyCount>>;
+  } else {
+    return kTable<Net, W>[count];
+  }
+}
 
 // Decimal of v / 10^scale with trailing zeros dropped down to min_scale, as Normalized() above.
 Decimal NormalizedUnits(int64_t v, int scale, int min_scale) {
@@ -451,10 +472,10 @@ constexpr std::array<size_t, kSmall> kIota = [] {
   return t;
 }();
 
-// The fast path for 1 <= n <= W quotes.
-template <size_t W>
+// The fast path for 1 <= n <= W quotes (Full: n = W, so every loop's trip count is known).
+template <size_t W, bool Full>
 bool AggregateUnitFast(std::span<const Quote> quotes, const OutlierRule& rule, Aggregated* out) {
-  const size_t n = quotes.size();
+  const size_t n = Full ? W : quotes.size();
   // votes[0, W): p - c;  votes[W, 2W): p + c;  votes[2W, 3W): p, sorted first for the median.
   int64_t votes[3 * W];
   int64_t* sorted = votes + 2 * W;
@@ -493,7 +514,7 @@ bool AggregateUnitFast(std::span<const Quote> quotes, const OutlierRule& rule, A
   }
   if (bad != 0) return false;
   for (size_t i = n; i < W; ++i) sorted[i] = kSentinel;
-  kTable<PriceNetwork, W>[n](sorted);
+  NetworkFor<PriceNetwork, W>(n)(sorted);
 
   // ---- outliers around the median ----
   bool keep[W];
@@ -510,7 +531,7 @@ bool AggregateUnitFast(std::span<const Quote> quotes, const OutlierRule& rule, A
     for (size_t j = 0; j < W; ++j) dev[j] = kSentinel;
     for (size_t j = 0; j < left; ++j) dev[j] = m2 - 2 * sorted[left - 1 - j];
     for (size_t j = 0; j < right; ++j) dev[W / 2 + j] = 2 * sorted[left + j] - m2;
-    kTable<DeviationNetwork, W>[n](dev);
+    NetworkFor<DeviationNetwork, W>(n)(dev);
     const int64_t mad4 = n % 2 == 1 ? 2 * dev[n / 2] : dev[n / 2 - 1] + dev[n / 2];  // 4 x MAD
     // |p-m| > k*MAD  <=>  2*d2*10^ks > ku*mad4;   |p-m| > b*m  <=>  d2*10^bs > bu*m2; and for
     // integers x*f > B <=> x > floor(B/f): two divisions per symbol, then two 64-bit comparisons
@@ -554,7 +575,7 @@ bool AggregateUnitFast(std::span<const Quote> quotes, const OutlierRule& rule, A
     }
   }
   for (size_t j = k; j < W; ++j) votes[j] = votes[W + j] = kSentinel;
-  kTable<VoteNetwork, W>[k](votes);
+  NetworkFor<VoteNetwork, W>(k)(votes);
   const size_t v = 3 * k;
   const int64_t p2 = v % 2 == 1 ? 2 * votes[(v - 1) / 2] : votes[v / 2 - 1] + votes[v / 2];
   const int64_t c2 = std::max<int64_t>({p2 - 2 * votes[v / 4], 2 * votes[v - 1 - v / 4] - p2, 0});
@@ -587,9 +608,9 @@ bool AggregateUnitFast(std::span<const Quote> quotes, const OutlierRule& rule, A
 bool AggregateUnitFast(std::span<const Quote> quotes, const OutlierRule& rule, Aggregated* out) {
   const size_t n = quotes.size();
   if (n == 0) return false;
-  if (n <= 4) return AggregateUnitFast<4>(quotes, rule, out);
-  if (n <= 8) return AggregateUnitFast<8>(quotes, rule, out);
-  if (n <= 16) return AggregateUnitFast<16>(quotes, rule, out);
+  if (n <= 4) return n == 4 ? AggregateUnitFast<4, true>(quotes, rule, out) : AggregateUnitFast<4, false>(quotes, rule, out);
+  if (n <= 8) return n == 8 ? AggregateUnitFast<8, true>(quotes, rule, out) : AggregateUnitFast<8, false>(quotes, rule, out);
+  if (n <= 16) return AggregateUnitFast<16, false>(quotes, rule, out);
   return false;
 }
 
