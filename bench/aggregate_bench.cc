@@ -5,6 +5,7 @@
 //   BM_FloorCopyMarks      the least a round's output needs: 5,000 marks, each with a copy of its
 //                          8 contributing observations (then freed, as every round frees its marks);
 //   BM_AggregateQuotes     the exact core alone (weights, MAD outliers, Pyth votes, confidence);
+//   BM_AggregateQuotesShuffled  the same with each symbol's venues in a different order;
 //   BM_MarkEngineRound     a full MarkEngine::Round (freshness, spreads, outliers, confidence,
 //                          clamp, publish reason), observations lent from a hash map by symbol;
 //   BM_MarkEngineRoundBook the same round exactly as the publisher runs it: through a real
@@ -19,6 +20,7 @@
 
 #include <algorithm>
 #include <map>
+#include <random>
 #include <unordered_map>
 #include <string>
 #include <vector>
@@ -114,6 +116,25 @@ void BM_AggregateQuotes(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_AggregateQuotes)->Unit(benchmark::kMillisecond);
+
+// The same quotes with each symbol's venues in a different (seeded random) order, as venues'
+// prices reorder from symbol to symbol and round to round: code branching on the values pays here.
+void BM_AggregateQuotesShuffled(benchmark::State& state) {
+  static const std::vector<std::vector<Quote>> shuffled = [] {
+    std::vector<std::vector<Quote>> q = F().quotes;
+    std::mt19937_64 rng(20261122);
+    for (auto& symbol : q) std::shuffle(symbol.begin(), symbol.end(), rng);
+    return q;
+  }();
+  OutlierRule rule;
+  for (auto _ : state) {
+    for (const auto& q : shuffled) {
+      auto r = AggregateQuotes(q, rule);
+      benchmark::DoNotOptimize(r);
+    }
+  }
+}
+BENCHMARK(BM_AggregateQuotesShuffled)->Unit(benchmark::kMillisecond);
 
 void BM_MarkEngineRound(benchmark::State& state) {
   const Fixture& f = F();

@@ -64,24 +64,49 @@ struct Aggregated {
   std::vector<size_t> outliers;   // indices into the input, ascending
 };
 
+namespace detail {
+// SpreadConfidence beyond its inline usual case (checks, errors, mixed scales).
+Result<Decimal> SpreadConfidenceGeneral(const Observation& observation);
+}  // namespace detail
+
 // The confidence a quote carries: half its bid/ask spread when it has both (exact: at most one
-// digit more than the inputs), else 0. InvalidArgument when bid > ask or either is not positive.
-Result<Decimal> SpreadConfidence(const Observation& observation);
+// digit more than the inputs), else 0. InvalidArgument when bid > ask or either is not positive;
+// OutOfRange when half the spread needs a 31st decimal or a 37th digit. Inline for its usual
+// case (a round asks it of every observation): both at one scale, 0 < bid <= ask.
+inline Result<Decimal> SpreadConfidence(const Observation& observation) {
+  if (!observation.bid || !observation.ask) return Decimal();
+  const Decimal& bid = *observation.bid;
+  const Decimal& ask = *observation.ask;
+  if (bid.scale() == ask.scale() && bid.is_positive() && bid.units() <= ask.units()) {
+    const __int128 spread = ask.units() - bid.units();  // below the ask: within 36 digits
+    const __int128 odd_limit = static_cast<__int128>(200'000'000'000'000'000) * 1'000'000'000'000'000'000;  // 2e35
+    if (spread % 2 == 0) return Decimal::FromUnitsInRange(spread / 2, ask.scale());
+    if (ask.scale() < Decimal::kMaxScale && spread < odd_limit) {
+      return Decimal::FromUnitsInRange(spread * 5, ask.scale() + 1);  // 5 x spread: within 36 digits
+    }
+  }
+  return detail::SpreadConfidenceGeneral(observation);
+}
 
 // Aggregates `quotes` (at least one). InvalidArgument on a non-positive price, negative
 // confidence, zero weight or an empty input; OutOfRange if the values cannot be brought to one
-// scale within 36 digits.
+// scale within 36 digits; FailedPrecondition when every quote is an outlier (possible only with
+// mad_k below 1).
 Result<Aggregated> AggregateQuotes(const std::vector<Quote>& quotes, const OutlierRule& rule);
 
 // The same, into `out` (its vectors are cleared and reused, so a caller aggregating many symbols
 // allocates nothing per symbol). On error `out` is unspecified. Values that fit 2^59 units at the
-// common scale (every realistic price) run on 64-bit integers, larger ones on 128-bit: the same
-// rules and results either way (aggregation_test.cc checks the two against each other).
+// common scale (every realistic price) run on 64-bit integers, larger ones on 128-bit; up to 16
+// quotes of weight 1 (the round's usual symbol) take a branch-free path of comparator networks.
+// The same rules and results on every path (aggregation_test.cc checks them against each other).
 Status AggregateQuotesInto(std::span<const Quote> quotes, const OutlierRule& rule, Aggregated* out);
 
 namespace detail {
 // AggregateQuotesInto on the 128-bit path whatever the values' size (tests check both agree).
 Status AggregateQuotesWide(std::span<const Quote> quotes, const OutlierRule& rule, Aggregated* out);
+// AggregateQuotesInto without its unit-weight fast path (up to 16 quotes of weight 1: a sorting
+// network and merges instead of weighted multisets); tests check the two agree.
+Status AggregateQuotesGeneral(std::span<const Quote> quotes, const OutlierRule& rule, Aggregated* out);
 }  // namespace detail
 
 // |a - b| > fraction x b (or >= when `inclusive`), exactly, for b > 0 and fraction >= 0. Integer
