@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import signal
+import random
 import socket
 import subprocess
 import tempfile
@@ -30,7 +31,25 @@ SNAPSHOT_TYPE = "application/vnd.plumbline.snapshot.v2+json"
 
 
 def free_port():
-    with socket.socket() as s:
+    """A free port below the kernel's ephemeral range. A daemon restarted on the same port (the
+    crash-loop and restart tests) must find it free again: a port from bind(0) is ephemeral, so
+    another test's outgoing connection may take it between a kill and the restart."""
+    low = 32768
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        pass
+    lo, hi = (10000, low - 1) if low > 11000 else (1024, low - 1)
+    for _ in range(1000):
+        port = random.SystemRandom().randint(lo, hi)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    with socket.socket() as s:  # no luck: fall back to an ephemeral one
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
