@@ -25,6 +25,7 @@ std::string ReservesToml(const std::string& a, const std::string& b, const std::
   return R"(
 [reserves_round]
 interval_ms = 3600000
+evidence_retention_days = 1
 [[reserves]]
 asset = "TSLAx"
 isin = "US88160R1014"
@@ -205,6 +206,36 @@ TEST_F(ReserveApiTest, SnapshotsCarryAttestationsThatAnAuditorRederivesFromServe
       << out;
 }
 
+TEST_F(ReserveApiTest, RetentionPrunesUncitedEvidenceAndCountsIt) {
+  ASSERT_EQ(Post("/v1/custodian/statements", Statement("600", 1))->status, 201);
+  Round();
+  const attest::ReserveAttestation first = runner_->monitor().AttestationsAt(clock_.NowUnixNanos())[0];
+  clock_.Advance(2LL * 86'400 * kNanosPerSecond);  // two days on, the chains have new blocks
+  for (auto& n : nodes_) n->SetHead(700);
+  Round();
+  Registry registry;
+  ASSERT_TRUE(runner_->RegisterMetrics(&registry, clock_).ok());
+  runner_->PruneEvidence();
+  const std::string exposed = registry.Expose();
+  EXPECT_EQ(exposed.find("plumbline_reserve_evidence_pruned_total 0\n"), std::string::npos) << exposed;
+  EXPECT_NE(exposed.find("plumbline_reserve_evidence_prune_failures_total 0\n"), std::string::npos) << exposed;
+  // The old blocks' evidence is gone (404 naming the retention), what the latest snapshot cites is
+  // served, and the two-day-old statement (still the holding) is kept.
+  std::string gone;
+  for (const auto& chain : first.chains) {
+    for (const auto& e : chain.evidence) {
+      if (client_->Get("/v1/reserves/evidence/" + e.sha256)->status == 404) gone = e.sha256;
+    }
+  }
+  ASSERT_FALSE(gone.empty());
+  ExpectProblem(client_->Get("/v1/reserves/evidence/" + gone), 404, "unknown-evidence", "older than 1 days is pruned");
+  const attest::ReserveAttestation now = runner_->monitor().AttestationsAt(clock_.NowUnixNanos())[0];
+  for (const auto& chain : now.chains) {
+    for (const auto& e : chain.evidence) EXPECT_EQ(client_->Get("/v1/reserves/evidence/" + e.sha256)->status, 200);
+  }
+  EXPECT_EQ(client_->Get("/v1/reserves/evidence/" + now.custodian->statement_sha256)->status, 200);
+}
+
 TEST_F(ReserveApiTest, MintCheckAnswersFromTheLatestSnapshotAndCitesIt) {
   ASSERT_EQ(Post("/v1/custodian/statements", Statement("650", 1))->status, 201);
   Round();
@@ -248,11 +279,10 @@ TEST(ReserveConfig, ErrorsNameTheFileTheKeyAndWhatWasExpected) {
   EXPECT_EQ(ok->reserves.assets[0].chains[0].providers.size(), 2u);
   EXPECT_EQ(ok->reserves.assets[0].chains[0].excluded[0].label, "treasury");
   EXPECT_EQ(ok->reserves.interval_ms, 3600000);
-  EXPECT_EQ(ok->reserves.evidence_retention_ms, 0) << "evidence is kept forever unless configured";
-  auto kept = ParseConfig(testing::TestConfigText() + with("interval_ms = 3600000", "interval_ms = 3600000\nevidence_retention_days = 90"),
-                          "good.toml");
-  ASSERT_TRUE(kept.ok()) << kept.status().ToString();
-  EXPECT_EQ(kept->reserves.evidence_retention_ms, 90LL * 86'400'000);
+  EXPECT_EQ(ok->reserves.evidence_retention_ms, 86'400'000);
+  auto forever = ParseConfig(testing::TestConfigText() + with("evidence_retention_days = 1\n", ""), "good.toml");
+  ASSERT_TRUE(forever.ok()) << forever.status().ToString();
+  EXPECT_EQ(forever->reserves.evidence_retention_ms, 0) << "evidence is kept forever unless configured";
 
   std::string m = parse(with(pub.string(), "/nonexistent.pub"));
   EXPECT_NE(m.find("config bad.toml: key 'reserves[0].custodian_public_key': "), std::string::npos) << m;
@@ -262,7 +292,7 @@ TEST(ReserveConfig, ErrorsNameTheFileTheKeyAndWhatWasExpected) {
   EXPECT_NE(m.find("key 'reserves[0].chains[0].providers[0].url': expected an http"), std::string::npos) << m;
   m = parse(with("tolerance = \"0\"", "tolerance = \"1.5\""));
   EXPECT_NE(m.find("key 'reserves[0].tolerance'"), std::string::npos) << m;
-  m = parse(with("interval_ms = 3600000", "interval_ms = 3600000\nevidence_retention_days = 0"));
+  m = parse(with("evidence_retention_days = 1", "evidence_retention_days = 0"));
   EXPECT_NE(m.find("key 'reserves_round.evidence_retention_days': expected an integer in [1, 36500]"), std::string::npos) << m;
   m = parse(good + "colour = 1\n");
   EXPECT_NE(m.find("key 'reserves[0].chains[0].colour': unknown key"), std::string::npos) << m;

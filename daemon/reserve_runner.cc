@@ -1,6 +1,8 @@
 #include "reserve_runner.h"
 
+#include <array>
 #include <chrono>
+#include <memory>
 #include <cmath>
 #include <string>
 #include <filesystem>
@@ -44,9 +46,26 @@ Status ReserveRunner::RegisterMetrics(Registry* registry, const Clock& clock) {
                                   {"asset"});
   auto round = registry->AddGauge("plumbline_reserve_round_seconds", "Duration of the last reserves round.");
   auto age = registry->AddGauge("plumbline_reserve_round_age_seconds", "Time since the last reserves round completed.");
-  for (const Status& s : {status.status(), ratio.status(), round.status(), age.status()}) {
+  auto pruned = registry->AddCounter("plumbline_reserve_evidence_pruned_total",
+                                     "Reserve evidence items deleted by retention (reserves_round.evidence_retention_days).");
+  auto pruned_bytes = registry->AddCounter("plumbline_reserve_evidence_pruned_bytes_total",
+                                           "Bytes of reserve evidence deleted by retention.");
+  auto prune_failures = registry->AddCounter("plumbline_reserve_evidence_prune_failures_total",
+                                             "Retention passes that failed (the store is left consistent).");
+  for (const Status& s : {status.status(), ratio.status(), round.status(), age.status(), pruned.status(),
+                          pruned_bytes.status(), prune_failures.status()}) {
     if (!s.ok()) return s;
   }
+  // Counters only go up: each scrape adds what the runner counted since the previous one.
+  registry->AddCollector([this, pruned = *pruned, pruned_bytes = *pruned_bytes, prune_failures = *prune_failures,
+                          reported = std::make_shared<std::array<uint64_t, 3>>()] {
+    const uint64_t now[3] = {pruned_items_.load(), pruned_bytes_.load(), prune_failures_.load()};
+    CounterFamily* families[3] = {pruned, pruned_bytes, prune_failures};
+    for (size_t i = 0; i < 3; ++i) {
+      families[i]->Labels({}).Inc(static_cast<MetricValue>(now[i] - (*reported)[i]));
+      (*reported)[i] = now[i];
+    }
+  });
   registry->AddCollector([this, &clock, status = *status, ratio = *ratio, round = *round, age = *age] {
     const int64_t now = clock.NowUnixNanos();
     for (const attest::ReserveAttestation& a : monitor_->AttestationsAt(now)) {
@@ -62,6 +81,22 @@ Status ReserveRunner::RegisterMetrics(Registry* registry, const Clock& clock) {
     age->Labels({}).Set(last ? static_cast<MetricValue>(now - last) / 1e9 : std::nan(""));
   });
   return Status::Ok();
+}
+
+void ReserveRunner::PruneEvidence() {
+  auto pruned = monitor_->PruneEvidence();
+  if (!pruned.ok()) {
+    prune_failures_.fetch_add(1, std::memory_order_relaxed);
+    Log(LogLevel::kWarning, "reserve evidence pruning failed (retried in an hour): " + pruned.status().ToString());
+    return;
+  }
+  pruned_items_.fetch_add(pruned->pruned, std::memory_order_relaxed);
+  pruned_bytes_.fetch_add(pruned->pruned_bytes, std::memory_order_relaxed);
+  if (pruned->pruned > 0) {
+    Log(LogLevel::kInfo, "reserve evidence pruned: " + std::to_string(pruned->pruned) + " items, " +
+                             std::to_string(pruned->pruned_bytes) + " bytes older than the retention window (" +
+                             std::to_string(pruned->kept) + " older items kept: still cited)");
+  }
 }
 
 void ReserveRunner::Loop(int64_t interval_ms) {
@@ -81,14 +116,7 @@ void ReserveRunner::Loop(int64_t interval_ms) {
     if (monitor_->config().evidence_retention_ms > 0 && std::chrono::steady_clock::now() >= next_prune) {
       // Hourly: the index makes a pass cost what it deletes, not what is stored.
       next_prune = std::chrono::steady_clock::now() + std::chrono::hours(1);
-      auto pruned = monitor_->PruneEvidence();
-      if (!pruned.ok()) {
-        Log(LogLevel::kWarning, "reserve evidence pruning failed (retried in an hour): " + pruned.status().ToString());
-      } else if (pruned->pruned > 0) {
-        Log(LogLevel::kInfo, "reserve evidence pruned: " + std::to_string(pruned->pruned) + " items, " +
-                                 std::to_string(pruned->pruned_bytes) + " bytes older than the retention window (" +
-                                 std::to_string(pruned->kept) + " older items kept: still cited)");
-      }
+      PruneEvidence();
     }
     next += interval;
     const auto now = std::chrono::steady_clock::now();

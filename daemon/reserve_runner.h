@@ -7,6 +7,7 @@
 // (bounded by the providers' timeouts).
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -34,14 +35,22 @@ class ReserveRunner {
   // the snapshots): plumbline_reserve_status{asset,status} (1 for the current status, else 0),
   // plumbline_reserve_ratio{asset} (absent meaning NaN when there is no ratio),
   // plumbline_reserve_round_seconds (duration of the last round) and
-  // plumbline_reserve_round_age_seconds (since it completed). The runner must outlive `registry`'s
-  // scrapes.
+  // plumbline_reserve_round_age_seconds (since it completed), and the evidence retention counters
+  // plumbline_reserve_evidence_pruned_total, plumbline_reserve_evidence_pruned_bytes_total and
+  // plumbline_reserve_evidence_prune_failures_total. The runner must outlive `registry`'s scrapes.
   Status RegisterMetrics(Registry* registry, const Clock& clock);
+
+  // One retention pass now (the round thread runs one an hour when
+  // reserves_round.evidence_retention_days is set); logs and counts what it removed.
+  void PruneEvidence();
 
  private:
   ReserveRunner() = default;
   void Loop(int64_t interval_ms);
 
+  std::atomic<uint64_t> pruned_items_{0};
+  std::atomic<uint64_t> pruned_bytes_{0};
+  std::atomic<uint64_t> prune_failures_{0};
   std::unique_ptr<reserves::ReserveStore> store_;
   std::unique_ptr<reserves::ReserveMonitor> monitor_;
   std::mutex mu_;
