@@ -88,18 +88,7 @@ Status AddOracleFields(const Mark& m, const std::string& where, json* j) {
   if (t.next_multiplier.has_value() != t.multiplier_activation_unix_nanos.has_value()) {
     return Status::InvalidArgument(where + ".token.next_multiplier: goes with multiplier_activation_time");
   }
-  json tj = json::object();
-  tj["basis"] = OptDecimal(t.basis);
-  tj["basis_bound"] = t.basis_bound.ToString();
-  tj["basis_exceeded"] = t.basis_exceeded;
-  tj["multiplier"] = t.multiplier;
-  tj["multiplier_activation_time"] = OptTime(t.multiplier_activation_unix_nanos);
-  tj["next_multiplier"] = t.next_multiplier ? json(*t.next_multiplier) : json(nullptr);
-  tj["theoretical_price"] = OptDecimal(t.theoretical_price);
-  tj["underlying"] = t.underlying;
-  tj["underlying_price"] = OptDecimal(t.underlying_price);
-  tj["venue_price"] = OptDecimal(t.venue_price);
-  (*j)["token"] = std::move(tj);
+  (*j)["token"] = TokenQuoteJson(t);
   return Status::Ok();
 }
 
@@ -460,6 +449,21 @@ Result<SignedSnapshot> FromEnvelope(const Envelope& env, const std::string& enve
 }
 
 }  // namespace
+
+nlohmann::json TokenQuoteJson(const TokenQuote& t) {
+  json tj = json::object();
+  tj["basis"] = OptDecimal(t.basis);
+  tj["basis_bound"] = t.basis_bound.ToString();
+  tj["basis_exceeded"] = t.basis_exceeded;
+  tj["multiplier"] = t.multiplier;
+  tj["multiplier_activation_time"] = OptTime(t.multiplier_activation_unix_nanos);
+  tj["next_multiplier"] = t.next_multiplier ? json(*t.next_multiplier) : json(nullptr);
+  tj["theoretical_price"] = OptDecimal(t.theoretical_price);
+  tj["underlying"] = t.underlying;
+  tj["underlying_price"] = OptDecimal(t.underlying_price);
+  tj["venue_price"] = OptDecimal(t.venue_price);
+  return tj;
+}
 
 Result<std::string> SnapshotPayload(const Snapshot& s) {
   if (s.origin.empty()) return Status::InvalidArgument("snapshot.origin: empty");

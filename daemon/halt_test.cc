@@ -279,6 +279,16 @@ TEST_F(HaltRoutesTest, AHaltedTokenIsStillPublishedAndSigned) {
   EXPECT_FALSE(token->price.has_value());
   ASSERT_TRUE(token->token.has_value());
   EXPECT_EQ(token->token->multiplier, "1.0025");
+  // The plain view shows the same token block and the oracle fields of the signed mark.
+  auto view = Json(client_->Get("/v1/marks/AAPLx-USD"), 200)["mark"];
+  EXPECT_EQ(view["status"], "halted");
+  EXPECT_EQ(view["token"]["multiplier"], "1.0025");
+  EXPECT_EQ(view["token"]["underlying"], "AAPL/USD");
+  EXPECT_TRUE(view["token"]["theoretical_price"].is_null());
+  EXPECT_TRUE(view["outliers"].is_array());
+  EXPECT_TRUE(view["proposed_price"].is_null());
+  EXPECT_TRUE(view["price_time"].is_null());
+  EXPECT_TRUE(Json(client_->Get("/v1/marks/BTC-USD"), 200)["mark"]["token"].is_null());
 }
 
 }  // namespace

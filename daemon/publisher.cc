@@ -4,6 +4,7 @@
 #include "plumbline/daemon/log.h"
 #include "plumbline/daemon/replay.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <set>
@@ -210,6 +211,13 @@ std::string Publisher::BuildMarksJson(const attest::SignedSnapshot& s) {
     j["confidence"] = m.confidence ? nlohmann::json(m.confidence->ToString()) : nlohmann::json(nullptr);
     j["session"] = m.session ? nlohmann::json(SessionName(*m.session)) : nlohmann::json(nullptr);
     j["publish_reason"] = PublishReasonName(m.publish_reason);
+    // The signed mark's other oracle fields, so the view never hides why a price is what it is.
+    std::vector<std::string> outliers = m.outliers;
+    std::sort(outliers.begin(), outliers.end());
+    j["outliers"] = std::move(outliers);
+    j["proposed_price"] = m.proposed_price ? nlohmann::json(m.proposed_price->ToString()) : nlohmann::json(nullptr);
+    j["price_time"] = m.price_unix_nanos ? nlohmann::json(std::to_string(*m.price_unix_nanos)) : nlohmann::json(nullptr);
+    j["token"] = m.token ? attest::TokenQuoteJson(*m.token) : nlohmann::json(nullptr);
     marks.push_back(std::move(j));
   }
   nlohmann::json view;

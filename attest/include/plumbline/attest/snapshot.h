@@ -32,6 +32,8 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "plumbline/attest/dsse.h"
 #include "plumbline/attest/keys.h"
 #include "plumbline/attest/reserve_attestation.h"
@@ -59,6 +61,10 @@ struct Snapshot {
 
 // Canonical payload bytes. InvalidArgument if a field is out of its documented domain.
 Result<std::string> SnapshotPayload(const Snapshot& snapshot);
+
+// A mark's "token" member exactly as the payload writes it (docs/formats.md), unchecked; for
+// views that show the same fields (GET /v1/marks).
+nlohmann::json TokenQuoteJson(const TokenQuote& token);
 
 // Strict parse of payload bytes: must be canonical, have exactly the documented members with the
 // documented types; decimals parse exactly. InvalidArgument/Corruption name the field.
