@@ -81,25 +81,44 @@ inline u128 UDivE12(u128 n, uint64_t* rem) {
   return q;
 }
 
+// Whether a quotient magnitude `q` with remainder `rem` (of `divisor`) rounds away from zero in
+// the direction `r`, for a result of sign `negative`. The one rounding rule of every division here.
+__attribute__((always_inline)) inline bool RoundsAway(Rounding r, bool negative, u128 q, uint64_t rem,
+                                                      uint64_t divisor) {
+  if (rem == 0) return false;
+  switch (r) {
+    case Rounding::kFloor: return negative;
+    case Rounding::kCeiling: return !negative;
+    case Rounding::kHalfEven: {
+      const u128 twice = static_cast<u128>(rem) * 2;
+      return twice > divisor || (twice == divisor && (q & 1));
+    }
+  }
+  return false;
+}
+
+// `mag` / `divisor` for a quotient below 2^64 (the caller checks mag >> 64 < divisor): one
+// hardware 128/64 division on x86-64.
+__attribute__((always_inline)) inline uint64_t Div128By64(u128 mag, uint64_t divisor, uint64_t* rem) {
+#if defined(__x86_64__)
+  uint64_t q, r;
+  __asm__("divq %4" : "=a"(q), "=d"(r) : "a"(static_cast<uint64_t>(mag)), "d"(static_cast<uint64_t>(mag >> 64)),
+          "rm"(divisor));
+  *rem = r;
+  return q;
+#else
+  *rem = static_cast<uint64_t>(mag % divisor);
+  return static_cast<uint64_t>(mag / divisor);
+#endif
+}
+
 // n / 10^12 rounded in the given direction.
 inline i128 RoundDivE12(i128 n, Rounding r) {
   const bool neg = n < 0;
   const u128 mag = neg ? static_cast<u128>(0) - static_cast<u128>(n) : static_cast<u128>(n);
   uint64_t rem = 0;
   u128 q = UDivE12(mag, &rem);
-  if (rem != 0) {
-    bool away = false;  // away from zero in magnitude
-    switch (r) {
-      case Rounding::kFloor: away = neg; break;
-      case Rounding::kCeiling: away = !neg; break;
-      case Rounding::kHalfEven: {
-        const uint64_t twice = rem * 2;
-        away = twice > static_cast<uint64_t>(kFxOne) || (twice == static_cast<uint64_t>(kFxOne) && (q & 1));
-        break;
-      }
-    }
-    if (away) ++q;
-  }
+  q += RoundsAway(r, neg, q, rem, static_cast<uint64_t>(kFxOne));
   return neg ? -static_cast<i128>(q) : static_cast<i128>(q);
 }
 
@@ -212,24 +231,11 @@ class Arith {
       const uint64_t ux = x < 0 ? 0 - static_cast<uint64_t>(x) : static_cast<uint64_t>(x);
       const uint64_t dd = y < 0 ? 0 - static_cast<uint64_t>(y) : static_cast<uint64_t>(y);
       const u128 mag = static_cast<u128>(ux) * static_cast<uint64_t>(kFxOne);
-      const uint64_t hi = static_cast<uint64_t>(mag >> 64), lo = static_cast<uint64_t>(mag);
+      const uint64_t hi = static_cast<uint64_t>(mag >> 64);
       if (hi < dd) [[likely]] {
-        uint64_t q, rem;
-        __asm__("divq %4" : "=a"(q), "=d"(rem) : "a"(lo), "d"(hi), "rm"(dd));
-        u128 qq = q;
-        if (rem != 0) {
-          bool away = false;
-          switch (r) {
-            case Rounding::kFloor: away = neg; break;
-            case Rounding::kCeiling: away = !neg; break;
-            case Rounding::kHalfEven: {
-              const u128 twice = static_cast<u128>(rem) * 2;
-              away = twice > dd || (twice == dd && (q & 1));
-              break;
-            }
-          }
-          if (away) ++qq;
-        }
+        uint64_t rem;
+        const uint64_t q = Div128By64(mag, dd, &rem);
+        const u128 qq = static_cast<u128>(q) + RoundsAway(r, neg, q, rem, dd);
         return Fx{neg ? -static_cast<i128>(qq) : static_cast<i128>(qq)};
       }
     }
@@ -342,31 +348,14 @@ class Arith64 {
     const uint64_t ux = a.raw < 0 ? 0 - static_cast<uint64_t>(a.raw) : static_cast<uint64_t>(a.raw);
     const uint64_t dd = b.raw < 0 ? 0 - static_cast<uint64_t>(b.raw) : static_cast<uint64_t>(b.raw);
     const u128 mag = static_cast<u128>(ux) * static_cast<uint64_t>(kFxOne);
-    const uint64_t hi = static_cast<uint64_t>(mag >> 64), lo = static_cast<uint64_t>(mag);
+    const uint64_t hi = static_cast<uint64_t>(mag >> 64);
     if (hi >= dd) [[unlikely]] {  // b == 0, or a quotient of 2^64 or more
       overflow_ = true;
       return Fx64{};
     }
-    uint64_t q, rem;
-#if defined(__x86_64__)
-    __asm__("divq %4" : "=a"(q), "=d"(rem) : "a"(lo), "d"(hi), "rm"(dd));
-#else
-    q = static_cast<uint64_t>(mag / dd);
-    rem = static_cast<uint64_t>(mag % dd);
-#endif
-    if (rem != 0) {
-      bool away = false;
-      switch (r) {
-        case Rounding::kFloor: away = neg; break;
-        case Rounding::kCeiling: away = !neg; break;
-        case Rounding::kHalfEven: {
-          const u128 twice = static_cast<u128>(rem) * 2;
-          away = twice > dd || (twice == dd && (q & 1));
-          break;
-        }
-      }
-      q += away;
-    }
+    uint64_t rem;
+    uint64_t q = Div128By64(mag, dd, &rem);
+    q += RoundsAway(r, neg, q, rem, dd);
     if (q >> 63) [[unlikely]] {
       overflow_ = true;
       return Fx64{};
