@@ -36,16 +36,20 @@ const feeds::SymbolPolicy* FindSymbol(const Config& config, const std::string& s
   return nullptr;
 }
 
-// The state of one symbol after a change: what halts it now.
-nlohmann::json SymbolState(const feeds::SymbolPolicy& policy, bool in_file, bool changed) {
+// What halts one symbol now.
+nlohmann::json HaltState(const feeds::SymbolPolicy& policy, bool in_file) {
   nlohmann::json by = nlohmann::json::array();
   if (policy.halted) by.push_back("config");
   if (in_file) by.push_back("halt_file");
-  return {{"symbol", policy.symbol},
-          {"halted", policy.halted || in_file},
-          {"by", by},
-          {"changed", changed},
-          {"effective", "next_round"}};
+  return {{"symbol", policy.symbol}, {"halted", policy.halted || in_file}, {"by", by}};
+}
+
+// The answer to a PUT or DELETE: the state after it, whether the file changed, and when it applies.
+std::string ChangeAnswer(const feeds::SymbolPolicy& policy, bool in_file, bool changed) {
+  nlohmann::json body = HaltState(policy, in_file);
+  body["changed"] = changed;
+  body["effective"] = "next_round";
+  return body.dump();
 }
 
 // Optional {"reason": "..."}: printable text, bounded, becomes the line's comment.
@@ -94,11 +98,7 @@ void RegisterHaltRoutes(httplib::Server& s, const Publisher& publisher, const Cl
     nlohmann::json halts = nlohmann::json::array();
     for (const feeds::SymbolPolicy& policy : config->symbols) {
       const bool in_file = listed.count(policy.symbol) != 0;
-      if (policy.halted || in_file) halts.push_back(SymbolState(policy, in_file, false));
-    }
-    for (auto& h : halts) {  // a listing, not a change
-      h.erase("changed");
-      h.erase("effective");
+      if (policy.halted || in_file) halts.push_back(HaltState(policy, in_file));
     }
     nlohmann::json body = {{"halt_file_configured", !config->halt_file.empty()}, {"halts", halts}};
     res.set_header("Cache-Control", "no-store");
@@ -125,7 +125,7 @@ void RegisterHaltRoutes(httplib::Server& s, const Publisher& publisher, const Cl
       if (config->halt_file.empty()) {
         if (!halt) {  // nothing but the file can hold a run-time halt: there is none to lift
           res.set_header("Cache-Control", "no-store");
-          return res.set_content(SymbolState(*policy, false, false).dump(), "application/json");
+          return res.set_content(ChangeAnswer(*policy, false, false), "application/json");
         }
         return WriteProblem(res, 409, "halt-file-not-configured",
                             "halt_file: not configured, so a run-time halt has nowhere to persist; set it and reload",
@@ -141,7 +141,7 @@ void RegisterHaltRoutes(httplib::Server& s, const Publisher& publisher, const Cl
                                  (*changed ? "" : " (already so)"),
           {{"symbol", symbol}, {"halted", halt ? "true" : "false"}, {"reason", reason}});
       res.set_header("Cache-Control", "no-store");
-      res.set_content(SymbolState(*policy, halt, *changed).dump(), "application/json");
+      res.set_content(ChangeAnswer(*policy, halt, *changed), "application/json");
     };
   };
   s.Put(R"(/v1/admin/halts/(.+))", change(true));
